@@ -1,0 +1,92 @@
+"""Typed settings read from environment variables once per container (cold start).
+
+Template ``Parameters`` and ``Globals.Function.Environment`` set these in AWS; the local gateway sets
+them for its moto server. A missing or malformed value fails the cold start loudly, not a request.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from urllib.parse import urlsplit
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def _int(name: str, default: int, *, low: int, high: int) -> int:
+    raw = os.environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = []
+    for part in raw.split(","):
+        part = part.strip().rstrip("/")
+        if not part:
+            continue
+        if part == "*":
+            origins.append(part)
+            continue
+        split = urlsplit(part)
+        if split.scheme not in ("http", "https") or not split.netloc or split.path:
+            raise ConfigError(f"ALLOWED_APP_ORIGINS entry {part!r} is not an origin like https://app.example")
+        origins.append(f"{split.scheme}://{split.netloc.lower()}")
+    return tuple(origins)
+
+
+@dataclass(frozen=True)
+class Settings:
+    keys_table: str
+    launch_table: str
+    classes_table: str
+    kms_key_id: str
+    stage: str = "dev"
+    dynamodb_endpoint_url: str | None = None
+    kms_endpoint_url: str | None = None
+    public_base_url: str | None = None
+    allowed_app_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Learnosity-compatible Data API: signature timestamp window and per-consumer rate limit.
+    learnosity_window_seconds: int = 300
+    data_api_requests_per_minute: int = 300
+    # How long a consumer key record stays cached in a warm container (launches read it often).
+    consumer_key_cache_seconds: int = 30
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        missing = [n for n in ("KEYS_TABLE", "LAUNCH_TABLE", "CLASSES_TABLE", "KMS_KEY_ID") if not env.get(n)]
+        if missing:
+            raise ConfigError(f"missing environment variables: {', '.join(missing)}")
+        base = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/") or None
+        if base and urlsplit(base).scheme not in ("http", "https"):
+            raise ConfigError("PUBLIC_BASE_URL must be an absolute http(s) URL")
+        return cls(
+            keys_table=env["KEYS_TABLE"],
+            launch_table=env["LAUNCH_TABLE"],
+            classes_table=env["CLASSES_TABLE"],
+            kms_key_id=env["KMS_KEY_ID"],
+            stage=env.get("STAGE", "dev"),
+            dynamodb_endpoint_url=env.get("DYNAMODB_ENDPOINT_URL") or None,
+            kms_endpoint_url=env.get("KMS_ENDPOINT_URL") or None,
+            public_base_url=base,
+            allowed_app_origins=_origins(env.get("ALLOWED_APP_ORIGINS", "")),
+            learnosity_window_seconds=_int("LEARNOSITY_WINDOW_SECONDS", 300, low=30, high=3600),
+            data_api_requests_per_minute=_int("DATA_API_REQUESTS_PER_MINUTE", 300, low=1, high=100_000),
+            consumer_key_cache_seconds=_int("CONSUMER_KEY_CACHE_SECONDS", 30, low=0, high=600),
+        )
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_env()
