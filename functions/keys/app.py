@@ -1,0 +1,137 @@
+"""Keys function: organisation API credentials and LTI 1.1 consumer keys.
+
+Routes (see template.yaml):
+  POST   /api/keys                          create a consumer key (Idempotency-Key honoured)
+  GET    /api/keys                          list (paginated, no secrets)
+  GET    /api/keys/{key}                    read one (no secret; key percent-encoded)
+  POST   /api/keys/{key}/rotate             new secret, old one valid for a grace period
+  DELETE /api/keys/{key}                    revoke (kept for audit)
+  POST   /{lts_version}/consumer/keys/lti   Learnosity Data API compatible create/list
+  GET    /api/org                           who am I
+  GET    /api/credentials                   list API credentials (owners)
+  POST   /api/credentials                   create an API credential (owners)
+  DELETE /api/credentials/{credential_id}   revoke an API credential (owners)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lti_gateway import consumer_keys, idempotency, learnosity, orgs, pagination, throttle, web
+from lti_gateway.config import settings
+from lti_gateway.errors import GatewayError
+from lti_gateway.observability import logger
+
+app = web.resolver()
+
+
+def _principal() -> orgs.Principal:
+    principal = orgs.authenticate_bearer(app.current_event.headers.get("authorization"))
+    logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
+    return principal
+
+
+def _page_args() -> tuple[int, str | None]:
+    query = app.current_event.query_string_parameters or {}
+    return pagination.parse_limit(query.get("limit")), query.get("next")
+
+
+def _create_key(request: dict[str, Any]) -> dict[str, Any]:
+    return consumer_keys.new_key_record(request["org_id"], request["payload"])
+
+
+@app.post("/api/keys")
+def create_key():
+    principal = _principal()
+    principal.require_owner()
+    body = web.json_body(app.current_event)
+    record = idempotency.once(
+        "consumer-keys",
+        _create_key,
+        org_id=principal.org_id,
+        idempotency_key=app.current_event.headers.get("idempotency-key"),
+        payload=body,
+        lambda_context=app.lambda_context,
+    )
+    created = consumer_keys.reveal(record)
+    logger.info("consumer key created", extra={"key": created["key"]})
+    return web.json_response(201, created)
+
+
+@app.get("/api/keys")
+def list_keys():
+    principal = _principal()
+    limit, token = _page_args()
+    return web.json_response(200, consumer_keys.list_keys(principal, limit=limit, token=token))
+
+
+@app.get("/api/keys/<key>")
+def get_key(key: str):
+    return web.json_response(200, consumer_keys.get_key(_principal(), unquote(key)))
+
+
+@app.post("/api/keys/<key>/rotate")
+def rotate_key(key: str):
+    principal = _principal()
+    body = web.json_body(app.current_event)
+    rotated = consumer_keys.rotate_key(principal, unquote(key), body)
+    logger.info("consumer key rotated", extra={"key": rotated["key"]})
+    return web.json_response(200, rotated)
+
+
+@app.delete("/api/keys/<key>")
+def revoke_key(key: str):
+    revoked = consumer_keys.revoke_key(_principal(), unquote(key))
+    logger.info("consumer key revoked", extra={"key": revoked["key"]})
+    return web.json_response(200, revoked)
+
+
+@app.post("/<lts_version>/consumer/keys/lti")
+def learnosity_keys(lts_version: str):
+    """Learnosity Data API shape: errors are answered in its envelope too."""
+    try:
+        security, request_raw, action = learnosity.parse_form(web.form_body(app.current_event))
+        throttle.check(f"data-api#{security['consumer_key']}", per_minute=settings().data_api_requests_per_minute)
+        principal = learnosity.authenticate(
+            security, request_raw, action, window_seconds=settings().learnosity_window_seconds
+        )
+        logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
+        return web.json_response(200, learnosity.handle(principal, request_raw, action))
+    except GatewayError as error:
+        logger.info("data api request rejected", extra={"error": error.code, "lts_version": lts_version})
+        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, learnosity.Throttled) else None
+        return web.json_response(error.status, learnosity.error_envelope(error), headers)
+
+
+@app.get("/api/org")
+def get_org():
+    return web.json_response(200, orgs.get_organisation(_principal()))
+
+
+@app.get("/api/credentials")
+def list_credentials():
+    principal = _principal()
+    limit, token = _page_args()
+    return web.json_response(200, orgs.list_credentials(principal, limit=limit, token=token))
+
+
+@app.post("/api/credentials")
+def create_credential():
+    principal = _principal()
+    created = orgs.create_credential(principal, web.json_body(app.current_event))
+    logger.info("api credential created", extra={"created_credential_id": created["credential_id"]})
+    return web.json_response(201, created)
+
+
+@app.delete("/api/credentials/<credential_id>")
+def revoke_credential(credential_id: str):
+    return web.json_response(200, orgs.revoke_credential(_principal(), credential_id))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

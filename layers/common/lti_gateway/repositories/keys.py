@@ -1,0 +1,297 @@
+"""The keys-and-registrations table: organisations, API credentials, LTI 1.1 consumer keys.
+
+Item layout (``pk``/``sk`` plus ``gsi1`` for per-organisation listings):
+
+====================  ===========================  =========================================
+item                  pk / sk                      gsi1pk / gsi1sk
+====================  ===========================  =========================================
+organisation          ``ORG#{org}`` / ``META``     —
+API credential        ``APIKEY#{id}`` / ``META``   ``ORG#{org}#APIKEYS`` / ``{created}#{id}``
+consumer key          ``CK#{key}`` / ``META``      ``ORG#{org}#CKEYS`` / ``{created}#{key}``
+consumer key label    ``ORG#{org}#CKLABEL#{l}``    —  (reserves a label inside one organisation)
+====================  ===========================  =========================================
+
+Consumer keys are keyed globally (``CK#{key}``) because an LMS presents only the key: a key already
+taken by any organisation is a conflict, and the conditional put guarantees nobody overwrites it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from .. import pagination
+from ..errors import Conflict, NotFound
+from .dynamo import cancellation_reasons, is_conditional_failure, strip_none, to_attr
+
+META = "META"
+
+
+def org_pk(org_id: str) -> str:
+    return f"ORG#{org_id}"
+
+
+def credential_pk(credential_id: str) -> str:
+    return f"APIKEY#{credential_id}"
+
+
+def consumer_key_pk(key: str) -> str:
+    return f"CK#{key}"
+
+
+def label_pk(org_id: str, label: str) -> str:
+    return f"ORG#{org_id}#CKLABEL#{label.casefold()}"
+
+
+class KeysRepository:
+    def __init__(self, table: Any, client: Any):
+        self._table = table
+        self._client = client
+        self._name = table.name
+
+    # -- organisations -------------------------------------------------------------------------------
+    def put_organisation(self, org: dict[str, Any], credential: dict[str, Any]) -> None:
+        """Create an organisation together with its first owner credential, atomically."""
+        items = [
+            {**org, "pk": org_pk(org["org_id"]), "sk": META, "kind": "org"},
+            self._credential_item(credential),
+        ]
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._name,
+                            "Item": to_attr(item),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    }
+                    for item in items
+                ]
+            )
+        except ClientError as exc:
+            if cancellation_reasons(exc):
+                raise Conflict("organisation or credential id already exists") from exc
+            raise
+
+    def get_organisation(self, org_id: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"pk": org_pk(org_id), "sk": META}).get("Item")
+
+    # -- API credentials ----------------------------------------------------------------------------
+    @staticmethod
+    def _credential_item(cred: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **cred,
+            "pk": credential_pk(cred["credential_id"]),
+            "sk": META,
+            "kind": "api_credential",
+            "gsi1pk": f"ORG#{cred['org_id']}#APIKEYS",
+            "gsi1sk": f"{cred['created_at']}#{cred['credential_id']}",
+        }
+
+    def put_credential(self, cred: dict[str, Any]) -> None:
+        try:
+            self._table.put_item(Item=self._credential_item(cred), ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                raise Conflict("credential id already exists") from exc
+            raise
+
+    def get_credential(self, credential_id: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"pk": credential_pk(credential_id), "sk": META}).get("Item")
+
+    def touch_credential(self, credential_id: str, at: str, *, older_than: str) -> None:
+        """Record last use, at most once per period (the condition keeps it to one write an hour)."""
+        try:
+            self._table.update_item(
+                Key={"pk": credential_pk(credential_id), "sk": META},
+                UpdateExpression="SET last_used_at = :at",
+                ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(last_used_at) OR last_used_at < :older)",
+                ExpressionAttributeValues={":at": at, ":older": older_than},
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
+
+    def revoke_credential(self, org_id: str, credential_id: str, at: str) -> dict[str, Any]:
+        try:
+            out = self._table.update_item(
+                Key={"pk": credential_pk(credential_id), "sk": META},
+                UpdateExpression="SET #s = :revoked, revoked_at = :at",
+                ConditionExpression="attribute_exists(pk) AND org_id = :org AND #s = :active",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":revoked": "revoked",
+                    ":at": at,
+                    ":org": org_id,
+                    ":active": "active",
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                current = self.get_credential(credential_id)
+                if current is None or current.get("org_id") != org_id:
+                    raise NotFound({"credential_id": "no such credential"}) from exc
+                raise Conflict("credential is already revoked", code="already_revoked") from exc
+            raise
+        return out["Attributes"]
+
+    def list_credentials(self, org_id: str, *, limit: int, token: str | None) -> tuple[list[dict], str | None]:
+        return self._page(f"ORG#{org_id}#APIKEYS", limit=limit, token=token)
+
+    # -- LTI 1.1 consumer keys ----------------------------------------------------------------------
+    def put_consumer_key(self, item: dict[str, Any]) -> None:
+        """Create a consumer key; its label (if any) is reserved in the same transaction."""
+        record = {
+            **item,
+            "pk": consumer_key_pk(item["key"]),
+            "sk": META,
+            "kind": "consumer_key",
+            "gsi1pk": f"ORG#{item['org_id']}#CKEYS",
+            "gsi1sk": f"{item['created_at']}#{item['key']}",
+        }
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": to_attr(record),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        if item.get("label"):
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self._name,
+                        "Item": to_attr(
+                            {
+                                "pk": label_pk(item["org_id"], item["label"]),
+                                "sk": META,
+                                "kind": "consumer_key_label",
+                                "org_id": item["org_id"],
+                                "key": item["key"],
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            reasons = cancellation_reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise Conflict({"key": "this key is already taken"}, code="key_taken") from exc
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise Conflict(
+                    {"label": "another key of this organisation has this label"}, code="label_taken"
+                ) from exc
+            raise
+
+    def get_consumer_key(self, key: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"pk": consumer_key_pk(key), "sk": META}).get("Item")
+
+    def rotate_consumer_key(
+        self,
+        org_id: str,
+        key: str,
+        *,
+        expected_version: int,
+        secret_sealed: str,
+        previous_secret_sealed: str | None,
+        previous_valid_until: int | None,
+        at: str,
+    ) -> dict[str, Any]:
+        """Replace the secret; succeeds only on the version read (a concurrent rotation is not lost)."""
+        values: dict[str, Any] = {
+            ":secret": secret_sealed,
+            ":at": at,
+            ":org": org_id,
+            ":active": "active",
+            ":expected": expected_version,
+            ":next": expected_version + 1,
+        }
+        expression = "SET secret_sealed = :secret, rotated_at = :at, version = :next"
+        if previous_secret_sealed is not None:
+            expression += ", previous_secret_sealed = :prev, previous_valid_until = :until"
+            values |= {":prev": previous_secret_sealed, ":until": previous_valid_until}
+        else:
+            expression += " REMOVE previous_secret_sealed, previous_valid_until"
+        try:
+            out = self._table.update_item(
+                Key={"pk": consumer_key_pk(key), "sk": META},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk) AND org_id = :org AND #status = :active "
+                "AND version = :expected",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                raise Conflict(
+                    "the key changed while rotating (revoked or rotated concurrently); read it and retry",
+                    code="concurrent_change",
+                ) from exc
+            raise
+        return out["Attributes"]
+
+    def revoke_consumer_key(self, org_id: str, key: str, label: str | None, at: str) -> dict[str, Any]:
+        """Mark revoked (kept for audit, every secret dropped) and release its label, atomically."""
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._name,
+                    "Key": to_attr({"pk": consumer_key_pk(key), "sk": META}),
+                    "UpdateExpression": "SET #s = :revoked, revoked_at = :at, version = version + :one "
+                    "REMOVE secret_sealed, previous_secret_sealed, previous_valid_until",
+                    "ConditionExpression": "attribute_exists(pk) AND org_id = :org AND #s = :active",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": to_attr(
+                        {":revoked": "revoked", ":at": at, ":org": org_id, ":active": "active", ":one": 1}
+                    ),
+                }
+            }
+        ]
+        if label:
+            actions.append(
+                {
+                    "Delete": {
+                        "TableName": self._name,
+                        "Key": to_attr({"pk": label_pk(org_id, label), "sk": META}),
+                        "ConditionExpression": "#k = :key",
+                        "ExpressionAttributeNames": {"#k": "key"},
+                        "ExpressionAttributeValues": to_attr({":key": key}),
+                    }
+                }
+            )
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            if cancellation_reasons(exc):
+                raise Conflict("the key is already revoked", code="already_revoked") from exc
+            raise
+        item = self.get_consumer_key(key)
+        assert item is not None
+        return item
+
+    def list_consumer_keys(self, org_id: str, *, limit: int, token: str | None) -> tuple[list[dict], str | None]:
+        return self._page(f"ORG#{org_id}#CKEYS", limit=limit, token=token)
+
+    # -- shared --------------------------------------------------------------------------------------
+    def _page(self, partition: str, *, limit: int, token: str | None) -> tuple[list[dict], str | None]:
+        start = pagination.decode(token, index_pk="gsi1pk", index_pk_value=partition)
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": Key("gsi1pk").eq(partition),
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        out = self._table.query(**kwargs)
+        return [strip_none(i) for i in out.get("Items", [])], pagination.encode(out.get("LastEvaluatedKey"))

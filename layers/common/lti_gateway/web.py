@@ -1,0 +1,122 @@
+"""What every HTTP handler shares: body parsing with size limits, and one mapping of errors to JSON.
+
+Handlers stay thin: parse with these helpers, call one domain function, return its dict.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from .errors import BodyTooLarge, GatewayError, InvalidJson, Throttled, UnsupportedMediaType, ValidationFailed
+from .observability import logger
+
+MAX_JSON_BODY = 16 * 1024
+MAX_FORM_BODY = 256 * 1024
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _raw_body(event: Any, max_bytes: int) -> bytes:
+    body = event.body or ""
+    # Reject on the encoded size first, so a huge body is never decoded.
+    if len(body) > max_bytes * 4 // 3 + 4:
+        raise BodyTooLarge(f"body must be at most {max_bytes} bytes")
+    if event.is_base64_encoded:
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed("body is not valid base64", code="invalid_body") from None
+    else:
+        raw = body.encode()
+    if len(raw) > max_bytes:
+        raise BodyTooLarge(f"body must be at most {max_bytes} bytes")
+    return raw
+
+
+def _content_type(event: Any) -> str:
+    return (event.headers or {}).get("content-type", "").split(";")[0].strip().lower()
+
+
+def json_body(event: Any, *, max_bytes: int = MAX_JSON_BODY) -> dict[str, Any]:
+    """The JSON object sent, ``{}`` for an empty body; 400/413/415 otherwise."""
+    raw = _raw_body(event, max_bytes)
+    if not raw.strip():
+        return {}
+    content_type = _content_type(event)
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        raise UnsupportedMediaType("send the body as application/json")
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidJson(f"body is not valid JSON: {exc.__class__.__name__}") from None
+    if not isinstance(value, dict):
+        raise InvalidJson("body must be a JSON object")
+    return value
+
+
+def form_body(event: Any, *, max_bytes: int = MAX_FORM_BODY) -> dict[str, list[str]]:
+    """An ``application/x-www-form-urlencoded`` body, blank values and repeats kept."""
+    content_type = _content_type(event)
+    if content_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("send the body as application/x-www-form-urlencoded")
+    raw = _raw_body(event, max_bytes)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed("form body is not valid UTF-8", code="invalid_body") from None
+    return parse_qs(text, keep_blank_values=True, strict_parsing=False)
+
+
+def error_response(error: GatewayError) -> Response:
+    headers = dict(NO_STORE)
+    if isinstance(error, Throttled):
+        headers["Retry-After"] = str(error.retry_after)
+    return Response(
+        status_code=error.status,
+        content_type="application/json",
+        body=json.dumps(error.to_body()),
+        headers=headers,
+    )
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body),
+        headers={**NO_STORE, **(headers or {})},
+    )
+
+
+def resolver() -> APIGatewayHttpResolver:
+    """A resolver with the project's error mapping installed (serves HTTP API and Function URLs)."""
+    app = APIGatewayHttpResolver()
+
+    @app.exception_handler(GatewayError)
+    def _domain_error(error: GatewayError) -> Response:
+        if error.status >= 500:
+            logger.error("request failed upstream", extra={"error": error.code})
+        else:
+            logger.info("request rejected", extra={"error": error.code, "status": error.status})
+        return error_response(error)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        return error_response(GatewayError("no such route", code="not_found", status=404))
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        correlation_id = (app.lambda_context and getattr(app.lambda_context, "aws_request_id", None)) or str(
+            uuid.uuid4()
+        )
+        logger.exception("unhandled error", extra={"correlation_id": correlation_id})
+        return json_response(500, {"error": "internal_error", "details": {"correlation_id": correlation_id}})
+
+    return app

@@ -1,0 +1,117 @@
+"""Shared fixtures. Fake AWS credentials are set before anything imports boto3 or a handler."""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "LtiGatewayTest",
+        "POWERTOOLS_SERVICE_NAME": "lti-gateway-test",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from tests.support.lambda_context import FakeContext
+from tests.support.stack import create_stack, load_function
+
+_RESET_ENV = ("KEYS_TABLE", "LAUNCH_TABLE", "CLASSES_TABLE", "KMS_KEY_ID", "DYNAMODB_ENDPOINT_URL", "KMS_ENDPOINT_URL")
+
+
+def _reset_caches() -> None:
+    from lti_gateway import consumer_keys, deps, idempotency
+
+    deps.reset()
+    idempotency.reset()
+    consumer_keys.clear_cache()
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch):
+    """A fresh moto account per test: the template's tables, a KMS key, env pointing at them."""
+    for name in _RESET_ENV:
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        env = create_stack()
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        _reset_caches()
+        yield env
+    _reset_caches()
+
+
+@dataclass
+class Org:
+    org_id: str
+    credential_id: str
+    api_key: str
+
+
+@pytest.fixture
+def make_org(stack):
+    from lti_gateway import orgs
+
+    def make(name: str = "Acme University") -> Org:
+        created = orgs.create_organisation(name)
+        return Org(created.org_id, created.credential_id, created.api_key)
+
+    return make
+
+
+@pytest.fixture
+def org(make_org) -> Org:
+    return make_org()
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    raw: str
+
+
+def invoke(module, event: dict) -> Answer:
+    result = module.lambda_handler(event, FakeContext())
+    raw = result.get("body") or ""
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw
+    return Answer(result["statusCode"], {k.lower(): v for k, v in (result.get("headers") or {}).items()}, body, raw)
+
+
+@pytest.fixture
+def keys_fn(stack):
+    module = load_function("keys")
+    return lambda event: invoke(module, event)
+
+
+@pytest.fixture
+def logs():
+    """Everything the gateway's logger writes during the test, formatted exactly as in Lambda."""
+    import io
+    import logging
+
+    from lti_gateway.observability import logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger._logger.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logger._logger.removeHandler(handler)
