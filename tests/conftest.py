@@ -43,6 +43,9 @@ def stack(monkeypatch: pytest.MonkeyPatch):
     """A fresh moto account per test: the template's tables, a KMS key, env pointing at them."""
     for name in _RESET_ENV:
         monkeypatch.delenv(name, raising=False)
+    from lti_gateway.local import moto_serial
+
+    moto_serial.install()
     with mock_aws():
         env = create_stack()
         for name, value in env.items():

@@ -185,6 +185,10 @@ class KeysRepository:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
             reasons = cancellation_reasons(exc)
+            if "TransactionConflict" in reasons:
+                raise Conflict(
+                    "a concurrent request is writing this key or label; retry", code="concurrent_change"
+                ) from exc
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise Conflict({"key": "this key is already taken"}, code="key_taken") from exc
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
