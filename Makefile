@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 3000
 
-.PHONY: run test lint format build deploy bench clean venv
+.PHONY: run test lint format build deploy sam bench clean venv
 
 venv: $(STAMP)
 
@@ -37,12 +37,25 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## sam build without Docker: the layer is built by layers/common/Makefile for the template's runtime.
+## The deployable bundle, without Docker: `sam build` (layers/common/Makefile builds the layer from
+## aarch64 wheels for python3.13 and ships its bytecode). Needs the SAM CLI (`pip install aws-sam-cli`,
+## or `make sam` for a private copy) and python3.13: on PATH, else pyenv's 3.13 is put first on PATH.
+SAM ?= $(if $(wildcard $(VENV)/sam-cli/bin/sam),$(VENV)/sam-cli/bin/sam,sam)
+PY313_PREFIX = $(shell python3.13 -V >/dev/null 2>&1 || pyenv prefix 3.13 2>/dev/null)
 build:
-	sam build
+	@command -v $(SAM) >/dev/null 2>&1 || { echo "SAM CLI not found: pip install aws-sam-cli (or: make sam)" >&2; exit 1; }
+	PATH="$(if $(PY313_PREFIX),$(PY313_PREFIX)/bin:)$$PATH" $(SAM) validate --lint
+	PATH="$(if $(PY313_PREFIX),$(PY313_PREFIX)/bin:)$$PATH" $(SAM) build
 
+## First deploy asks for stack name, region and Parameters, and saves them in samconfig.toml.
 deploy: build
-	sam deploy --guided
+	$(SAM) deploy --guided
+
+## SAM CLI in its own venv under .venv: it pins boto3, click and aws-sam-translator exactly and caps cfn-lint.
+sam:
+	test -x $(VENV)/sam-cli/bin/sam || { $(PYTHON) -m venv $(VENV)/sam-cli && \
+		$(VENV)/sam-cli/bin/python -m pip install --quiet aws-sam-cli; }
+	$(VENV)/sam-cli/bin/sam --version
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -1,0 +1,600 @@
+"""What the deployable bundle promises, asserted on template.yaml itself (no SAM CLI, no AWS).
+
+Each rule is a ``*_problems(template)`` function returning what is wrong. Every rule is run on the
+real template (no problems) and on copies broken in one place (the rule must notice), so no check
+can pass by looking at nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+Template = dict[str, Any]
+
+TABLES = {"KeysTable", "LaunchTable", "ClassesTable"}
+RUNTIME = "python3.13"
+ARCHITECTURE = "arm64"
+
+# Least privilege, reviewed per function: (resource logical id, index or None) -> actions.
+# A new function is not deployable until its grants are written down here.
+EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
+    "KeysFunction": {
+        ("KeysTable", None): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+            "dynamodb:ConditionCheckItem",
+        },
+        ("KeysTable", "gsi1"): {"dynamodb:Query"},
+        ("LaunchTable", None): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
+        ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
+    },
+}
+
+# What any function may ever be granted, by the kind of resource. No Scan (the architecture has
+# none), no table management, no kms:Encrypt/ReEncrypt/CreateGrant.
+ALLOWED_ACTIONS = {
+    "AWS::DynamoDB::Table": {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:Query",
+        "dynamodb:ConditionCheckItem",
+    },
+    "index": {"dynamodb:Query"},
+    "AWS::KMS::Key": {"kms:GenerateDataKey", "kms:Decrypt"},
+}
+
+# Routes other code and the LMS-facing docs rely on: they may gain siblings, never disappear.
+KNOWN_ROUTES = {
+    ("POST", "/api/keys"),
+    ("GET", "/api/keys"),
+    ("GET", "/api/keys/{key}"),
+    ("POST", "/api/keys/{key}/rotate"),
+    ("DELETE", "/api/keys/{key}"),
+    ("POST", "/{lts_version}/consumer/keys/lti"),
+    ("GET", "/api/org"),
+    ("GET", "/api/credentials"),
+    ("POST", "/api/credentials"),
+    ("DELETE", "/api/credentials/{credential_id}"),
+}
+
+API_BASE_URLS = ("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}", "${HttpApi.ApiEndpoint}")
+
+ENVIRONMENT = {
+    "STAGE": {"Ref": "Stage"},
+    "KEYS_TABLE": {"Ref": "KeysTable"},
+    "LAUNCH_TABLE": {"Ref": "LaunchTable"},
+    "CLASSES_TABLE": {"Ref": "ClassesTable"},
+    "KMS_KEY_ID": {"Ref": "SecretsKey"},
+    "ALLOWED_APP_ORIGINS": {"Ref": "AllowedAppOrigins"},
+    "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def resources_of(template: Template, kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r.get("Type") == kind}
+
+
+def functions(template: Template) -> dict[str, dict[str, Any]]:
+    return resources_of(template, "AWS::Serverless::Function")
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def walk(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every (path, value) pair of a parsed template."""
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from walk(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from walk(value, (*path, i))
+
+
+def index_names(resource: dict[str, Any]) -> set[str]:
+    props = resource.get("Properties", {})
+    indexes = props.get("GlobalSecondaryIndexes", []) + props.get("LocalSecondaryIndexes", [])
+    return {i["IndexName"] for i in indexes}
+
+
+def policy_target(template: Template, resource: Any) -> tuple[str, str | None] | str:
+    """A policy Resource as (logical id, index name or None), or a string saying why it is refused."""
+    if isinstance(resource, dict) and list(resource) == ["Fn::GetAtt"]:
+        target = resource["Fn::GetAtt"]
+        name, attribute = target if isinstance(target, list) else target.split(".", 1)
+        if attribute == "Arn" and name in template["Resources"]:
+            return name, None
+    if isinstance(resource, dict) and list(resource) == ["Fn::Sub"] and isinstance(resource["Fn::Sub"], str):
+        match = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/([\w.-]+)", resource["Fn::Sub"])
+        if match and match[1] in template["Resources"]:
+            name, index = match[1], match[2]
+            if index not in index_names(template["Resources"][name]):
+                return f"{resource} names an index {name} does not have"
+            return name, index
+    return f"{resource!r} is not the ARN of a resource (or index) of this template"
+
+
+def function_grants(template: Template, name: str) -> tuple[dict[tuple[str, str | None], set[str]], list[str]]:
+    """The (resource, index) -> actions a function's policies grant, and anything malformed."""
+    grants: dict[tuple[str, str | None], set[str]] = {}
+    problems = []
+    for i, policy in enumerate(functions(template)[name]["Properties"].get("Policies", [])):
+        if not isinstance(policy, dict) or set(policy) != {"Statement"}:
+            problems.append(
+                f"{name}: policy {i} is not an inline statement list ({policy!r}); "
+                "managed policies and SAM policy templates grant more than we use"
+            )
+            continue
+        for statement in as_list(policy["Statement"]):
+            extra = set(statement) - {"Sid", "Effect", "Action", "Resource", "Condition"}
+            if extra:
+                problems.append(f"{name}: statement uses {sorted(extra)}")
+            if statement.get("Effect") != "Allow":
+                problems.append(f"{name}: statement Effect {statement.get('Effect')!r}")
+            actions = set(as_list(statement.get("Action", [])))
+            for resource in as_list(statement.get("Resource", [])):
+                target = policy_target(template, resource)
+                if isinstance(target, str):
+                    problems.append(f"{name}: {target}")
+                    continue
+                grants.setdefault(target, set()).update(actions)
+    return grants, problems
+
+
+# ---------------------------------------------------------------------------------------------
+# rules
+
+
+def table_problems(template: Template) -> list[str]:
+    problems = []
+    tables = resources_of(template, "AWS::DynamoDB::Table")
+    if set(tables) != TABLES:
+        problems.append(f"tables are {sorted(tables)}, expected {sorted(TABLES)}")
+    for name, table in tables.items():
+        props = table.get("Properties", {})
+        for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+            if table.get(policy) != "Retain":
+                problems.append(f"{name}: {policy} is {table.get(policy)!r}, not Retain")
+        if props.get("BillingMode") != "PAY_PER_REQUEST":
+            problems.append(f"{name}: BillingMode is {props.get('BillingMode')!r}, not on-demand")
+        pitr = props.get("PointInTimeRecoverySpecification", {})
+        if pitr.get("PointInTimeRecoveryEnabled") is not True:
+            problems.append(f"{name}: point-in-time recovery is off")
+        if props.get("SSESpecification", {}).get("SSEEnabled") is not True:
+            problems.append(f"{name}: SSE (KMS) is off")
+    return problems
+
+
+def ttl_problems(template: Template) -> list[str]:
+    ttl = template["Resources"]["LaunchTable"]["Properties"].get("TimeToLiveSpecification", {})
+    if ttl != {"AttributeName": "expires_at", "Enabled": True}:
+        return [f"LaunchTable TTL is {ttl!r}, expected expires_at enabled"]
+    return []
+
+
+def kms_problems(template: Template) -> list[str]:
+    problems = []
+    key = template["Resources"]["SecretsKey"]
+    props = key.get("Properties", {})
+    if key.get("Type") != "AWS::KMS::Key":
+        problems.append("SecretsKey is not a KMS key")
+    if props.get("EnableKeyRotation") is not True:
+        problems.append("SecretsKey: automatic rotation is off")
+    if props.get("KeySpec", "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT":
+        problems.append("SecretsKey: envelope encryption needs a symmetric key")
+    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+        if key.get(policy) != "Retain":
+            problems.append(f"SecretsKey: {policy} is {key.get(policy)!r}; deleting it loses every secret")
+    return problems
+
+
+def runtime_problems(template: Template) -> list[str]:
+    problems = []
+    fn_globals = template.get("Globals", {}).get("Function", {})
+    if fn_globals.get("Runtime") != RUNTIME:
+        problems.append(f"Globals runtime is {fn_globals.get('Runtime')!r}")
+    if fn_globals.get("Architectures") != [ARCHITECTURE]:
+        problems.append(f"Globals architectures are {fn_globals.get('Architectures')!r}")
+    if fn_globals.get("LoggingConfig", {}).get("LogFormat") != "JSON":
+        problems.append("Globals: logs are not JSON")
+    if {"Ref": "CommonLayer"} not in fn_globals.get("Layers", []):
+        problems.append("Globals: the common layer is not attached")
+    env = fn_globals.get("Environment", {}).get("Variables", {})
+    for var, value in ENVIRONMENT.items():
+        if env.get(var) != value:
+            problems.append(f"Globals: {var} is {env.get(var)!r}, expected {value!r}")
+    if not functions(template):
+        problems.append("no functions")
+    for name, fn in functions(template).items():
+        props = fn.get("Properties", {})
+        for setting in ("Runtime", "Architectures", "Layers"):
+            if setting in props:
+                problems.append(f"{name}: sets its own {setting}; it comes from Globals")
+        code_uri = props.get("CodeUri")
+        if not (isinstance(code_uri, str) and re.fullmatch(r"functions/[a-z0-9_]+/?", code_uri)):
+            problems.append(f"{name}: CodeUri {code_uri!r} is not functions/<name>/")
+        if props.get("Handler") != "app.lambda_handler":
+            problems.append(f"{name}: handler is {props.get('Handler')!r}")
+    return problems
+
+
+def layer_problems(template: Template) -> list[str]:
+    problems = []
+    layer = template["Resources"]["CommonLayer"]
+    props = layer.get("Properties", {})
+    metadata = layer.get("Metadata", {})
+    if metadata.get("BuildMethod") != "makefile":
+        problems.append(f"CommonLayer BuildMethod is {metadata.get('BuildMethod')!r}, not makefile (no Docker)")
+    if metadata.get("BuildArchitecture") != ARCHITECTURE:
+        problems.append(f"CommonLayer BuildArchitecture is {metadata.get('BuildArchitecture')!r}")
+    if props.get("ContentUri") not in ("layers/common", "layers/common/"):
+        problems.append(f"CommonLayer ContentUri is {props.get('ContentUri')!r}")
+    if props.get("CompatibleRuntimes") != [RUNTIME]:
+        problems.append(f"CommonLayer runtimes are {props.get('CompatibleRuntimes')!r}")
+    if props.get("CompatibleArchitectures") != [ARCHITECTURE]:
+        problems.append(f"CommonLayer architectures are {props.get('CompatibleArchitectures')!r}")
+    return problems
+
+
+def iam_problems(template: Template) -> list[str]:
+    problems = []
+    kinds = {name: r.get("Type") for name, r in template["Resources"].items()}
+    for name in functions(template):
+        grants, malformed = function_grants(template, name)
+        problems += malformed
+        for (resource, index), actions in grants.items():
+            kind = "index" if index else kinds[resource]
+            allowed = ALLOWED_ACTIONS.get(kind, set())
+            where = f"{resource}/index/{index}" if index else resource
+            if not allowed:
+                problems.append(f"{name}: grants on {where} ({kind}), which no function needs")
+            for action in sorted(actions - allowed):
+                problems.append(f"{name}: {action} on {where} is not an allowed action")
+        expected = EXPECTED_GRANTS.get(name)
+        if expected is not None and grants != expected:
+            problems.append(f"{name}: grants {grants!r}, reviewed grants are {expected!r}")
+    return problems
+
+
+def wildcard_problems(template: Template) -> list[str]:
+    """No ``*`` action or resource anywhere, but in the KMS key policy (the account's own admin)."""
+    problems = []
+    for path, value in walk(template["Resources"]):
+        if len(path) >= 3 and path[1:3] == ("Properties", "KeyPolicy"):
+            continue
+        if not path or path[-1] not in ("Action", "Resource", "NotAction", "NotResource"):
+            continue
+        for item in as_list(value):
+            if isinstance(item, str) and "*" in item:
+                problems.append(f"{'.'.join(map(str, path))}: {item!r}")
+    return problems
+
+
+def http_events(template: Template) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for name, fn in functions(template).items():
+        for event_name, event in fn.get("Properties", {}).get("Events", {}).items():
+            if event.get("Type") == "HttpApi":
+                yield name, event_name, event.get("Properties", {})
+
+
+def route_problems(template: Template) -> list[str]:
+    problems = []
+    seen: dict[tuple[str, str], str] = {}
+    for name, event_name, props in http_events(template):
+        where = f"{name}.{event_name}"
+        method, path = props.get("Method"), props.get("Path")
+        if not isinstance(path, str) or not path.startswith("/"):
+            problems.append(f"{where}: path {path!r} does not start with /")
+        if props.get("ApiId") != {"Ref": "HttpApi"}:
+            problems.append(f"{where}: not on HttpApi (SAM would create another, implicit, API)")
+        if method not in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"):
+            problems.append(f"{where}: method {method!r}")
+        if (method, path) in seen:
+            problems.append(f"{where}: {method} {path} is also {seen[(method, path)]}")
+        seen[(method, path)] = where
+    for method, path in sorted(KNOWN_ROUTES - set(seen)):
+        problems.append(f"route {method} {path} is gone")
+    return problems
+
+
+def route_matches(route: str, path: str) -> bool:
+    route_parts, path_parts = route.strip("/").split("/"), path.strip("/").split("/")
+    for i, part in enumerate(route_parts):
+        if re.fullmatch(r"\{\w+\+\}", part):
+            return len(path_parts) > i
+        if i >= len(path_parts):
+            return False
+        if not re.fullmatch(r"\{\w+\}", part) and part != path_parts[i]:
+            return False
+    return len(route_parts) == len(path_parts)
+
+
+def output_problems(template: Template) -> list[str]:
+    problems = []
+    outputs = template.get("Outputs", {})
+    base = outputs.get("ApiBaseUrl", {}).get("Value")
+    if base not in ({"Fn::Sub": url} for url in API_BASE_URLS):
+        problems.append(f"ApiBaseUrl is {base!r}, not the HTTP API's URL")
+    for needed in ("KeysTableName", "SecretsKeyId"):  # the CLI's `--stack` reads these
+        if needed not in outputs:
+            problems.append(f"output {needed} is missing")
+    routes = [props.get("Path", "") for _, _, props in http_events(template)]
+    for name, output in outputs.items():
+        value = output.get("Value")
+        if not output.get("Description"):
+            problems.append(f"output {name} has no description")
+        if not (isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str)):
+            continue
+        for prefix in API_BASE_URLS:
+            if value["Fn::Sub"].startswith(prefix + "/"):
+                path = value["Fn::Sub"][len(prefix) :]
+                if not any(route_matches(route, path) for route in routes):
+                    problems.append(f"output {name}: no route serves {path}")
+    return problems
+
+
+def parameter_problems(template: Template) -> list[str]:
+    problems = []
+    parameters = template.get("Parameters", {})
+    for needed in ("Stage", "LogLevel", "AllowedAppOrigins"):
+        if needed not in parameters:
+            problems.append(f"parameter {needed} is missing")
+    used = set()
+    for path, value in walk({k: v for k, v in template.items() if k != "Parameters"}):
+        if path and path[-1] == "Ref" and isinstance(value, str):
+            used.add(value)
+        if path and path[-1] == "Fn::Sub":
+            text = value if isinstance(value, str) else value[0]
+            used.update(re.findall(r"\$\{([\w:]+)\}", text))
+    for name in parameters:
+        if name not in used:
+            problems.append(f"parameter {name} is never used")
+    return problems
+
+
+def log_problems(template: Template) -> list[str]:
+    problems = []
+    groups = resources_of(template, "AWS::Logs::LogGroup")
+    for name, group in groups.items():
+        if group.get("Properties", {}).get("RetentionInDays") != {"Ref": "LogRetentionInDays"}:
+            problems.append(f"{name}: retention is not the LogRetentionInDays parameter")
+    named = {
+        g.get("Properties", {}).get("LogGroupName", {}).get("Fn::Sub")
+        for g in groups.values()
+        if isinstance(g.get("Properties", {}).get("LogGroupName"), dict)
+    }
+    for name in functions(template):
+        if f"/aws/lambda/${{{name}}}" not in named:
+            problems.append(f"{name}: no log group /aws/lambda/${{{name}}} with retention")
+    access = template["Resources"]["HttpApi"].get("Properties", {}).get("AccessLogSettings", {})
+    destination = access.get("DestinationArn", {}).get("Fn::GetAtt", [None])
+    if destination[0] not in groups:
+        problems.append("HttpApi: access log does not go to a log group of this template")
+    return problems
+
+
+RULES: dict[str, Callable[[Template], list[str]]] = {
+    "tables": table_problems,
+    "ttl": ttl_problems,
+    "kms": kms_problems,
+    "runtime": runtime_problems,
+    "layer": layer_problems,
+    "iam": iam_problems,
+    "wildcards": wildcard_problems,
+    "routes": route_problems,
+    "outputs": output_problems,
+    "parameters": parameter_problems,
+    "logs": log_problems,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# the real template passes every rule
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_template_follows(rule: str, template: Template) -> None:
+    assert RULES[rule](template) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# …and each rule notices a template broken in one place
+
+
+def _res(t: Template, name: str) -> dict[str, Any]:
+    return t["Resources"][name]
+
+
+def _props(t: Template, name: str) -> dict[str, Any]:
+    return t["Resources"][name]["Properties"]
+
+
+def _keys_statements(t: Template) -> list[dict[str, Any]]:
+    return _props(t, "KeysFunction")["Policies"][0]["Statement"]
+
+
+def _add_statement(t: Template, statement: dict[str, Any]) -> None:
+    _keys_statements(t).append({"Effect": "Allow", **statement})
+
+
+def _second_function(t: Template, **props: Any) -> None:
+    t["Resources"]["OtherFunction"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {"CodeUri": "functions/other/", "Handler": "app.lambda_handler", **props},
+    }
+
+
+BREAKAGES: dict[str, tuple[str, Callable[[Template], Any]]] = {
+    "table without Retain": ("tables", lambda t: _res(t, "ClassesTable").pop("DeletionPolicy")),
+    "table replaced without Retain": (
+        "tables",
+        lambda t: _res(t, "LaunchTable").update(UpdateReplacePolicy="Delete"),
+    ),
+    "table without PITR": (
+        "tables",
+        lambda t: _props(t, "KeysTable").pop("PointInTimeRecoverySpecification"),
+    ),
+    "table without SSE": ("tables", lambda t: _props(t, "LaunchTable")["SSESpecification"].update(SSEEnabled=False)),
+    "provisioned table": ("tables", lambda t: _props(t, "ClassesTable").update(BillingMode="PROVISIONED")),
+    "table missing": ("tables", lambda t: t["Resources"].pop("ClassesTable")),
+    "TTL on another attribute": (
+        "ttl",
+        lambda t: _props(t, "LaunchTable")["TimeToLiveSpecification"].update(AttributeName="ttl"),
+    ),
+    "TTL off": ("ttl", lambda t: _props(t, "LaunchTable").pop("TimeToLiveSpecification")),
+    "key not rotated": ("kms", lambda t: _props(t, "SecretsKey").update(EnableKeyRotation=False)),
+    "key deleted with the stack": ("kms", lambda t: _res(t, "SecretsKey").pop("DeletionPolicy")),
+    "x86 functions": ("runtime", lambda t: t["Globals"]["Function"].update(Architectures=["x86_64"])),
+    "older runtime": ("runtime", lambda t: t["Globals"]["Function"].update(Runtime="python3.12")),
+    "function overrides runtime": ("runtime", lambda t: _props(t, "KeysFunction").update(Runtime="python3.12")),
+    "text logs": ("runtime", lambda t: t["Globals"]["Function"].pop("LoggingConfig")),
+    "table env var renamed": (
+        "runtime",
+        lambda t: t["Globals"]["Function"]["Environment"]["Variables"].pop("KEYS_TABLE"),
+    ),
+    "code outside functions/": ("runtime", lambda t: _props(t, "KeysFunction").update(CodeUri="src/")),
+    "layer built by the default (Docker-less, no bytecode) builder": (
+        "layer",
+        lambda t: _res(t, "CommonLayer")["Metadata"].update(BuildMethod="python3.13"),
+    ),
+    "layer for x86": ("layer", lambda t: _res(t, "CommonLayer")["Metadata"].update(BuildArchitecture="x86_64")),
+    "wildcard action": ("iam", lambda t: _add_statement(t, {"Action": "dynamodb:*", "Resource": _keys_arn()})),
+    "scan": ("iam", lambda t: _keys_statements(t)[0]["Action"].append("dynamodb:Scan")),
+    "query on LaunchTable not reviewed": ("iam", lambda t: _keys_statements(t)[2]["Action"].append("dynamodb:Query")),
+    "grant on ClassesTable not reviewed": (
+        "iam",
+        lambda t: _add_statement(
+            t, {"Action": "dynamodb:GetItem", "Resource": {"Fn::GetAtt": ["ClassesTable", "Arn"]}}
+        ),
+    ),
+    "GetItem on an index": ("iam", lambda t: _keys_statements(t)[1].update(Action=["dynamodb:GetItem"])),
+    "unknown index": ("iam", lambda t: _keys_statements(t)[1].update(Resource={"Fn::Sub": "${KeysTable.Arn}/index/x"})),
+    "foreign table ARN": (
+        "iam",
+        lambda t: _keys_statements(t)[0].update(Resource={"Fn::Sub": "arn:aws:dynamodb:*:*:table/other"}),
+    ),
+    "table management": ("iam", lambda t: _keys_statements(t)[0]["Action"].append("dynamodb:DeleteTable")),
+    "kms encrypt": ("iam", lambda t: _keys_statements(t)[3]["Action"].append("kms:Encrypt")),
+    "NotResource": ("iam", lambda t: _keys_statements(t)[3].update(NotResource="x")),
+    "SAM policy template": ("iam", lambda t: _props(t, "KeysFunction")["Policies"].append({"DynamoDBCrudPolicy": {}})),
+    "managed policy": ("iam", lambda t: _props(t, "KeysFunction")["Policies"].append("AmazonDynamoDBFullAccess")),
+    "resource star": ("wildcards", lambda t: _keys_statements(t)[3].update(Resource="*")),
+    "action star in an IAM resource": (
+        "wildcards",
+        lambda t: t["Resources"].update(
+            Extra={
+                "Type": "AWS::IAM::Policy",
+                "Properties": {"PolicyDocument": {"Statement": [{"Action": "s3:*", "Resource": "arn:x"}]}},
+            }
+        ),
+    ),
+    "relative path": (
+        "routes",
+        lambda t: _props(t, "KeysFunction")["Events"]["GetOrg"]["Properties"].update(Path="api/org"),
+    ),
+    "implicit API": ("routes", lambda t: _props(t, "KeysFunction")["Events"]["GetOrg"]["Properties"].pop("ApiId")),
+    "route removed": ("routes", lambda t: _props(t, "KeysFunction")["Events"].pop("RotateKey")),
+    "duplicate route": (
+        "routes",
+        lambda t: _props(t, "KeysFunction")["Events"].update(Again=_props(t, "KeysFunction")["Events"]["GetOrg"]),
+    ),
+    "no ApiBaseUrl": ("outputs", lambda t: t["Outputs"].pop("ApiBaseUrl")),
+    "output URL without a route": (
+        "outputs",
+        lambda t: t["Outputs"]["KeysApiUrl"].update(Value={"Fn::Sub": f"{API_BASE_URLS[0]}/api/nothing"}),
+    ),
+    "CLI output missing": ("outputs", lambda t: t["Outputs"].pop("KeysTableName")),
+    "parameter missing": ("parameters", lambda t: t["Parameters"].pop("AllowedAppOrigins")),
+    "dead parameter": ("parameters", lambda t: t["Parameters"].update(Unused={"Type": "String"})),
+    "function without a log group": ("logs", lambda t: _second_function(t)),
+    "logs kept forever": ("logs", lambda t: _props(t, "KeysFunctionLogs").pop("RetentionInDays")),
+    "API without access log": ("logs", lambda t: _props(t, "HttpApi").pop("AccessLogSettings")),
+}
+
+
+def _keys_arn() -> dict[str, Any]:
+    return {"Fn::GetAtt": ["KeysTable", "Arn"]}
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES)
+def test_rule_notices(breakage: str, template: Template) -> None:
+    rule, breaks = BREAKAGES[breakage]
+    breaks(template)
+    assert RULES[rule](template), f"{rule} did not notice: {breakage}"
+
+
+def test_every_function_has_reviewed_grants(template: Template) -> None:
+    unreviewed = sorted(set(functions(template)) - set(EXPECTED_GRANTS))
+    assert unreviewed == [], f"write the least-privilege grants of {unreviewed} into EXPECTED_GRANTS"
+
+
+def test_a_new_function_needs_reviewed_grants(template: Template) -> None:
+    _second_function(template)
+    assert set(functions(template)) - set(EXPECTED_GRANTS) == {"OtherFunction"}
+
+
+def test_route_matching() -> None:
+    assert route_matches("/{lts_version}/consumer/keys/lti", "/v2023.1.LTS/consumer/keys/lti")
+    assert route_matches("/api/keys", "/api/keys")
+    assert not route_matches("/api/keys/{key}", "/api/keys")
+    assert not route_matches("/api/keys", "/api/keys/x")
+    assert route_matches("/files/{proxy+}", "/files/a/b")
+
+
+# ---------------------------------------------------------------------------------------------
+# the layer build (layers/common/Makefile) agrees with the template and pyproject.toml
+
+
+def _requirements(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_layer_requirements_are_pyproject_runtime_deps_without_boto3(repo_root: Path) -> None:
+    layer = _requirements(repo_root / "layers/common/requirements.txt")
+    project = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]["dependencies"]
+    runtime_provided = {"boto3", "botocore", "s3transfer"}
+    assert not {_name(r) for r in layer} & runtime_provided
+    assert sorted(r.replace(" ", "") for r in layer) == sorted(
+        r.replace(" ", "") for r in project if _name(r) not in runtime_provided
+    )
+
+
+def test_layer_makefile_builds_for_the_template_runtime(repo_root: Path, template: Template) -> None:
+    makefile = (repo_root / "layers/common/Makefile").read_text()
+    assert re.search(r"^build-CommonLayer:", makefile, re.MULTILINE), "sam build runs make build-CommonLayer"
+    version = template["Globals"]["Function"]["Runtime"].removeprefix("python")
+    assert re.search(rf"^LAMBDA_PYTHON_VERSION := {re.escape(version)}$", makefile, re.MULTILINE)
+    assert re.search(r"^LAMBDA_PLATFORM := manylinux\w*_aarch64$", makefile, re.MULTILINE)
+    assert "--only-binary=:all:" in makefile
+    assert "--implementation cp" in makefile
+    assert "--invalidation-mode unchecked-hash" in makefile
+    assert 'rm -rf "$(SITE)/lti_gateway/local"' in makefile
