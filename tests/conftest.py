@@ -31,9 +31,10 @@ _RESET_ENV = ("KEYS_TABLE", "LAUNCH_TABLE", "CLASSES_TABLE", "KMS_KEY_ID", "DYNA
 
 
 def _reset_caches() -> None:
-    from lti_gateway import consumer_keys, deps, idempotency
+    from lti_gateway import consumer_keys, deps, idempotency, ltik
 
     deps.reset()
+    ltik.reset()
     idempotency.reset()
     consumer_keys.clear_cache()
 

@@ -287,6 +287,24 @@ class KeysRepository:
     def list_consumer_keys(self, org_id: str, *, limit: int, token: str | None) -> tuple[list[dict], str | None]:
         return self._page(f"ORG#{org_id}#CKEYS", limit=limit, token=token)
 
+    # -- the tool's own keys (ltik signing key; later the LTI 1.3 RSA keys) -------------------------------
+    def get_tool_key(self, name: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"pk": f"TOOLKEY#{name}", "sk": "CURRENT"}, ConsistentRead=True).get("Item")
+
+    def create_tool_key(self, name: str, item: dict[str, Any]) -> dict[str, Any]:
+        """Store a new key unless one exists; either way return the one that is stored (first writer wins)."""
+        try:
+            self._table.put_item(
+                Item={**item, "pk": f"TOOLKEY#{name}", "sk": "CURRENT", "kind": "tool_key"},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
+        stored = self.get_tool_key(name)
+        assert stored is not None
+        return stored
+
     # -- shared --------------------------------------------------------------------------------------
     def _page(self, partition: str, *, limit: int, token: str | None) -> tuple[list[dict], str | None]:
         start = pagination.decode(token, index_pk="gsi1pk", index_pk_value=partition)

@@ -35,3 +35,34 @@ class LaunchRepository:
                 return False
             raise
         return True
+
+    # -- one-time values (LTI 1.1 nonces, later OIDC state) --------------------------------------------
+    def add_once(self, scope: str, value: str, *, now: int, expires_at: int) -> bool:
+        """Remember ``value`` in ``scope`` until ``expires_at``; False if it is already remembered.
+
+        An expired leftover (TTL deletion lags) does not count: the condition compares the expiry.
+        """
+        try:
+            self._table.put_item(
+                Item={"pk": f"ONCE#{scope}", "sk": value, "expires_at": expires_at},
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues={":now": now},
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    # -- launch contexts (behind each ltik) ------------------------------------------------------------
+    def put_launch_context(self, launch_id: str, context: dict[str, Any], *, expires_at: int) -> None:
+        self._table.put_item(
+            Item={**context, "pk": f"LAUNCH#{launch_id}", "sk": "META", "expires_at": expires_at},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get_launch_context(self, launch_id: str, *, now: int) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": f"LAUNCH#{launch_id}", "sk": "META"}).get("Item")
+        if item is None or int(item.get("expires_at", 0)) <= now:
+            return None
+        return item
