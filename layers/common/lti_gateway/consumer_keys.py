@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import clock, deps
+from .config import settings
 from .errors import Conflict, NotFound, ValidationFailed
 from .orgs import Principal
 
@@ -194,10 +195,16 @@ class LaunchCredentials:
 _cache: dict[str, tuple[float, LaunchCredentials]] = {}
 
 
-def launch_credentials(key: str, *, cache_seconds: int = 30) -> LaunchCredentials:
-    """The currently valid secrets of ``key`` (two during a rotation grace period); cached briefly."""
+def launch_credentials(key: str, *, cache_seconds: int | None = None) -> LaunchCredentials:
+    """The currently valid secrets of ``key`` (two during a rotation grace period).
+
+    Cached per container for ``cache_seconds`` (default: the CONSUMER_KEY_CACHE_SECONDS setting);
+    0 always reads the table.
+    """
+    if cache_seconds is None:
+        cache_seconds = settings().consumer_key_cache_seconds
     now = time.monotonic()
-    hit = _cache.get(key)
+    hit = _cache.get(key) if cache_seconds > 0 else None
     if hit and hit[0] > now:
         return hit[1]
     item = deps.keys_repo().get_consumer_key(key) if 1 <= len(key) <= 255 else None
