@@ -31,12 +31,9 @@ _RESET_ENV = ("KEYS_TABLE", "LAUNCH_TABLE", "CLASSES_TABLE", "KMS_KEY_ID", "DYNA
 
 
 def _reset_caches() -> None:
-    from lti_gateway import consumer_keys, deps, idempotency, ltik
+    from lti_gateway import deps
 
     deps.reset()
-    ltik.reset()
-    idempotency.reset()
-    consumer_keys.clear_cache()
 
 
 @pytest.fixture
@@ -100,6 +97,12 @@ def invoke(module, event: dict) -> Answer:
 @pytest.fixture
 def keys_fn(stack):
     module = load_function("keys")
+    return lambda event: invoke(module, event)
+
+
+@pytest.fixture
+def classes_fn(stack):
+    module = load_function("classes")
     return lambda event: invoke(module, event)
 
 

@@ -1,0 +1,190 @@
+"""``lti-gateway``: administer a deployed or local gateway from a terminal.
+
+    lti-gateway org create "Acme University" --stack lti-gateway [--region eu-west-1]
+    lti-gateway org create "Acme University" --local          # the `make run` gateway (.local/dev-stack.json)
+    lti-gateway org create "Acme University"                  # KEYS_TABLE, KMS_KEY_ID ... from the environment
+    lti-gateway credential create --org org_... --role member --label "CI" --stack lti-gateway
+
+The new API key is printed once; only its hash and a KMS-sealed copy are stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+# Stack output -> the environment variable the domain code reads (template.yaml's Outputs).
+STACK_OUTPUTS = {
+    "KeysTableName": "KEYS_TABLE",
+    "LaunchTableName": "LAUNCH_TABLE",
+    "ClassesTableName": "CLASSES_TABLE",
+    "SecretsKeyId": "KMS_KEY_ID",
+}
+ONCE_WARNING = "This API key is shown only now and cannot be recovered: store it in a secret manager."
+
+
+class CliError(Exception):
+    """An expected failure: one line on stderr, exit code 2, no traceback."""
+
+
+def _local_environment(state_dir: Path) -> dict[str, str]:
+    path = state_dir / "dev-stack.json"
+    try:
+        stack = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CliError(f"{path} not found: start the local gateway first (make run)") from None
+    except ValueError as exc:
+        raise CliError(f"{path} is not valid JSON: {exc}") from None
+    env = dict(stack.get("environment") or {})
+    tables = stack.get("tables") or {}
+    env.setdefault("KEYS_TABLE", tables.get("KeysTable", ""))
+    env.setdefault("LAUNCH_TABLE", tables.get("LaunchTable", ""))
+    env.setdefault("CLASSES_TABLE", tables.get("ClassesTable", ""))
+    env.setdefault("KMS_KEY_ID", stack.get("kms_key_id") or "")
+    region = stack.get("region") or "us-east-1"
+    env.update(
+        {
+            "DYNAMODB_ENDPOINT_URL": stack.get("dynamodb_endpoint_url") or "",
+            "KMS_ENDPOINT_URL": stack.get("kms_endpoint_url") or "",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+        }
+    )
+    return env
+
+
+def _stack_environment(stack_name: str, region: str | None) -> dict[str, str]:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client = boto3.client("cloudformation", region_name=region)
+        stacks = client.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as exc:
+        raise CliError(f"stack {stack_name}: {exc.response.get('Error', {}).get('Message', exc)}") from None
+    except BotoCoreError as exc:
+        raise CliError(f"stack {stack_name}: {exc}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs") or []}
+    missing = [name for name in STACK_OUTPUTS if name not in outputs]
+    if missing:
+        raise CliError(f"stack {stack_name} has no output(s) {', '.join(missing)}: is it an LTI Gateway stack?")
+    env = {var: outputs[name] for name, var in STACK_OUTPUTS.items()}
+    if region:
+        env.update({"AWS_DEFAULT_REGION": region, "AWS_REGION": region})
+    return env
+
+
+def _target(args: argparse.Namespace) -> None:
+    """Point this process at the chosen stack, before any client or setting is created."""
+    if args.local:
+        env = _local_environment(args.state_dir)
+    elif args.stack:
+        os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
+        os.environ.pop("KMS_ENDPOINT_URL", None)
+        env = _stack_environment(args.stack, args.region)
+    else:
+        env = {"AWS_DEFAULT_REGION": args.region, "AWS_REGION": args.region} if args.region else {}
+    os.environ.update(env)
+    from lti_gateway import aws
+
+    aws.reset()
+
+
+def _print_credential(title: str, fields: dict[str, Any], args: argparse.Namespace) -> None:
+    if args.json:
+        print(json.dumps(fields, indent=2))
+    else:
+        print(title)
+        for name, value in fields.items():
+            print(f"  {name.replace('_', ' '):<15}{value}")
+    print(ONCE_WARNING, file=sys.stderr)
+
+
+def org_create(args: argparse.Namespace) -> None:
+    from lti_gateway import orgs
+
+    created = orgs.create_organisation(args.name)
+    fields = {
+        "name": created.name,
+        "org_id": created.org_id,
+        "credential_id": created.credential_id,
+        "api_key": created.api_key,
+    }
+    _print_credential("Organisation created", fields, args)
+
+
+def credential_create(args: argparse.Namespace) -> None:
+    from lti_gateway import orgs
+
+    # The operator holds the stack's own permissions; act as an owner of the organisation named.
+    principal = orgs.Principal(org_id=args.org, credential_id="cli", role="owner")
+    orgs.get_organisation(principal)  # NotFound for an unknown organisation
+    created = orgs.create_credential(principal, {"role": args.role, "label": args.label})
+    fields = {"org_id": args.org, **{k: v for k, v in created.items() if v is not None}}
+    _print_credential("API credential created", fields, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lti-gateway", description="Administer an LTI Gateway stack.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def target_options(p: argparse.ArgumentParser) -> None:
+        where = p.add_mutually_exclusive_group()
+        where.add_argument("--stack", metavar="NAME", help="a deployed CloudFormation stack")
+        where.add_argument("--local", action="store_true", help="the local gateway (make run)")
+        p.add_argument("--region", help="AWS region of --stack (default: your AWS config)")
+        p.add_argument("--state-dir", type=Path, default=Path(".local"), help="for --local (default: .local)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+
+    org = commands.add_parser("org", help="organisations").add_subparsers(dest="action", required=True)
+    create = org.add_parser("create", help="create an organisation and its first owner API key")
+    create.add_argument("name")
+    target_options(create)
+    create.set_defaults(run=org_create)
+
+    credential = commands.add_parser("credential", help="API credentials").add_subparsers(dest="action", required=True)
+    create = credential.add_parser("create", help="create another API key for an organisation")
+    create.add_argument("--org", required=True, help="organisation id (org_...)")
+    create.add_argument("--role", choices=("owner", "member"), default="member")
+    create.add_argument("--label")
+    target_options(create)
+    create.set_defaults(run=credential_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from lti_gateway.config import ConfigError
+    from lti_gateway.errors import GatewayError
+
+    try:
+        _target(args)
+        args.run(args)
+    except CliError as exc:
+        print(f"lti-gateway: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"lti-gateway: configuration: {exc} (use --stack NAME or --local)", file=sys.stderr)
+        return 2
+    except GatewayError as exc:
+        details = exc.details if isinstance(exc.details, str) else json.dumps(exc.details)
+        print(f"lti-gateway: {exc.code}: {details}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as exc:
+        hint = " (is `make run` still running?)" if args.local else ""
+        print(f"lti-gateway: AWS: {exc}{hint}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

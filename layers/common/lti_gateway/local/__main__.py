@@ -1,0 +1,122 @@
+"""``make run``: the whole gateway on http://127.0.0.1:3000 with a demo organisation to try it with.
+
+    python -m lti_gateway.local [--port N] [--host 127.0.0.1] [--param AllowedAppOrigins=http://localhost:5173]
+
+Ctrl-C or SIGTERM stops it. What to paste (URLs, API key, consumer key and secret) is printed and
+written to ``.local/dev-stack.json`` (``--state-dir``), which ``lti-gateway org create --local`` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from .server import LocalGateway, log
+from .template import TemplateError
+
+STATE_FILE = "dev-stack.json"
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected Name=Value, got {text!r}")
+    return name, value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m lti_gateway.local", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000), help="default: $PORT or 3000")
+    parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (loopback only)")
+    parser.add_argument("--template", type=Path, default=None, help="default: ./template.yaml")
+    parser.add_argument("--state-dir", type=Path, default=Path(".local"), help="where dev-stack.json goes")
+    parser.add_argument(
+        "--param", type=_parameter, action="append", default=[], metavar="NAME=VALUE", help="template parameter"
+    )
+    parser.add_argument("--no-seed", action="store_true", help="do not create the demo organisation")
+    parser.add_argument("--quiet", action="store_true", help="no access log")
+    return parser.parse_args(argv)
+
+
+def write_state(stack: dict[str, Any], state_dir: Path) -> Path:
+    """``dev-stack.json`` (local secrets only: readable by the owner alone)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / STATE_FILE
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(stack, fh, indent=2)
+        fh.write("\n")
+    return path
+
+
+def summary(stack: dict[str, Any], state_path: Path) -> str:
+    base = stack["base_url"]
+    lines = ["", f"LTI Gateway is running locally (stage {stack.get('stage')}, moto-backed)", ""]
+    urls = {"ApiBaseUrl": base, **stack.get("urls", {}), **stack.get("function_urls", {})}
+    width = max(len(n) for n in urls) + 2
+    lines += [f"  {name:<{width}}{url}" for name, url in urls.items()]
+    if stack.get("api_key"):
+        bearer = shlex.quote(f"Authorization: Bearer {stack['api_key']}")
+        lines += [
+            "",
+            f"Demo organisation {stack.get('org_name')!r} ({stack['org_id']})",
+            f"  owner API key     Authorization: Bearer {stack['api_key']}",
+            f"  consumer key      {stack['consumer_key']}",
+            f"  consumer secret   {stack['consumer_secret']}",
+            "",
+            "Try:",
+            f"  curl -s -H {bearer} {base}/api/org",
+            f"  curl -s -H {bearer} {base}/api/keys",
+            f"  curl -s -X POST -H {bearer} -H 'Content-Type: application/json' \\",
+            f'       -d \'{{"label": "Moodle"}}\' {base}/api/keys',
+            "  lti-gateway org create 'Another University' --local",
+        ]
+    lines += ["", f"Wrote {state_path}. Ctrl-C stops the gateway.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if not ipaddress.ip_address(args.host).is_loopback:
+            log(f"warning: serving on {args.host}: anyone who can reach it can use the demo API key")
+    except ValueError:
+        pass  # a host name
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    gateway = LocalGateway(
+        port=args.port,
+        host=args.host,
+        template=args.template,
+        parameters=dict(args.param),
+        seed=not args.no_seed,
+        quiet=args.quiet,
+    )
+    try:
+        gateway.start()
+    except (TemplateError, OSError) as exc:
+        print(f"lti-gateway: cannot start: {exc}", file=sys.stderr)
+        return 2
+    try:
+        state_path = write_state(gateway.stack, args.state_dir)
+        print(summary(gateway.stack, state_path), flush=True)
+        while not stop.wait(0.5):
+            pass
+        log("stopping")
+    finally:
+        gateway.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The AWS side of the local gateway: moto server, the template's tables and KMS keys.
+
+moto serves DynamoDB and KMS in-process on 127.0.0.1 and an ephemeral port. A DynamoDB-compatible
+endpoint the user already set (``DYNAMODB_ENDPOINT_URL``, e.g. DynamoDB Local) is used instead of
+moto for DynamoDB; likewise ``KMS_ENDPOINT_URL`` for KMS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from .template import LOCAL_PREFIX, LocalResources, create_tables, resources
+
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+}
+_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
+
+
+@dataclass
+class LocalStack:
+    region: str
+    dynamodb_endpoint_url: str
+    kms_endpoint_url: str
+    tables: dict[str, str] = field(default_factory=dict)  # logical id -> table name
+    kms_keys: dict[str, dict[str, str]] = field(default_factory=dict)  # logical id -> KeyId, Arn
+    moto: Any = None
+
+    def stop(self) -> None:
+        if self.moto is not None:
+            self.moto.stop()
+            self.moto = None
+
+    def resources(self, template: dict[str, Any], parameters: dict[str, str]) -> LocalResources:
+        local = LocalResources(template, parameters=parameters, region=self.region, prefix=LOCAL_PREFIX)
+        for logical_id, name in self.tables.items():
+            local.refs[logical_id] = name
+            local.attributes[f"{logical_id}.Arn"] = f"arn:aws:dynamodb:{self.region}:{local.account_id}:table/{name}"
+        for logical_id, key in self.kms_keys.items():
+            local.refs[logical_id] = key["KeyId"]
+            local.attributes[f"{logical_id}.Arn"] = key["Arn"]
+            local.attributes[f"{logical_id}.KeyId"] = key["KeyId"]
+        return local
+
+
+def start_stack(template: dict[str, Any], *, region: str = REGION) -> LocalStack:
+    """Start what is missing (moto), point the process at it, create the template's tables and keys.
+
+    Sets fake credentials and ``AWS_ENDPOINT_URL*`` in ``os.environ``, so nothing in this process can
+    reach a real AWS account by accident.
+    """
+    dynamodb_url = os.environ.get("DYNAMODB_ENDPOINT_URL") or None
+    kms_url = os.environ.get("KMS_ENDPOINT_URL") or None
+    moto = None
+    if dynamodb_url is None or kms_url is None:
+        from moto.server import ThreadedMotoServer
+
+        from . import moto_serial
+
+        moto_serial.install()  # parallel requests must not corrupt moto's (non thread-safe) backends
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        moto.start()
+        host, port = moto.get_host_and_port()
+        moto_url = f"http://{host}:{port}"
+        dynamodb_url, kms_url = dynamodb_url or moto_url, kms_url or moto_url
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.update(FAKE_CREDENTIALS)
+    os.environ.update(
+        {
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+            "DYNAMODB_ENDPOINT_URL": dynamodb_url,
+            "KMS_ENDPOINT_URL": kms_url,
+            "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+            "AWS_ENDPOINT_URL_KMS": kms_url,
+        }
+    )
+    if moto is not None:
+        os.environ["AWS_ENDPOINT_URL"] = moto_url  # any other client goes to moto, never to AWS
+    stack = LocalStack(region, dynamodb_url, kms_url, moto=moto)
+    try:
+        ddb = boto3.client("dynamodb", region_name=region, endpoint_url=dynamodb_url, config=_CONFIG)
+        stack.tables = create_tables(ddb, template)
+        kms = boto3.client("kms", region_name=region, endpoint_url=kms_url, config=_CONFIG)
+        for logical_id, props in resources(template, "AWS::KMS::Key").items():
+            spec = {k: props[k] for k in ("KeySpec", "KeyUsage", "Description") if k in props}
+            meta = kms.create_key(**spec)["KeyMetadata"]
+            stack.kms_keys[logical_id] = {"KeyId": meta["KeyId"], "Arn": meta["Arn"]}
+    except BaseException:
+        stack.stop()
+        raise
+    return stack

@@ -1,0 +1,1 @@
+"""End-to-end tests through the local gateway (a package, so the gateway fixture is package-scoped)."""
