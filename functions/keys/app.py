@@ -8,6 +8,7 @@ Routes (see template.yaml):
   DELETE /api/keys/{key}                    revoke (kept for audit)
   POST   /{lts_version}/consumer/keys/lti   Learnosity Data API compatible create/list
   GET    /api/org                           who am I
+  PATCH  /api/org                           organisation settings: app_launch_url (owners)
   GET    /api/credentials                   list API credentials (owners)
   POST   /api/credentials                   create an API credential (owners)
   DELETE /api/credentials/{credential_id}   revoke an API credential (owners)
@@ -110,6 +111,13 @@ def learnosity_keys(lts_version: str):
 @app.get("/api/org")
 def get_org():
     return web.json_response(200, orgs.get_organisation(_principal()))
+
+
+@app.patch("/api/org")
+def update_org():
+    updated = orgs.update_settings(_principal(), web.json_body(app.current_event))
+    logger.info("organisation settings updated")
+    return web.json_response(200, updated)
 
 
 @app.get("/api/credentials")

@@ -42,6 +42,19 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         },
         ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
     },
+    "ClassesFunction": {
+        ("ClassesTable", None): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+            "dynamodb:BatchWriteItem",
+        },
+        ("ClassesTable", "gsi1"): {"dynamodb:Query"},
+        # API key authentication only (the statement is limited to APIKEY# items, see below).
+        ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+    },
 }
 
 # What any function may ever be granted, by the kind of resource. No Scan (the architecture has
@@ -73,6 +86,19 @@ KNOWN_ROUTES = {
     ("GET", "/api/credentials"),
     ("POST", "/api/credentials"),
     ("DELETE", "/api/credentials/{credential_id}"),
+    ("PATCH", "/api/org"),
+    ("POST", "/api/classes"),
+    ("GET", "/api/classes"),
+    ("GET", "/api/classes/{class_id}"),
+    ("PATCH", "/api/classes/{class_id}"),
+    ("DELETE", "/api/classes/{class_id}"),
+    ("POST", "/api/classes/{class_id}/units"),
+    ("GET", "/api/classes/{class_id}/units"),
+    ("POST", "/api/classes/{class_id}/units/reorder"),
+    ("GET", "/api/classes/{class_id}/units/{unit_id}"),
+    ("PATCH", "/api/classes/{class_id}/units/{unit_id}"),
+    ("DELETE", "/api/classes/{class_id}/units/{unit_id}"),
+    ("GET", "/classes/{class_id}/open"),
 }
 
 API_BASE_URLS = ("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}", "${HttpApi.ApiEndpoint}")
@@ -397,6 +423,25 @@ def log_problems(template: Template) -> list[str]:
     return problems
 
 
+# Functions that authenticate API keys but own nothing else in the keys table: their grants on it
+# must be limited to the API credential items (``APIKEY#…`` partition keys).
+CREDENTIALS_ONLY = {"ClassesFunction"}
+
+
+def scoped_keys_problems(template: Template) -> list[str]:
+    problems = []
+    for name in sorted(CREDENTIALS_ONLY & set(functions(template))):
+        for policy in functions(template)[name]["Properties"].get("Policies", []):
+            for statement in as_list(policy.get("Statement", []) if isinstance(policy, dict) else []):
+                targets = [policy_target(template, r) for r in as_list(statement.get("Resource", []))]
+                if ("KeysTable", None) not in targets:
+                    continue
+                leading = statement.get("Condition", {}).get("ForAllValues:StringLike", {})
+                if as_list(leading.get("dynamodb:LeadingKeys")) != ["APIKEY#*"]:
+                    problems.append(f"{name}: its KeysTable grant is not limited to APIKEY# items")
+    return problems
+
+
 RULES: dict[str, Callable[[Template], list[str]]] = {
     "tables": table_problems,
     "ttl": ttl_problems,
@@ -409,6 +454,7 @@ RULES: dict[str, Callable[[Template], list[str]]] = {
     "outputs": output_problems,
     "parameters": parameter_problems,
     "logs": log_problems,
+    "scoped keys": scoped_keys_problems,
 }
 
 
@@ -533,6 +579,16 @@ BREAKAGES: dict[str, tuple[str, Callable[[Template], Any]]] = {
     "function without a log group": ("logs", lambda t: _second_function(t)),
     "logs kept forever": ("logs", lambda t: _props(t, "KeysFunctionLogs").pop("RetentionInDays")),
     "API without access log": ("logs", lambda t: _props(t, "HttpApi").pop("AccessLogSettings")),
+    "classes function reads any keys-table item": (
+        "scoped keys",
+        lambda t: _props(t, "ClassesFunction")["Policies"][0]["Statement"][2].pop("Condition"),
+    ),
+    "classes function reads consumer keys": (
+        "scoped keys",
+        lambda t: _props(t, "ClassesFunction")["Policies"][0]["Statement"][2]["Condition"][
+            "ForAllValues:StringLike"
+        ].update({"dynamodb:LeadingKeys": ["APIKEY#*", "CK#*"]}),
+    ),
 }
 
 

@@ -6,6 +6,7 @@ from functools import cache
 
 from . import aws
 from .config import settings
+from .repositories.classes import ClassesRepository
 from .repositories.keys import KeysRepository
 from .repositories.launch import LaunchRepository
 from .secrets_box import SecretBox
@@ -22,6 +23,11 @@ def launch_repo() -> LaunchRepository:
 
 
 @cache
+def classes_repo() -> ClassesRepository:
+    return ClassesRepository(aws.dynamodb().Table(settings().classes_table), aws.dynamodb_client())
+
+
+@cache
 def secret_box() -> SecretBox:
     return SecretBox(aws.kms(), settings().kms_key_id)
 
@@ -31,4 +37,11 @@ def reset() -> None:
     aws.reset()
     keys_repo.cache_clear()
     launch_repo.cache_clear()
+    classes_repo.cache_clear()
     secret_box.cache_clear()
+    # Caches kept by domain modules (imported here, lazily, to avoid import cycles).
+    from . import consumer_keys, idempotency, ltik
+
+    idempotency.reset()
+    consumer_keys.clear_cache()
+    ltik.reset()

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from . import clock, deps
 from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from .launch_urls import validate_app_launch_url
 
 Role = Literal["owner", "member"]
 ROLES: tuple[str, ...] = ("owner", "member")
@@ -96,10 +97,15 @@ def get_organisation(principal: Principal) -> dict[str, Any]:
     org = deps.keys_repo().get_organisation(principal.org_id)
     if org is None:
         raise NotFound("organisation not found")
+    return _organisation_view(org, principal)
+
+
+def _organisation_view(org: dict[str, Any], principal: Principal) -> dict[str, Any]:
     return {
         "org_id": org["org_id"],
         "name": org["name"],
         "created_at": org["created_at"],
+        "app_launch_url": org.get("app_launch_url"),
         "credential": {"credential_id": principal.credential_id, "role": principal.role},
     }
 
@@ -173,3 +179,23 @@ def credential_secret_for_signature(credential_id: str) -> tuple[dict[str, Any],
         return None
     secret = deps.secret_box().open(item["secret_sealed"], bound_to=f"api-credential:{credential_id}")
     return item, secret
+
+
+# -- organisation settings --------------------------------------------------------------------------
+
+ORG_SETTINGS = ("app_launch_url",)
+
+
+def update_settings(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Owners set the organisation's defaults: ``app_launch_url`` (where launches are handed over
+    with ``?ltik=``, unless a class or unit overrides it; ``null`` clears it). Answers like GET /api/org."""
+    principal.require_owner()
+    unknown = sorted(set(body) - set(ORG_SETTINGS))
+    if unknown:
+        raise ValidationFailed(dict.fromkeys(unknown, "unknown field"))
+    if not body:
+        raise ValidationFailed(f"send at least one of {', '.join(ORG_SETTINGS)}", code="nothing_to_update")
+    url = body["app_launch_url"]
+    fields = {"app_launch_url": None if url is None else validate_app_launch_url(url)}
+    org = deps.keys_repo().update_organisation_settings(principal.org_id, fields, clock.iso(clock.now()))
+    return _organisation_view(org, principal)

@@ -317,3 +317,31 @@ class KeysRepository:
             kwargs["ExclusiveStartKey"] = start
         out = self._table.query(**kwargs)
         return [strip_none(i) for i in out.get("Items", [])], pagination.encode(out.get("LastEvaluatedKey"))
+
+    # -- organisation settings (appended) -------------------------------------------------------------
+    def update_organisation_settings(self, org_id: str, fields: dict[str, Any], at: str) -> dict[str, Any]:
+        """Set (None: remove) organisation-level settings; NotFound if the organisation is gone."""
+        names = {f"#f{i}": field for i, field in enumerate(sorted(fields))}
+        values: dict[str, Any] = {":at": at}
+        sets, removes = ["updated_at = :at"], []
+        for placeholder, field in names.items():
+            if fields[field] is None:
+                removes.append(placeholder)
+            else:
+                values[f":{placeholder[1:]}"] = fields[field]
+                sets.append(f"{placeholder} = :{placeholder[1:]}")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            out = self._table.update_item(
+                Key={"pk": org_pk(org_id), "sk": META},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                raise NotFound("organisation not found") from exc
+            raise
+        return out["Attributes"]

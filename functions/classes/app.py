@@ -1,0 +1,179 @@
+"""Classes function: classes and units (the LMS course and assignment mappings), and the public
+"send students back" link.
+
+Routes (see template.yaml); every /api route takes ``Authorization: Bearer <API_KEY>`` (owners and
+members alike) and answers JSON:
+  POST   /api/classes                                     create a class
+  GET    /api/classes                                     list the organisation's classes (paginated)
+  GET    /api/classes/{class_id}                          read one (with its class launch URL)
+  PATCH  /api/classes/{class_id}                          partial update (optional ``version``)
+  DELETE /api/classes/{class_id}                          delete it and its units
+  POST   /api/classes/{class_id}/units                    create a unit (appended unless ``position``)
+  GET    /api/classes/{class_id}/units                    list units by position (paginated)
+  POST   /api/classes/{class_id}/units/reorder            ``{"unit_ids": [...]}`` → positions 0..n-1
+  GET    /api/classes/{class_id}/units/{unit_id}          read one (with its unit launch URL)
+  PATCH  /api/classes/{class_id}/units/{unit_id}          partial update (optional ``version``)
+  DELETE /api/classes/{class_id}/units/{unit_id}          delete it
+  GET    /classes/{class_id}/open                         public: 302 to the Class LMS URL, else an HTML page
+"""
+
+from __future__ import annotations
+
+import html
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lti_gateway import classes, launch_urls, orgs, pagination, web
+from lti_gateway.errors import GatewayError
+from lti_gateway.observability import logger
+
+app = web.resolver()
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _principal() -> orgs.Principal:
+    principal = orgs.authenticate_bearer(app.current_event.headers.get("authorization"))
+    logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
+    return principal
+
+
+def _base() -> str:
+    return launch_urls.event_base_url(app.current_event.raw_event)
+
+
+def _page_args() -> tuple[int, str | None]:
+    query = app.current_event.query_string_parameters or {}
+    return pagination.parse_limit(query.get("limit")), query.get("next")
+
+
+def _no_content() -> Response:
+    return Response(status_code=204, headers=dict(web.NO_STORE))
+
+
+# -- classes ----------------------------------------------------------------------------------------
+
+
+@app.post("/api/classes")
+def create_class():
+    principal = _principal()
+    created = classes.create_class(principal, web.json_body(app.current_event), base=_base())
+    logger.info("class created", extra={"class_id": created["class_id"]})
+    return web.json_response(201, created)
+
+
+@app.get("/api/classes")
+def list_classes():
+    principal = _principal()
+    limit, token = _page_args()
+    return web.json_response(200, classes.list_classes(principal, limit=limit, token=token, base=_base()))
+
+
+@app.get("/api/classes/<class_id>")
+def get_class(class_id: str):
+    return web.json_response(200, classes.get_class(_principal(), class_id, base=_base()))
+
+
+@app.patch("/api/classes/<class_id>")
+def update_class(class_id: str):
+    principal = _principal()
+    body = web.json_body(app.current_event)
+    return web.json_response(200, classes.update_class(principal, class_id, body, base=_base()))
+
+
+@app.delete("/api/classes/<class_id>")
+def delete_class(class_id: str):
+    units = classes.delete_class(_principal(), class_id)
+    logger.info("class deleted", extra={"class_id": class_id, "units_deleted": units})
+    return _no_content()
+
+
+# -- units ------------------------------------------------------------------------------------------
+
+
+@app.post("/api/classes/<class_id>/units")
+def create_unit(class_id: str):
+    principal = _principal()
+    created = classes.create_unit(principal, class_id, web.json_body(app.current_event), base=_base())
+    logger.info("unit created", extra={"class_id": class_id, "unit_id": created["unit_id"]})
+    return web.json_response(201, created)
+
+
+@app.get("/api/classes/<class_id>/units")
+def list_units(class_id: str):
+    principal = _principal()
+    limit, token = _page_args()
+    return web.json_response(200, classes.list_units(principal, class_id, limit=limit, token=token, base=_base()))
+
+
+@app.post("/api/classes/<class_id>/units/reorder")
+def reorder_units(class_id: str):
+    principal = _principal()
+    body = web.json_body(app.current_event)
+    return web.json_response(200, classes.reorder_units(principal, class_id, body, base=_base()))
+
+
+@app.get("/api/classes/<class_id>/units/<unit_id>")
+def get_unit(class_id: str, unit_id: str):
+    return web.json_response(200, classes.get_unit(_principal(), class_id, unit_id, base=_base()))
+
+
+@app.patch("/api/classes/<class_id>/units/<unit_id>")
+def update_unit(class_id: str, unit_id: str):
+    principal = _principal()
+    body = web.json_body(app.current_event)
+    return web.json_response(200, classes.update_unit(principal, class_id, unit_id, body, base=_base()))
+
+
+@app.delete("/api/classes/<class_id>/units/<unit_id>")
+def delete_unit(class_id: str, unit_id: str):
+    classes.delete_unit(_principal(), class_id, unit_id)
+    logger.info("unit deleted", extra={"class_id": class_id, "unit_id": unit_id})
+    return _no_content()
+
+
+# -- the public page --------------------------------------------------------------------------------
+
+_TITLES = {404: "Class not found", 409: "This class cannot be opened from here"}
+_OPEN_MESSAGES = {
+    "not_found": "There is no such class. Check the link you followed.",
+    "lti_disabled": "LTI is not enabled for this class. Ask your teacher how to open it.",
+    "no_class_lms_url": "No Class LMS URL is set for this class yet. Ask your teacher for the course link.",
+}
+
+
+def _html_page(status: int, message: str) -> Response:
+    correlation_id = getattr(app.lambda_context, "aws_request_id", None) or "-"
+    title = _TITLES.get(status, "Something went wrong")
+    body = (
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(title)}</title>"
+        "<body style='font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem'>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
+        f"<p style='color:#666;font-size:.85rem'>Reference: {html.escape(correlation_id)}</p></body></html>"
+    )
+    return Response(status_code=status, content_type="text/html; charset=utf-8", body=body, headers=PAGE_HEADERS)
+
+
+@app.get("/classes/<class_id>/open")
+def open_class(class_id: str):
+    """Students always enter through the LMS: redirect to the Class LMS URL. Never JSON, no org data."""
+    try:
+        target = classes.open_target(class_id)
+    except GatewayError as error:
+        logger.info("class open refused", extra={"error": error.code, "status": error.status})
+        return _html_page(error.status, _OPEN_MESSAGES.get(error.code, "This class cannot be opened right now."))
+    return Response(status_code=302, headers={"Location": target, **PAGE_HEADERS})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
