@@ -55,6 +55,14 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         # API key authentication only (the statement is limited to APIKEY# items, see below).
         ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
     },
+    "LaunchFunction": {
+        # Consumer keys, organisations and the ltik key (reads); creating the ltik key (put). Both
+        # statements are limited by dynamodb:LeadingKeys, see test_launch_keys_table_access_is_limited.
+        ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:PutItem"},
+        ("LaunchTable", None): {"dynamodb:PutItem"},
+        ("ClassesTable", None): {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"},
+        ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
+    },
 }
 
 # What any function may ever be granted, by the kind of resource. No Scan (the architecture has
@@ -99,6 +107,8 @@ KNOWN_ROUTES = {
     ("PATCH", "/api/classes/{class_id}/units/{unit_id}"),
     ("DELETE", "/api/classes/{class_id}/units/{unit_id}"),
     ("GET", "/classes/{class_id}/open"),
+    ("POST", "/lti/launch/{class_id}"),
+    ("POST", "/lti/launch/{class_id}/{unit_id}"),
 }
 
 API_BASE_URLS = ("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}", "${HttpApi.ApiEndpoint}")
@@ -654,3 +664,13 @@ def test_layer_makefile_builds_for_the_template_runtime(repo_root: Path, templat
     assert "--implementation cp" in makefile
     assert "--invalidation-mode unchecked-hash" in makefile
     assert 'rm -rf "$(SITE)/lti_gateway/local"' in makefile
+
+
+def test_launch_keys_table_access_is_limited(template: Template) -> None:
+    """The launch function reads consumer keys, organisations and tool keys, and writes only tool keys."""
+    statements = template["Resources"]["LaunchFunction"]["Properties"]["Policies"][0]["Statement"]
+    on_keys = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}]
+    limits = {
+        s["Action"]: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys
+    }
+    assert limits == {"dynamodb:GetItem": ["CK#*", "ORG#*", "TOOLKEY#*"], "dynamodb:PutItem": ["TOOLKEY#*"]}

@@ -29,6 +29,13 @@ def _int(name: str, default: int, *, low: int, high: int) -> int:
     return value
 
 
+def _url(name: str) -> str | None:
+    value = os.environ.get(name, "").strip().rstrip("/") or None
+    if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+        raise ConfigError(f"{name} must be an absolute http(s) URL")
+    return value
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     origins = []
     for part in raw.split(","):
@@ -61,6 +68,11 @@ class Settings:
     data_api_requests_per_minute: int = 300
     # How long a consumer key record stays cached in a warm container (launches read it often).
     consumer_key_cache_seconds: int = 30
+    # LTI 1.1: the oauth_timestamp window (seconds either side of now).
+    launch_window_seconds: int = 300
+    # The scheme://host[/prefix] LMSs sign launches against, when it differs from what the request's
+    # Host and X-Forwarded-* headers say (a custom domain with a base path mapping). Unset: headers.
+    launch_base_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -68,9 +80,7 @@ class Settings:
         missing = [n for n in ("KEYS_TABLE", "LAUNCH_TABLE", "CLASSES_TABLE", "KMS_KEY_ID") if not env.get(n)]
         if missing:
             raise ConfigError(f"missing environment variables: {', '.join(missing)}")
-        base = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/") or None
-        if base and urlsplit(base).scheme not in ("http", "https"):
-            raise ConfigError("PUBLIC_BASE_URL must be an absolute http(s) URL")
+        base = _url("PUBLIC_BASE_URL")
         return cls(
             keys_table=env["KEYS_TABLE"],
             launch_table=env["LAUNCH_TABLE"],
@@ -84,6 +94,8 @@ class Settings:
             learnosity_window_seconds=_int("LEARNOSITY_WINDOW_SECONDS", 300, low=30, high=3600),
             data_api_requests_per_minute=_int("DATA_API_REQUESTS_PER_MINUTE", 300, low=1, high=100_000),
             consumer_key_cache_seconds=_int("CONSUMER_KEY_CACHE_SECONDS", 30, low=0, high=600),
+            launch_window_seconds=_int("LTI11_TIMESTAMP_WINDOW_SECONDS", 300, low=30, high=3600),
+            launch_base_url=_url("LAUNCH_BASE_URL"),
         )
 
 

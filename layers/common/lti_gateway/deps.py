@@ -40,8 +40,9 @@ def reset() -> None:
     classes_repo.cache_clear()
     secret_box.cache_clear()
     # Caches kept by domain modules (imported here, lazily, to avoid import cycles).
-    from . import consumer_keys, idempotency, ltik
+    from . import consumer_keys, idempotency, launches, ltik
 
     idempotency.reset()
     consumer_keys.clear_cache()
+    launches.clear_caches()
     ltik.reset()

@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from . import template as tpl
+from .demo_app import DEMO_APP_PATH, demo_app_page
 from .events import InvalidResponse, LambdaContext, http_api_event, http_response, split_target
 from .stack import LocalStack, start_stack
 
@@ -178,6 +179,8 @@ class _Handler(BaseHTTPRequestHandler):
             return (*_json(413, {"error": "body_too_large", "details": f"at most {MAX_BODY} bytes"}), None)
         raw_path, _ = split_target(self.path)
         function_id, route_key, params = self.server.function_url_of, "$default", None
+        if function_id is None and raw_path == DEMO_APP_PATH and self.command == "GET":
+            return 200, [("Content-Type", "text/html; charset=utf-8")], demo_app_page(self.path).encode(), None
         if function_id is None:
             matched = gateway.router.match(self.command, raw_path)
             if matched is None:
@@ -348,6 +351,9 @@ class LocalGateway:
                     log(f"warning: {name} differs between functions; the local gateway uses {value!r}")
                 merged[name] = value
         merged["PUBLIC_BASE_URL"] = base_url
+        # The demo app (served below at /_demo/app) is where seeded launches are handed over.
+        origins = [o for o in merged.get("ALLOWED_APP_ORIGINS", "").split(",") if o.strip()]
+        merged["ALLOWED_APP_ORIGINS"] = ",".join([*origins, base_url])
         os.environ.update(merged)
         reset_caches()
         return merged
@@ -358,8 +364,21 @@ class LocalGateway:
         except ModuleNotFoundError as exc:
             log(f"warning: no demo organisation ({exc.name} is not written yet)")
             return
+        from lti_gateway import classes, orgs
+
         org = self.create_organisation("Demo University")
         key = self.create_consumer_key(org.org_id, label="Demo LMS")
+        owner = orgs.Principal(org.org_id, org.credential_id, "owner")
+        base = self.stack["base_url"]
+        demo_app = f"{base}{DEMO_APP_PATH}"
+        orgs.update_settings(owner, {"app_launch_url": demo_app})
+        demo_class = classes.create_class(
+            owner, {"name": "Demo Class", "class_lms_url": "https://lms.example.edu/courses/101"}, base=base
+        )
+        units = [
+            classes.create_unit(owner, demo_class["class_id"], {"name": name}, base=base)
+            for name in ("Unit 1: Getting started", "Unit 2: Practice")
+        ]
         self.stack.update(
             {
                 "org_name": org.name,
@@ -368,6 +387,10 @@ class LocalGateway:
                 "api_key": org.api_key,
                 "consumer_key": key["key"],
                 "consumer_secret": key["secret"],
+                "app_launch_url": demo_app,
+                "class_id": demo_class["class_id"],
+                "class_launch_url": demo_class["launch_url"],
+                "units": [{"unit_id": u["unit_id"], "name": u["name"], "launch_url": u["launch_url"]} for u in units],
             }
         )
 

@@ -1,0 +1,77 @@
+"""Launch function: LTI 1.1 launches into a class or a unit (HTTP API route and Function URL).
+
+Routes (see template.yaml):
+  POST /lti/launch/{class_id}              the class launch URL
+  POST /lti/launch/{class_id}/{unit_id}    a unit launch URL (one per LMS assignment)
+
+A person sees these answers in the LMS iframe: success is a 302 to the app with ``?ltik=``; a
+failure is a short HTML page with the reason and a correlation id (or, once the signature verified
+and the LMS gave a return URL, a 302 back to it with ``lti_errormsg``). Never JSON, never a trace.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lti_gateway import launches, web
+from lti_gateway.errors import GatewayError
+from lti_gateway.observability import logger, metrics
+
+app = web.resolver()
+_PAGE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+def _correlation_id() -> str:
+    return app.current_event.request_context.request_id or getattr(app.lambda_context, "aws_request_id", "-")
+
+
+def _refused(error: GatewayError) -> Response:
+    logger.info("launch rejected", extra={"reason": error.code, "status": error.status})
+    metrics.add_dimension(name="reason", value=error.code)
+    metrics.add_metric(name="LaunchRejected", unit=MetricUnit.Count, value=1)
+    back = launches.error_return_url(error)
+    if back:
+        return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": back}, body="")
+    return Response(
+        status_code=error.status,
+        content_type="text/html; charset=utf-8",
+        headers=_PAGE_HEADERS,
+        body=launches.error_page(error, _correlation_id()),
+    )
+
+
+def _launch(class_id: str, unit_id: str | None) -> Response:
+    try:
+        handover = launches.lti11_launch(app.current_event.raw_event, class_id, unit_id)
+    except GatewayError as error:
+        return _refused(error)
+    logger.info(
+        "launch accepted",
+        extra={"org_id": handover.org_id, "class_id": class_id, "unit_id": unit_id, "launch_id": handover.launch_id},
+    )
+    metrics.add_metric(name="LaunchAccepted", unit=MetricUnit.Count, value=1)
+    return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": handover.location}, body="")
+
+
+@app.not_found
+def _no_such_launch_url(_: Exception) -> Response:
+    return _refused(GatewayError("no such launch URL", code="not_found", status=404))
+
+
+@app.post("/lti/launch/<class_id>")
+def class_launch(class_id: str):
+    return _launch(class_id, None)
+
+
+@app.post("/lti/launch/<class_id>/<unit_id>")
+def unit_launch(class_id: str, unit_id: str):
+    return _launch(class_id, unit_id)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

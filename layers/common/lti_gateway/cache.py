@@ -1,0 +1,36 @@
+"""A small per-container cache with a time to live, for records launches read on every request."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+MAX_ENTRIES = 4096
+
+
+class TtlCache(Generic[T]):
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[float, T]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, load: Callable[[], T], *, ttl_seconds: float) -> T:
+        """The cached value for ``key``, or ``load()`` (cached for ``ttl_seconds``; 0 disables)."""
+        now = time.monotonic()
+        if ttl_seconds > 0:
+            hit = self._items.get(key)
+            if hit and hit[0] > now:
+                return hit[1]
+        value = load()
+        if ttl_seconds > 0:
+            with self._lock:
+                if len(self._items) >= MAX_ENTRIES:
+                    self._items.clear()
+                self._items[key] = (now + ttl_seconds, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
