@@ -670,7 +670,5 @@ def test_launch_keys_table_access_is_limited(template: Template) -> None:
     """The launch function reads consumer keys, organisations and tool keys, and writes only tool keys."""
     statements = template["Resources"]["LaunchFunction"]["Properties"]["Policies"][0]["Statement"]
     on_keys = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}]
-    limits = {
-        s["Action"]: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys
-    }
+    limits = {s["Action"]: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys}
     assert limits == {"dynamodb:GetItem": ["CK#*", "ORG#*", "TOOLKEY#*"], "dynamodb:PutItem": ["TOOLKEY#*"]}
