@@ -19,17 +19,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
-import ipaddress
 import math
 import re
 import secrets
-import socket
-import urllib.error
-import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
@@ -38,11 +33,10 @@ from xml.parsers import expat
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Client
 
 from .errors import UpstreamFailed, ValidationFailed
+from .http_client import HttpResponse, OutboundRefused, SafeHttp
 
 POX_NS = "http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0"
 CONTENT_TYPE = "application/xml"
-DEFAULT_TIMEOUT_SECONDS = 5.0
-MAX_RESPONSE_BYTES = 64 * 1024
 _DESCRIPTION_LIMIT = 500
 # Characters XML 1.0 cannot carry at all (ElementTree would write them and produce broken XML).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -90,13 +84,6 @@ class OutcomeResult:
 # -- transport ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HttpResponse:
-    status: int
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
 class OutcomeHttp(Protocol):
     """POST ``body`` to ``url``; answer any HTTP status as a response.
 
@@ -107,71 +94,13 @@ class OutcomeHttp(Protocol):
     def __call__(self, url: str, *, body: bytes, headers: Mapping[str, str]) -> HttpResponse: ...
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # the 3xx surfaces as an HTTPError, then as outcome_http_error
-
-
-class UrllibHttp:
-    """The default transport: ``urllib.request`` with a timeout, a response cap and no redirects.
-
-    ``allow_http`` and ``allow_private_addresses`` are for local test peers on 127.0.0.1. The address
-    check resolves the host before connecting; it stops configuration mistakes and plain SSRF, not
-    DNS rebinding between the check and the connection.
-    """
-
-    def __init__(
-        self,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
-        allow_http: bool = False,
-        allow_private_addresses: bool = False,
-    ):
-        self.timeout = timeout
-        self.max_response_bytes = max_response_bytes
-        self.allow_http = allow_http
-        self.allow_private_addresses = allow_private_addresses
-        self._opener = urllib.request.build_opener(_NoRedirect())
-
-    def _check_url(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme != "https" and not (self.allow_http and parts.scheme == "http"):
-            raise OutcomeFailed({"reason": "outcome service URL must be https"}, code="outcome_url_not_allowed")
-        if self.allow_private_addresses:
-            return
-        try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError):
-            raise OutcomeFailed({"reason": "host does not resolve"}, code="outcome_unreachable") from None
-        for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-            if not address.is_global:
-                raise OutcomeFailed({"reason": "host is not a public address"}, code="outcome_url_not_allowed")
-
-    def _read(self, stream: Any) -> bytes:
-        data = stream.read(self.max_response_bytes + 1)
-        if len(data) > self.max_response_bytes:
-            raise OutcomeFailed({"max_bytes": self.max_response_bytes}, code="outcome_response_too_large")
-        return data
-
-    def __call__(self, url: str, *, body: bytes, headers: Mapping[str, str]) -> HttpResponse:
-        self._check_url(url)
-        request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310
-        try:
-            with self._opener.open(request, timeout=self.timeout) as answer:
-                return HttpResponse(answer.status, self._read(answer), dict(answer.headers.items()))
-        except urllib.error.HTTPError as err:
-            with err:
-                body = self._read(err) if err.fp is not None else b""
-                return HttpResponse(err.code, body, dict((err.headers or {}).items()))
-        except http.client.HTTPException:  # a broken answer: bad status line, truncated body
-            raise OutcomeFailed({"reason": "malformed HTTP answer"}, code="outcome_invalid_response") from None
+# Kept as the outcomes' name for the shared transport (tests and callers build it with test flags).
+UrllibHttp = SafeHttp
 
 
 @cache
-def default_http() -> UrllibHttp:
-    return UrllibHttp()
+def default_http() -> SafeHttp:
+    return SafeHttp()
 
 
 # -- POX ------------------------------------------------------------------------------------------------
@@ -388,6 +317,8 @@ def _send(
         answer = transport(url, body=xml_body.encode("utf-8"), headers=headers)
     except OutcomeFailed:
         raise
+    except OutboundRefused as refused:
+        raise OutcomeFailed(refused.details, code=f"outcome_{refused.kind}") from None
     except TimeoutError:
         raise OutcomeFailed({"operation": operation, "reason": "timed out"}, code="outcome_timeout") from None
     except OSError as err:
