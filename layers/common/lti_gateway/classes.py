@@ -22,7 +22,7 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from . import clock, deps
+from . import clock, deps, validation
 from .errors import Conflict, NotFound, ValidationFailed
 from .launch_urls import class_launch_url, unit_launch_url, validate_app_launch_url, validate_lms_url
 from .orgs import Principal
@@ -45,32 +45,8 @@ UNIT_FIELDS = ("name", "position", "app_launch_url")
 # -- validation -------------------------------------------------------------------------------------
 
 
-def _unknown(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise ValidationFailed(dict.fromkeys(unknown, "unknown field"))
-
-
 def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed({"name": "must be a non-empty string"})
-    if len(value) > MAX_NAME:
-        raise ValidationFailed({"name": f"must be at most {MAX_NAME} characters"})
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValidationFailed({"name": "must not contain control characters"})
-    return value.strip()
-
-
-def _bool(field: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationFailed({field: "must be true or false"})
-    return value
-
-
-def _int(field: str, value: Any, *, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationFailed({field: f"must be a whole number from {low} to {high}"})
-    return value
+    return validation.text("name", value, max_len=MAX_NAME)
 
 
 def _optional(value: Any, check: Any) -> Any:
@@ -82,7 +58,7 @@ def _class_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     if "name" in body or not partial:
         fields["name"] = _name(body.get("name"))
     if "lti_enabled" in body or not partial:
-        fields["lti_enabled"] = _bool("lti_enabled", body.get("lti_enabled", True))
+        fields["lti_enabled"] = validation.boolean("lti_enabled", body.get("lti_enabled", True))
     if "class_lms_url" in body:
         fields["class_lms_url"] = _optional(body["class_lms_url"], validate_lms_url)
     if "app_launch_url" in body:
@@ -95,7 +71,7 @@ def _unit_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     if "name" in body or not partial:
         fields["name"] = _name(body.get("name"))
     if "position" in body and (partial or body["position"] is not None):
-        fields["position"] = _int("position", body["position"], low=0, high=MAX_POSITION)
+        fields["position"] = validation.whole_number("position", body["position"], low=0, high=MAX_POSITION)
     if "app_launch_url" in body:
         fields["app_launch_url"] = _optional(body["app_launch_url"], validate_app_launch_url)
     return fields
@@ -103,12 +79,12 @@ def _unit_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
 
 def _patch(body: dict[str, Any], allowed: tuple[str, ...]) -> int | None:
     """Checks common to PATCH bodies; returns the client's expected ``version``, if it sent one."""
-    _unknown(body, (*allowed, "version"))
+    validation.reject_unknown(body, (*allowed, "version"))
     if not set(body) - {"version"}:
         raise ValidationFailed(f"send at least one of {', '.join(allowed)}", code="nothing_to_update")
     if "version" not in body:
         return None
-    return _int("version", body["version"], low=1, high=2**53)
+    return validation.whole_number("version", body["version"], low=1, high=2**53)
 
 
 # -- views ------------------------------------------------------------------------------------------
@@ -173,7 +149,7 @@ def _owned_class(principal: Principal, class_id: str, *, consistent: bool = Fals
 
 
 def create_class(principal: Principal, body: dict[str, Any], *, base: str) -> dict[str, Any]:
-    _unknown(body, CLASS_FIELDS)
+    validation.reject_unknown(body, CLASS_FIELDS)
     fields = _class_fields(body, partial=False)
     now = clock.iso(clock.now())
     item = {
@@ -253,7 +229,7 @@ def _owned_unit(principal: Principal, class_id: str, unit_id: str, *, consistent
 
 
 def create_unit(principal: Principal, class_id: str, body: dict[str, Any], *, base: str) -> dict[str, Any]:
-    _unknown(body, UNIT_FIELDS)
+    validation.reject_unknown(body, UNIT_FIELDS)
     fields = _unit_fields(body, partial=False)
     now = clock.iso(clock.now())
     unit_id = f"unt_{secrets.token_hex(8)}"
@@ -332,7 +308,7 @@ def delete_unit(principal: Principal, class_id: str, unit_id: str) -> None:
 
 
 def _reorder_ids(body: dict[str, Any]) -> list[str]:
-    _unknown(body, ("unit_ids",))
+    validation.reject_unknown(body, ("unit_ids",))
     ids = body.get("unit_ids")
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise ValidationFailed({"unit_ids": "must be a list of unit ids"})

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from . import clock, deps
+from . import clock, deps, validation
 from .config import settings
 from .errors import Conflict, NotFound, ValidationFailed
 from .orgs import Principal
@@ -56,13 +56,7 @@ def validate_new_key(body: dict[str, Any]) -> tuple[str | None, str | None, str 
         secret = _check_credential("secret", secret)
         if key == secret:
             raise ValidationFailed({"secret": "must not be the same as key"})
-    if label is not None:
-        if not isinstance(label, str) or not label.strip():
-            raise ValidationFailed({"label": "must be a non-empty string"})
-        if len(label) > MAX_LABEL:
-            raise ValidationFailed({"label": f"must be at most {MAX_LABEL} characters"})
-        if any(ord(c) < 32 or ord(c) == 127 for c in label):
-            raise ValidationFailed({"label": "must not contain control characters"})
+    label = validation.optional_text("label", label, max_len=MAX_LABEL)
     return key, secret, label
 
 

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import clock, deps
+from . import clock, deps, validation
 from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from .launch_urls import validate_app_launch_url
 
@@ -51,18 +51,6 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _check_text(field: str, value: Any, *, required: bool, max_len: int) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed({field: "must be a non-empty string"})
-    if len(value) > max_len:
-        raise ValidationFailed({field: f"must be at most {max_len} characters"})
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValidationFailed({field: "must not contain control characters"})
-    return value.strip()
-
-
 def _new_credential(org_id: str, role: str, label: str | None) -> tuple[dict[str, Any], str]:
     credential_id = f"ak_{secrets.token_hex(8)}"
     secret = secrets.token_urlsafe(32)
@@ -85,7 +73,7 @@ def public_credential(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_organisation(name: Any) -> CreatedOrganisation:
-    name = _check_text("name", name, required=True, max_len=200)
+    name = validation.text("name", name, max_len=200)
     org_id = f"org_{secrets.token_hex(8)}"
     credential, api_key = _new_credential(org_id, "owner", "initial owner")
     org = {"org_id": org_id, "name": name, "created_at": credential["created_at"]}
@@ -115,7 +103,7 @@ def create_credential(principal: Principal, body: dict[str, Any]) -> dict[str, A
     role = body.get("role", "member")
     if role not in ROLES:
         raise ValidationFailed({"role": f"must be one of {', '.join(ROLES)}"})
-    label = _check_text("label", body.get("label"), required=False, max_len=255)
+    label = validation.optional_text("label", body.get("label"), max_len=255)
     item, api_key = _new_credential(principal.org_id, role, label)
     deps.keys_repo().put_credential(item)
     return {**public_credential(item), "api_key": api_key}

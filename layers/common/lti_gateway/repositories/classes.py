@@ -35,9 +35,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from .. import pagination
 from ..errors import Conflict, NotFound
-from .dynamo import cancellation_reasons, is_conditional_failure, strip_none, to_attr
+from .dynamo import cancellation_reasons, is_conditional_failure, query_page, strip_none, to_attr
 
 META = "META"
 UNIT_PREFIX = "UNIT#"
@@ -453,13 +452,5 @@ class ClassesRepository:
 
     # -- shared --------------------------------------------------------------------------------------
     def _page(self, partition: str, *, limit: int, token: str | None) -> tuple[list[dict], str | None]:
-        start = pagination.decode(token, index_pk="gsi1pk", index_pk_value=partition)
-        kwargs: dict[str, Any] = {
-            "IndexName": "gsi1",
-            "KeyConditionExpression": Key("gsi1pk").eq(partition),
-            "Limit": limit,
-        }
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        out = self._table.query(**kwargs)
-        return [_public(i) for i in out.get("Items", [])], pagination.encode(out.get("LastEvaluatedKey"))
+        items, next_token = query_page(self._table, partition, limit=limit, token=token)
+        return [_public(i) for i in items], next_token

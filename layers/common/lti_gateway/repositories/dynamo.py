@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
+
+from .. import pagination
 
 _serializer = TypeSerializer()
 
@@ -28,3 +31,19 @@ def cancellation_reasons(exc: ClientError) -> list[str]:
 
 def strip_none(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if v is not None}
+
+
+def query_page(
+    table: Any, partition: str, *, limit: int, token: str | None, index: str = "gsi1"
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of an index partition, with the opaque, partition-bound page tokens of ``pagination``."""
+    start = pagination.decode(token, index_pk=f"{index}pk", index_pk_value=partition)
+    kwargs: dict[str, Any] = {
+        "IndexName": index,
+        "KeyConditionExpression": Key(f"{index}pk").eq(partition),
+        "Limit": limit,
+    }
+    if start:
+        kwargs["ExclusiveStartKey"] = start
+    out = table.query(**kwargs)
+    return out.get("Items", []), pagination.encode(out.get("LastEvaluatedKey"))

@@ -19,12 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from .. import pagination
 from ..errors import Conflict, NotFound
-from .dynamo import cancellation_reasons, is_conditional_failure, strip_none, to_attr
+from .dynamo import cancellation_reasons, is_conditional_failure, query_page, strip_none, to_attr
 
 META = "META"
 
@@ -307,16 +305,8 @@ class KeysRepository:
 
     # -- shared --------------------------------------------------------------------------------------
     def _page(self, partition: str, *, limit: int, token: str | None) -> tuple[list[dict], str | None]:
-        start = pagination.decode(token, index_pk="gsi1pk", index_pk_value=partition)
-        kwargs: dict[str, Any] = {
-            "IndexName": "gsi1",
-            "KeyConditionExpression": Key("gsi1pk").eq(partition),
-            "Limit": limit,
-        }
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        out = self._table.query(**kwargs)
-        return [strip_none(i) for i in out.get("Items", [])], pagination.encode(out.get("LastEvaluatedKey"))
+        items, next_token = query_page(self._table, partition, limit=limit, token=token)
+        return [strip_none(i) for i in items], next_token
 
     # -- organisation settings (appended) -------------------------------------------------------------
     def update_organisation_settings(self, org_id: str, fields: dict[str, Any], at: str) -> dict[str, Any]:

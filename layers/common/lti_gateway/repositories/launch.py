@@ -1,4 +1,5 @@
-"""The launch table (TTL on ``expires_at``): short-lived state such as rate-limit counters.
+"""The launch table (TTL on ``expires_at``): short-lived state such as rate-limit counters, LTI 1.1
+nonces, LTI 1.3 login state (``STATE#{state}``) and launch contexts (``LAUNCH#{id}``).
 
 DynamoDB sweeps expired items lazily (up to ~48 h late) and moto never does, so every reader
 compares ``expires_at`` itself.
@@ -6,11 +7,20 @@ compares ``expires_at`` itself.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
 from .dynamo import is_conditional_failure
+
+
+@dataclass(frozen=True)
+class ConsumedState:
+    """What consuming an OIDC state found: ``ok`` (live), ``expired`` or ``unknown`` (absent/replayed)."""
+
+    status: Literal["ok", "expired", "unknown"]
+    item: dict[str, Any] | None
 
 
 class LaunchRepository:
@@ -53,6 +63,36 @@ class LaunchRepository:
                 return False
             raise
         return True
+
+    # -- OIDC login state (LTI 1.3): written by the login, consumed once by the launch -----------------
+    def put_state(self, state: str, item: dict[str, Any], *, expires_at: int) -> None:
+        """Store a login's state (with its nonce and platform); a state is never overwritten."""
+        self._table.put_item(
+            Item={**item, "pk": f"STATE#{state}", "sk": "META", "expires_at": expires_at},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def consume_state(self, state: str, now: int) -> ConsumedState:
+        """Delete a login's state and return it, in one conditional delete (``ReturnValues=ALL_OLD``).
+
+        ``unknown`` when it does not exist (never issued, or already consumed: a replay); of parallel
+        consumers exactly one gets the item. An expired leftover (TTL deletion lags) is deleted too
+        and answered ``expired``: ``expires_at`` is compared with ``now`` here, not trusted to TTL.
+        """
+        try:
+            answer = self._table.delete_item(
+                Key={"pk": f"STATE#{state}", "sk": "META"},
+                ConditionExpression="attribute_exists(pk)",
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return ConsumedState("unknown", None)
+            raise
+        item = answer.get("Attributes") or {}
+        if int(item.get("expires_at", 0)) <= now:
+            return ConsumedState("expired", item)
+        return ConsumedState("ok", item)
 
     # -- launch contexts (behind each ltik) ------------------------------------------------------------
     def put_launch_context(self, launch_id: str, context: dict[str, Any], *, expires_at: int) -> None:
