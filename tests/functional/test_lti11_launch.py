@@ -295,3 +295,12 @@ def test_parallel_launches_with_the_same_nonce_let_exactly_one_through(world, st
     assert outcomes.count("accepted") == 1
     assert set(outcomes) - {"accepted"} == {"nonce_replayed"}
     assert len(launch_items(stack)) == 1
+
+
+def test_the_sample_events_parse_and_are_refused_as_stale(stack, launch_fn):
+    """events/launch-lti11-*.json (for `sam local invoke -e`) are signed launches from 2026-11-25 08:00 UTC."""
+    from tests.support.events import load_event
+
+    for name in ("launch-lti11-class.json", "launch-lti11-unit.json"):
+        answer = launch_fn(load_event(name))
+        assert answer.status == 401 and "timestamp_expired" in answer.raw, name
