@@ -304,3 +304,15 @@ def test_the_sample_events_parse_and_are_refused_as_stale(stack, launch_fn):
     for name in ("launch-lti11-class.json", "launch-lti11-unit.json"):
         answer = launch_fn(load_event(name))
         assert answer.status == 401 and "timestamp_expired" in answer.raw, name
+
+
+def test_launches_emit_metrics_by_outcome_and_rejection_reason(world, launch_fn, capsys):
+    import json as _json
+
+    launch_fn(signed_event(world))
+    launch_fn(signed_event(world, _without_return(), secret="wrong-secret-entirely"))
+
+    blobs = [_json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    metrics = [(b["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], b.get("reason")) for b in blobs]
+    assert ("LaunchAccepted", None) in metrics
+    assert ("LaunchRejected", "invalid_signature") in metrics
