@@ -70,6 +70,11 @@ def main() -> None:
     for name, seconds in rows:
         print(f"{seconds / baseline:8.3f}x baseline  {name}")
 
+    from benchmarks import exports as export_benchmark  # its own moto account: flat time and memory per row
+
+    print()
+    export_benchmark.main()
+
 
 if __name__ == "__main__":
     main()

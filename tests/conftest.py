@@ -107,6 +107,12 @@ def classes_fn(stack):
 
 
 @pytest.fixture
+def platforms_fn(stack):
+    module = load_function("platforms")
+    return lambda event: invoke(module, event)
+
+
+@pytest.fixture
 def logs():
     """Everything the gateway's logger writes during the test, formatted exactly as in Lambda."""
     import io

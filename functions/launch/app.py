@@ -1,7 +1,9 @@
-"""Launch function: LTI 1.1 launches into a class or a unit (HTTP API route and Function URL).
+"""Launch function: LTI 1.1 and LTI 1.3 launches into a class or a unit (HTTP API route and Function URL).
 
 Routes (see template.yaml):
-  POST /lti/launch/{class_id}              the class launch URL
+  GET|POST /lti/login                      LTI 1.3 OIDC login initiation: 302 to the platform
+  POST /lti/launch                         LTI 1.3 launch (the redirect URI: id_token + state)
+  POST /lti/launch/{class_id}              the class launch URL (LTI 1.1; an LTI 1.3 id_token too)
   POST /lti/launch/{class_id}/{unit_id}    a unit launch URL (one per LMS assignment)
 
 A person sees these answers in the LMS iframe: success is a 302 to the app with ``?ltik=``; a
@@ -43,14 +45,20 @@ def _refused(error: GatewayError) -> Response:
     )
 
 
-def _launch(class_id: str, unit_id: str | None) -> Response:
+def _launch(class_id: str | None, unit_id: str | None) -> Response:
     try:
-        handover = launches.lti11_launch(app.current_event.raw_event, class_id, unit_id)
+        handover = launches.launch(app.current_event.raw_event, class_id, unit_id)
     except GatewayError as error:
         return _refused(error)
     logger.info(
         "launch accepted",
-        extra={"org_id": handover.org_id, "class_id": class_id, "unit_id": unit_id, "launch_id": handover.launch_id},
+        extra={
+            "org_id": handover.org_id,
+            "class_id": handover.class_id,
+            "unit_id": handover.unit_id,
+            "launch_id": handover.launch_id,
+            "lti_version_family": handover.lti_version_family,
+        },
     )
     metrics.add_metric(name="LaunchAccepted", unit=MetricUnit.Count, value=1)
     return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": handover.location}, body="")
@@ -59,6 +67,24 @@ def _launch(class_id: str, unit_id: str | None) -> Response:
 @app.not_found
 def _no_such_launch_url(_: Exception) -> Response:
     return _refused(GatewayError("no such launch URL", code="not_found", status=404))
+
+
+@app.route("/lti/login", method=["GET", "POST"])
+def login():
+    try:
+        redirect = launches.lti13_login(app.current_event.raw_event)
+    except GatewayError as error:
+        return _refused(error)
+    logger.info(
+        "login redirected to the platform", extra={"org_id": redirect.org_id, "platform_id": redirect.platform_id}
+    )
+    metrics.add_metric(name="LoginRedirected", unit=MetricUnit.Count, value=1)
+    return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": redirect.location}, body="")
+
+
+@app.post("/lti/launch")
+def platform_launch():
+    return _launch(None, None)
 
 
 @app.post("/lti/launch/<class_id>")

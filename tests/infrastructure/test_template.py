@@ -56,11 +56,50 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
     },
     "LaunchFunction": {
-        # Consumer keys, organisations and the ltik key (reads); creating the ltik key (put). Both
-        # statements are limited by dynamodb:LeadingKeys, see test_launch_keys_table_access_is_limited.
-        ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:PutItem"},
-        ("LaunchTable", None): {"dynamodb:PutItem"},
+        # Consumer keys, organisations, the ltik key and LTI 1.3 platform registrations (reads); the
+        # issuer's registrations for a login without client_id (query); creating the ltik key (put).
+        # Every statement is limited by dynamodb:LeadingKeys, see test_launch_keys_table_access_is_limited.
+        ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+        # Nonces, login states and launch contexts (puts); consuming a login state (one delete).
+        ("LaunchTable", None): {"dynamodb:PutItem", "dynamodb:DeleteItem"},
         ("ClassesTable", None): {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"},
+        ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
+    },
+    "ExportFunction": {
+        ("ClassesTable", None): {"dynamodb:GetItem"},
+        ("ClassesTable", "gsi1"): {"dynamodb:Query"},
+        # API key authentication (limited to APIKEY# items) and the consumer key listing (limited to
+        # key, label and status: see test_export_reads_no_secret).
+        ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        ("KeysTable", "gsi1"): {"dynamodb:Query"},
+        ("ExportsBucket", "objects"): {"s3:PutObject", "s3:GetObject"},
+    },
+    "PlatformsFunction": {
+        # API credentials (get/touch), platforms, issuer index, registration URLs and the tool's RSA
+        # keys, each statement limited by dynamodb:LeadingKeys (test_platforms_keys_table_access_is_limited);
+        # the gsi1 listing limited to the platform attributes.
+        ("KeysTable", None): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+            "dynamodb:ConditionCheckItem",
+        },
+        ("KeysTable", "gsi1"): {"dynamodb:Query"},
+        ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
+    },
+    "TokenFunction": {
+        # API keys (get/touch), consumer keys, platforms and tool keys (get), tool keys (query/create):
+        # each statement limited by dynamodb:LeadingKeys, see test_token_keys_table_access_is_limited.
+        ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:PutItem"},
+        # Launch contexts, service keys and slots, cached platform tokens.
+        ("LaunchTable", None): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
         ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
     },
 }
@@ -80,6 +119,7 @@ ALLOWED_ACTIONS = {
     },
     "index": {"dynamodb:Query"},
     "AWS::KMS::Key": {"kms:GenerateDataKey", "kms:Decrypt"},
+    "objects": {"s3:GetObject", "s3:PutObject"},  # objects of a bucket (``${Bucket.Arn}/*``)
 }
 
 # Routes other code and the LMS-facing docs rely on: they may gain siblings, never disappear.
@@ -109,6 +149,37 @@ KNOWN_ROUTES = {
     ("GET", "/classes/{class_id}/open"),
     ("POST", "/lti/launch/{class_id}"),
     ("POST", "/lti/launch/{class_id}/{unit_id}"),
+    ("GET", "/lti/login"),
+    ("POST", "/lti/login"),
+    ("POST", "/lti/launch"),
+    ("GET", "/api/classes/{class_id}/lti-settings"),
+    ("GET", "/api/classes/{class_id}/units/{unit_id}/lti-config.xml"),
+    ("GET", "/api/lti-settings"),
+    ("GET", "/api/platforms"),
+    ("POST", "/api/platforms"),
+    ("GET", "/api/platforms/{platform_id}"),
+    ("PUT", "/api/platforms/{platform_id}"),
+    ("DELETE", "/api/platforms/{platform_id}"),
+    ("POST", "/api/platforms/{platform_id}/activate"),
+    ("POST", "/api/platforms/{platform_id}/deactivate"),
+    ("POST", "/api/platforms/registration-url"),
+    ("GET", "/api/tool-configuration"),
+    ("GET", "/api/tool-configuration/canvas"),
+    ("POST", "/api/tool-keys/rotate"),
+    ("GET", "/.well-known/jwks.json"),
+    ("GET", "/lti/register/{token}"),
+    # The app API (LTIAAS-compatible; the official client calls exactly these).
+    ("GET", "/api/idtoken"),
+    ("GET", "/api/memberships"),
+    ("GET", "/api/lineitems"),
+    ("POST", "/api/lineitems"),
+    ("GET", "/api/lineitems/{id+}"),
+    ("PUT", "/api/lineitems/{id+}"),
+    ("DELETE", "/api/lineitems/{id+}"),
+    ("POST", "/api/lineitems/{id+}"),
+    ("POST", "/api/deeplinking/form"),
+    ("POST", "/api/deeplinking"),
+    ("DELETE", "/api/servicekey"),
 }
 
 API_BASE_URLS = ("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}", "${HttpApi.ApiEndpoint}")
@@ -171,6 +242,9 @@ def policy_target(template: Template, resource: Any) -> tuple[str, str | None] |
             if index not in index_names(template["Resources"][name]):
                 return f"{resource} names an index {name} does not have"
             return name, index
+        match = re.fullmatch(r"\$\{(\w+)\.Arn\}/\*", resource["Fn::Sub"])
+        if match and template["Resources"].get(match[1], {}).get("Type") == "AWS::S3::Bucket":
+            return match[1], "objects"
     return f"{resource!r} is not the ARN of a resource (or index) of this template"
 
 
@@ -303,7 +377,7 @@ def iam_problems(template: Template) -> list[str]:
         grants, malformed = function_grants(template, name)
         problems += malformed
         for (resource, index), actions in grants.items():
-            kind = "index" if index else kinds[resource]
+            kind = "objects" if index == "objects" else "index" if index else kinds[resource]
             allowed = ALLOWED_ACTIONS.get(kind, set())
             where = f"{resource}/index/{index}" if index else resource
             if not allowed:
@@ -317,16 +391,65 @@ def iam_problems(template: Template) -> list[str]:
 
 
 def wildcard_problems(template: Template) -> list[str]:
-    """No ``*`` action or resource anywhere, but in the KMS key policy (the account's own admin)."""
+    """No ``*`` action or resource anywhere, but in the KMS key policy (the account's own admin) and in
+    the Deny statements of bucket policies (a Deny only takes away)."""
     problems = []
     for path, value in walk(template["Resources"]):
         if len(path) >= 3 and path[1:3] == ("Properties", "KeyPolicy"):
+            continue
+        if _in_bucket_policy_deny(template, path):
             continue
         if not path or path[-1] not in ("Action", "Resource", "NotAction", "NotResource"):
             continue
         for item in as_list(value):
             if isinstance(item, str) and "*" in item:
                 problems.append(f"{'.'.join(map(str, path))}: {item!r}")
+    return problems
+
+
+def _in_bucket_policy_deny(template: Template, path: tuple[Any, ...]) -> bool:
+    if len(path) < 6 or path[1:4] != ("Properties", "PolicyDocument", "Statement"):
+        return False
+    resource = template["Resources"][path[0]]
+    if resource.get("Type") != "AWS::S3::BucketPolicy":
+        return False
+    statement = as_list(resource["Properties"]["PolicyDocument"]["Statement"])[path[4]]
+    return statement.get("Effect") == "Deny"
+
+
+def bucket_problems(template: Template) -> list[str]:
+    """Buckets hold transient exports: private, encrypted, owner-enforced, TLS-only, expiring."""
+    problems = []
+    policies = resources_of(template, "AWS::S3::BucketPolicy").values()
+    for name, bucket in resources_of(template, "AWS::S3::Bucket").items():
+        props = bucket.get("Properties", {})
+        block = props.get("PublicAccessBlockConfiguration", {})
+        for setting in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+            if block.get(setting) is not True:
+                problems.append(f"{name}: public access block {setting} is not true")
+        rules = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+        if not any(r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules):
+            problems.append(f"{name}: no default encryption")
+        ownership = props.get("OwnershipControls", {}).get("Rules", [])
+        if [r.get("ObjectOwnership") for r in ownership] != ["BucketOwnerEnforced"]:
+            problems.append(f"{name}: ACLs are not disabled (OwnershipControls BucketOwnerEnforced)")
+        expiring = [
+            r
+            for r in props.get("LifecycleConfiguration", {}).get("Rules", [])
+            if r.get("Status") == "Enabled" and not r.get("Prefix") and 1 <= r.get("ExpirationInDays", 0) <= 7
+        ]
+        if not expiring:
+            problems.append(f"{name}: objects do not expire within a week")
+        tls_only = [
+            s
+            for policy in policies
+            if policy.get("Properties", {}).get("Bucket") == {"Ref": name}
+            for s in as_list(policy["Properties"].get("PolicyDocument", {}).get("Statement", []))
+            if s.get("Effect") == "Deny"
+            and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in ("false", False)
+        ]
+        if not tls_only:
+            problems.append(f"{name}: no bucket policy denies plain-HTTP requests")
     return problems
 
 
@@ -435,7 +558,7 @@ def log_problems(template: Template) -> list[str]:
 
 # Functions that authenticate API keys but own nothing else in the keys table: their grants on it
 # must be limited to the API credential items (``APIKEY#…`` partition keys).
-CREDENTIALS_ONLY = {"ClassesFunction"}
+CREDENTIALS_ONLY = {"ClassesFunction", "ExportFunction"}
 
 
 def scoped_keys_problems(template: Template) -> list[str]:
@@ -465,6 +588,7 @@ RULES: dict[str, Callable[[Template], list[str]]] = {
     "parameters": parameter_problems,
     "logs": log_problems,
     "scoped keys": scoped_keys_problems,
+    "buckets": bucket_problems,
 }
 
 
@@ -593,6 +717,30 @@ BREAKAGES: dict[str, tuple[str, Callable[[Template], Any]]] = {
         "scoped keys",
         lambda t: _props(t, "ClassesFunction")["Policies"][0]["Statement"][2].pop("Condition"),
     ),
+    "bucket public": (
+        "buckets",
+        lambda t: _props(t, "ExportsBucket")["PublicAccessBlockConfiguration"].update(BlockPublicPolicy=False),
+    ),
+    "bucket unencrypted": ("buckets", lambda t: _props(t, "ExportsBucket").pop("BucketEncryption")),
+    "bucket with ACLs": ("buckets", lambda t: _props(t, "ExportsBucket").pop("OwnershipControls")),
+    "exports kept forever": ("buckets", lambda t: _props(t, "ExportsBucket").pop("LifecycleConfiguration")),
+    "bucket over plain HTTP": ("buckets", lambda t: t["Resources"].pop("ExportsBucketPolicy")),
+    "bucket policy allows everything": (
+        "wildcards",
+        lambda t: _props(t, "ExportsBucketPolicy")["PolicyDocument"]["Statement"][0].update(Effect="Allow"),
+    ),
+    "objects of a bucket not reviewed": (
+        "iam",
+        lambda t: _add_statement(t, {"Action": "s3:GetObject", "Resource": {"Fn::Sub": "${ExportsBucket.Arn}/*"}}),
+    ),
+    "delete objects": (
+        "iam",
+        lambda t: _props(t, "ExportFunction")["Policies"][0]["Statement"][4]["Action"].append("s3:DeleteObject"),
+    ),
+    "export function reads consumer keys directly": (
+        "scoped keys",
+        lambda t: _props(t, "ExportFunction")["Policies"][0]["Statement"][2].pop("Condition"),
+    ),
     "classes function reads consumer keys": (
         "scoped keys",
         lambda t: _props(t, "ClassesFunction")["Policies"][0]["Statement"][2]["Condition"][
@@ -666,9 +814,63 @@ def test_layer_makefile_builds_for_the_template_runtime(repo_root: Path, templat
     assert 'rm -rf "$(SITE)/lti_gateway/local"' in makefile
 
 
+def test_export_reads_no_secret(template: Template) -> None:
+    """The export function lists consumer keys through gsi1, projecting key, label and status only."""
+    statements = template["Resources"]["ExportFunction"]["Properties"]["Policies"][0]["Statement"]
+    [listing] = [s for s in statements if s["Resource"] == {"Fn::Sub": "${KeysTable.Arn}/index/gsi1"}]
+    assert listing["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["key", "label", "status"]},
+        "StringEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+    }
+    from lti_gateway.repositories.exports import CONSUMER_KEY_ATTRIBUTES
+
+    assert list(CONSUMER_KEY_ATTRIBUTES) == listing["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+
+
 def test_launch_keys_table_access_is_limited(template: Template) -> None:
-    """The launch function reads consumer keys, organisations and tool keys, and writes only tool keys."""
+    """The launch function reads consumer keys, organisations, tool keys and platform registrations,
+    queries only an issuer's registrations, and writes only tool keys."""
     statements = template["Resources"]["LaunchFunction"]["Properties"]["Policies"][0]["Statement"]
     on_keys = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}]
     limits = {s["Action"]: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys}
-    assert limits == {"dynamodb:GetItem": ["CK#*", "ORG#*", "TOOLKEY#*"], "dynamodb:PutItem": ["TOOLKEY#*"]}
+    assert limits == {
+        "dynamodb:GetItem": ["CK#*", "ORG#*", "TOOLKEY#*", "PLATFORM#*", "ISS#*"],
+        "dynamodb:Query": ["ISS#*"],
+        "dynamodb:PutItem": ["TOOLKEY#*"],
+    }
+
+
+def test_platforms_keys_table_access_is_limited(template: Template) -> None:
+    """The platforms function touches credentials (auth), platforms, index items, registration URLs and
+    the tool's RSA keys; its gsi1 listing reads the platform attributes only."""
+    statements = template["Resources"]["PlatformsFunction"]["Properties"]["Policies"][0]["Statement"]
+    on_keys = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}]
+    limits = {s["Sid"]: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys}
+    assert limits == {
+        "ApiCredentials": ["APIKEY#*"],
+        "PlatformItems": ["PLATFORM#*", "ISS#*", "REGURL#*", "TOOLKEY#rsa"],
+    }
+    [credentials] = [s for s in on_keys if s["Sid"] == "ApiCredentials"]
+    assert set(credentials["Action"]) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    [listing] = [s for s in statements if s["Resource"] == {"Fn::Sub": "${KeysTable.Arn}/index/gsi1"}]
+    from lti_gateway.repositories.platforms import PLATFORM_ATTRIBUTES
+
+    assert listing["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": list(PLATFORM_ATTRIBUTES)},
+        "StringEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+    }
+
+
+def test_token_keys_table_access_is_limited(template: Template) -> None:
+    """The token function reads API keys, consumer keys, platforms and tool keys; it writes only the
+    last use of API keys and (on a new stack) the tool keys."""
+    statements = template["Resources"]["TokenFunction"]["Properties"]["Policies"][0]["Statement"]
+    on_keys = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}]
+    limits = {
+        tuple(as_list(s["Action"])): s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys
+    }
+    assert limits == {
+        ("dynamodb:GetItem",): ["APIKEY#*", "CK#*", "PLATFORM#*", "TOOLKEY#*"],
+        ("dynamodb:UpdateItem",): ["APIKEY#*"],
+        ("dynamodb:Query", "dynamodb:PutItem"): ["TOOLKEY#*"],
+    }

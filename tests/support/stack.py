@@ -22,17 +22,19 @@ def _template() -> dict[str, Any]:
 
 def create_stack(prefix: str = "test") -> dict[str, str]:
     """Create every DynamoDB table of template.yaml and a KMS key in the current (moto) backend."""
-    from lti_gateway.local.template import create_tables
+    from lti_gateway.local.template import create_buckets, create_tables
 
     region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     ddb = boto3.client("dynamodb", region_name=region)
     tables = create_tables(ddb, _template(), prefix=prefix)
+    buckets = create_buckets(boto3.client("s3", region_name=region), _template(), prefix=prefix)
     key_id = boto3.client("kms", region_name=region).create_key(Description="test secrets")["KeyMetadata"]["KeyId"]
     return {
         "KEYS_TABLE": tables["KeysTable"],
         "LAUNCH_TABLE": tables["LaunchTable"],
         "CLASSES_TABLE": tables["ClassesTable"],
         "KMS_KEY_ID": key_id,
+        "EXPORTS_BUCKET": buckets["ExportsBucket"],
     }
 
 

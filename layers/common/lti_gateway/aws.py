@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -28,6 +29,16 @@ def kms() -> Any:
     return boto3.client("kms", endpoint_url=settings().kms_endpoint_url, config=_BOTO_CONFIG)
 
 
+@cache
+def s3() -> Any:
+    """SigV4 (presigned URLs), path-style addressing when an endpoint is set (the local moto server)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+    config = _BOTO_CONFIG.merge(
+        Config(signature_version="s3v4", s3={"addressing_style": "path" if endpoint else "virtual"})
+    )
+    return boto3.client("s3", endpoint_url=endpoint, config=config)
+
+
 def reset() -> None:
     """Forget every cached client and setting (tests switch endpoints between sessions)."""
     from . import config
@@ -36,3 +47,4 @@ def reset() -> None:
     dynamodb.cache_clear()
     dynamodb_client.cache_clear()
     kms.cache_clear()
+    s3.cache_clear()

@@ -4,6 +4,9 @@
     lti-gateway org create "Acme University" --local          # the `make run` gateway (.local/dev-stack.json)
     lti-gateway org create "Acme University"                  # KEYS_TABLE, KMS_KEY_ID ... from the environment
     lti-gateway credential create --org org_... --role member --label "CI" --stack lti-gateway
+    lti-gateway export cls_... --format csv --stack lti-gateway [--org org_...] [--output FILE]
+    lti-gateway export --org org_... --format json --local      # every class of the organisation
+    lti-gateway keys rotate --stack lti-gateway                  # the tool's LTI 1.3 RSA signing key
 
 The new API key is printed once; only its hash and a KMS-sealed copy are stored.
 """
@@ -76,6 +79,8 @@ def _stack_environment(stack_name: str, region: str | None) -> dict[str, str]:
     if missing:
         raise CliError(f"stack {stack_name} has no output(s) {', '.join(missing)}: is it an LTI Gateway stack?")
     env = {var: outputs[name] for name, var in STACK_OUTPUTS.items()}
+    if outputs.get("ApiBaseUrl") and not os.environ.get("PUBLIC_BASE_URL"):
+        env["PUBLIC_BASE_URL"] = outputs["ApiBaseUrl"]  # launch URLs in exports
     if region:
         env.update({"AWS_DEFAULT_REGION": region, "AWS_REGION": region})
     return env
@@ -131,6 +136,55 @@ def credential_create(args: argparse.Namespace) -> None:
     _print_credential("API credential created", fields, args)
 
 
+def export(args: argparse.Namespace) -> None:
+    """Write a class's (or, without CLASS_ID, the organisation's) LTI settings to --output or stdout.
+
+    The operator holds the stack's own permissions: the export runs as an owner of the class's
+    organisation (``--org`` checks the class belongs to it). No size limit and no S3: it streams.
+    """
+    from lti_gateway import classes, deps, exports, orgs
+    from lti_gateway.config import settings
+
+    base = (args.base_url or settings().public_base_url or "").rstrip("/")
+    if not base:
+        raise CliError("no base URL to build launch URLs from: pass --base-url https://… (or --stack / --local)")
+    org_id = args.org
+    if args.class_id is None:
+        if org_id is None:
+            raise CliError("name a CLASS_ID, or --org ORG to export every class of an organisation")
+        principal = orgs.Principal(org_id=org_id, credential_id="cli", role="owner")
+        orgs.get_organisation(principal)  # NotFound for an unknown organisation
+        spec, filename, render = exports.render_org(principal, args.format, base=base)
+    else:
+        if org_id is None:
+            item = deps.classes_repo().get_class(args.class_id) if classes.CLASS_ID.match(args.class_id) else None
+            if item is None:
+                raise CliError(f"no class {args.class_id}")
+            org_id = str(item["org_id"])
+        principal = orgs.Principal(org_id=org_id, credential_id="cli", role="owner")
+        spec, filename, render = exports.render_class(principal, args.class_id, args.format, base=base)
+    if args.output is None:
+        if spec.name == "cc" and sys.stdout.isatty():
+            raise CliError(f"a cartridge is binary: pass --output {filename}")
+        try:
+            units = render(sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:  # `… | head`: the reader has all it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
+        where = "stdout"
+    else:
+        partial = args.output.with_name(args.output.name + ".part")
+        try:
+            with partial.open("wb") as fh:
+                units = render(fh)
+            partial.replace(args.output)
+        finally:
+            partial.unlink(missing_ok=True)
+        where = str(args.output)
+    print(f"Exported {units} unit(s) as {spec.name} to {where} (suggested file name {filename}).", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lti-gateway", description="Administer an LTI Gateway stack.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -156,7 +210,47 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--label")
     target_options(create)
     create.set_defaults(run=credential_create)
+
+    exporter = commands.add_parser("export", help="export a class's (or an organisation's) LTI settings")
+    exporter.add_argument("class_id", nargs="?", metavar="CLASS_ID", help="cls_…; omit (with --org) for every class")
+    exporter.add_argument("--format", choices=exports_formats(), default="csv", help="default: csv")
+    exporter.add_argument("--org", help="organisation id (org_…); checks the class belongs to it")
+    exporter.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    exporter.add_argument("--base-url", help="public base URL of launch URLs (default: the stack's ApiBaseUrl)")
+    target_options(exporter)
+    exporter.set_defaults(run=export)
+
+    keys = commands.add_parser("keys", help="the tool's LTI 1.3 signing keys").add_subparsers(
+        dest="action", required=True
+    )
+    rotate = keys.add_parser("rotate", help="new current key; the old one stays published as previous")
+    target_options(rotate)
+    rotate.set_defaults(run=keys_rotate)
     return parser
+
+
+def keys_rotate(args: argparse.Namespace) -> None:
+    """Rotate the tool's RSA key (the JWKS keeps the previous one, so tokens in flight still verify)."""
+    from lti_gateway import tool_keys
+
+    rotated = tool_keys.rotate()
+    if args.json:
+        print(json.dumps(rotated, indent=2))
+        return
+    if not rotated["rotated"]:
+        print(f"No key yet: created the first one, kid {rotated['current']['kid']}")
+        return
+    print("Tool key rotated")
+    print(f"  current kid    {rotated['current']['kid']}")
+    print(f"  previous kid   {rotated['previous']['kid']}   (still in the JWKS until the next rotation)")
+    if rotated["retired_kid"]:
+        print(f"  retired kid    {rotated['retired_kid']}   (no longer published; private key deleted)")
+
+
+def exports_formats() -> tuple[str, ...]:
+    from lti_gateway.exports import CLASS_FORMATS
+
+    return CLASS_FORMATS
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,15 @@ def _int(name: str, default: int, *, low: int, high: int) -> int:
     return value
 
 
+def _bool(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
 def _url(name: str) -> str | None:
     value = os.environ.get(name, "").strip().rstrip("/") or None
     if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
@@ -73,6 +82,13 @@ class Settings:
     # The scheme://host[/prefix] LMSs sign launches against, when it differs from what the request's
     # Host and X-Forwarded-* headers say (a custom domain with a base path mapping). Unset: headers.
     launch_base_url: str | None = None
+    # LTI 1.3 platform URLs (issuer, endpoints, JWKS, dynamic registration): https and public
+    # addresses only, unless this is set (the local gateway sets it for test platforms on loopback).
+    allow_insecure_platform_urls: bool = False
+    # Exports: the S3 bucket (template ExportsBucket) larger exports are handed over through, and the
+    # largest body answered inline, counted base64-encoded (Lambda's synchronous response cap is 6 MB).
+    exports_bucket: str | None = None
+    export_inline_max_bytes: int = 5_000_000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -96,6 +112,9 @@ class Settings:
             consumer_key_cache_seconds=_int("CONSUMER_KEY_CACHE_SECONDS", 30, low=0, high=600),
             launch_window_seconds=_int("LTI11_TIMESTAMP_WINDOW_SECONDS", 300, low=30, high=3600),
             launch_base_url=_url("LAUNCH_BASE_URL"),
+            allow_insecure_platform_urls=_bool("ALLOW_INSECURE_PLATFORM_URLS"),
+            exports_bucket=env.get("EXPORTS_BUCKET") or None,
+            export_inline_max_bytes=_int("EXPORT_INLINE_MAX_BYTES", 5_000_000, low=1, high=5_500_000),
         )
 
 

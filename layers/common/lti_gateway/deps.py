@@ -6,9 +6,13 @@ from functools import cache
 
 from . import aws
 from .config import settings
+from .repositories.app_tokens import AppTokensRepository
 from .repositories.classes import ClassesRepository
+from .repositories.exports import ExportFiles, ExportsRepository
 from .repositories.keys import KeysRepository
 from .repositories.launch import LaunchRepository
+from .repositories.platforms import PlatformsRepository
+from .repositories.tool_keys import ToolKeysRepository
 from .secrets_box import SecretBox
 
 
@@ -23,6 +27,12 @@ def launch_repo() -> LaunchRepository:
 
 
 @cache
+def app_tokens_repo() -> AppTokensRepository:
+    """Service keys and cached platform access tokens (launch table)."""
+    return AppTokensRepository(aws.dynamodb().Table(settings().launch_table), aws.dynamodb_client())
+
+
+@cache
 def classes_repo() -> ClassesRepository:
     return ClassesRepository(aws.dynamodb().Table(settings().classes_table), aws.dynamodb_client())
 
@@ -32,13 +42,41 @@ def secret_box() -> SecretBox:
     return SecretBox(aws.kms(), settings().kms_key_id)
 
 
+@cache
+def platforms_repo() -> PlatformsRepository:
+    return PlatformsRepository(aws.dynamodb().Table(settings().keys_table), aws.dynamodb_client())
+
+
+@cache
+def tool_keys_repo() -> ToolKeysRepository:
+    return ToolKeysRepository(aws.dynamodb().Table(settings().keys_table), aws.dynamodb_client())
+
+
+@cache
+def exports_repo() -> ExportsRepository:
+    tables = aws.dynamodb()
+    return ExportsRepository(tables.Table(settings().classes_table), tables.Table(settings().keys_table))
+
+
+@cache
+def export_files() -> ExportFiles | None:
+    """The exports bucket, or None where none is configured (large exports are then refused)."""
+    bucket = settings().exports_bucket
+    return ExportFiles(aws.s3(), bucket) if bucket else None
+
+
 def reset() -> None:
     """Drop every per-container object (tests point the code at a fresh moto between sessions)."""
     aws.reset()
     keys_repo.cache_clear()
     launch_repo.cache_clear()
     classes_repo.cache_clear()
+    app_tokens_repo.cache_clear()
     secret_box.cache_clear()
+    exports_repo.cache_clear()
+    export_files.cache_clear()
+    platforms_repo.cache_clear()
+    tool_keys_repo.cache_clear()
     # Caches kept by domain modules (imported here, lazily, to avoid import cycles).
     from . import consumer_keys, idempotency, launches, ltik
 
@@ -46,3 +84,13 @@ def reset() -> None:
     consumer_keys.clear_cache()
     launches.clear_caches()
     ltik.reset()
+    from . import platforms, tool_keys
+
+    platforms.clear_cache()
+    tool_keys.reset()
+    from . import app_auth, platform_services, platform_tokens
+
+    app_auth.clear_cache()
+    platform_services.clear_cache()
+    platform_services.outbound_http.cache_clear()
+    platform_tokens.clear_cache()

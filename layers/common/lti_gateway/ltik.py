@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -105,6 +107,12 @@ def verify(token: str, *, now: float | None = None) -> LtikClaims:
     if not isinstance(claims["sub"], str) or not isinstance(claims["org"], str) or claims["exp"] <= current:
         raise invalid
     return LtikClaims(claims["sub"], claims["org"], int(claims["iat"]), int(claims["exp"]))
+
+
+def derive(label: str) -> bytes:
+    """HMAC-SHA256 of ``label`` under the ltik key (domain-separated from ltik signatures): values
+    bound to a launch, such as its service key, that the gateway can recompute and nobody can forge."""
+    return hmac.new(_signing_key().secret, b"derive:" + label.encode(), hashlib.sha256).digest()
 
 
 def reset() -> None:

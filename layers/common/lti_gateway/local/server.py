@@ -180,7 +180,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw_path, _ = split_target(self.path)
         function_id, route_key, params = self.server.function_url_of, "$default", None
         if function_id is None and raw_path == DEMO_APP_PATH and self.command == "GET":
-            return 200, [("Content-Type", "text/html; charset=utf-8")], demo_app_page(self.path).encode(), None
+            page = demo_app_page(self.path, base_url=gateway.base_url, api_key=gateway.api_key)
+            return 200, [("Content-Type", "text/html; charset=utf-8")], page.encode(), None
         if function_id is None:
             matched = gateway.router.match(self.command, raw_path)
             if matched is None:
@@ -354,6 +355,8 @@ class LocalGateway:
         # The demo app (served below at /_demo/app) is where seeded launches are handed over.
         origins = [o for o in merged.get("ALLOWED_APP_ORIGINS", "").split(",") if o.strip()]
         merged["ALLOWED_APP_ORIGINS"] = ",".join([*origins, base_url])
+        # LTI 1.3 test platforms run on loopback over http (their JWKS, auth and token endpoints).
+        merged.setdefault("ALLOW_INSECURE_PLATFORM_URLS", "true")
         os.environ.update(merged)
         reset_caches()
         return merged
@@ -379,6 +382,10 @@ class LocalGateway:
             classes.create_unit(owner, demo_class["class_id"], {"name": name}, base=base)
             for name in ("Unit 1: Getting started", "Unit 2: Practice")
         ]
+        # A dynamic-registration URL for LTI 1.3 platforms (reusable while the local gateway runs).
+        from lti_gateway import dynamic_registration
+
+        registration = dynamic_registration.create_registration_url(owner, {"reusable": True}, base=base)
         self.stack.update(
             {
                 "org_name": org.name,
@@ -391,6 +398,7 @@ class LocalGateway:
                 "class_id": demo_class["class_id"],
                 "class_launch_url": demo_class["launch_url"],
                 "units": [{"unit_id": u["unit_id"], "name": u["name"], "launch_url": u["launch_url"]} for u in units],
+                "registration_url": registration["registration_url"],
             }
         )
 

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from .template import LOCAL_PREFIX, LocalResources, create_tables, resources
+from .template import LOCAL_PREFIX, LocalResources, create_buckets, create_tables, resources
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
@@ -34,6 +34,7 @@ class LocalStack:
     kms_endpoint_url: str
     tables: dict[str, str] = field(default_factory=dict)  # logical id -> table name
     kms_keys: dict[str, dict[str, str]] = field(default_factory=dict)  # logical id -> KeyId, Arn
+    buckets: dict[str, str] = field(default_factory=dict)  # logical id -> bucket name (moto only)
     moto: Any = None
 
     def stop(self) -> None:
@@ -50,6 +51,9 @@ class LocalStack:
             local.refs[logical_id] = key["KeyId"]
             local.attributes[f"{logical_id}.Arn"] = key["Arn"]
             local.attributes[f"{logical_id}.KeyId"] = key["KeyId"]
+        for logical_id, name in self.buckets.items():
+            local.refs[logical_id] = name
+            local.attributes[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"
         return local
 
 
@@ -97,6 +101,9 @@ def start_stack(template: dict[str, Any], *, region: str = REGION) -> LocalStack
             spec = {k: props[k] for k in ("KeySpec", "KeyUsage", "Description") if k in props}
             meta = kms.create_key(**spec)["KeyMetadata"]
             stack.kms_keys[logical_id] = {"KeyId": meta["KeyId"], "Arn": meta["Arn"]}
+        if moto is not None:  # S3 (the exports bucket) only where moto serves it
+            s3 = boto3.client("s3", region_name=region, endpoint_url=moto_url, config=_CONFIG)
+            stack.buckets = create_buckets(s3, template)
     except BaseException:
         stack.stop()
         raise

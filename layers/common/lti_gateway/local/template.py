@@ -107,6 +107,16 @@ def create_table_kwargs(props: Mapping[str, Any], name: str) -> dict[str, Any]:
     return kwargs
 
 
+def create_buckets(client: Any, template: Mapping[str, Any], *, prefix: str = LOCAL_PREFIX) -> dict[str, str]:
+    """Create every ``AWS::S3::Bucket`` of the template (names lower-cased, as S3 wants); logical id -> name."""
+    names = {}
+    for logical_id in resources(template, "AWS::S3::Bucket"):
+        name = f"{prefix}-{logical_id}".lower()
+        client.create_bucket(Bucket=name)
+        names[logical_id] = name
+    return names
+
+
 def create_tables(client: Any, template: Mapping[str, Any], *, prefix: str = LOCAL_PREFIX) -> dict[str, str]:
     """Create every table of the template (existing ones are kept) and its TTL; ``{logical id: name}``."""
     names = {}

@@ -88,7 +88,7 @@ class AppTokensRepository:
             raise
 
     def revoke_service_key(self, key_hash: str, slot: str) -> bool:
-        """Delete a key, and its slot if the slot still names it; False if the key was already gone."""
+        """Delete a key and mark its slot revoked (if the slot still names it); False if already gone."""
         try:
             self._table.delete_item(
                 Key={"pk": service_key_pk(key_hash), "sk": META}, ConditionExpression="attribute_exists(pk)"
@@ -98,10 +98,12 @@ class AppTokensRepository:
                 return False
             raise
         try:
-            self._table.delete_item(
+            # The slot remembers the revocation: the same launch cannot get its key issued again.
+            self._table.update_item(
                 Key={"pk": slot_pk(slot), "sk": META},
+                UpdateExpression="SET key_hash = :revoked",
                 ConditionExpression="key_hash = :mine",
-                ExpressionAttributeValues={":mine": key_hash},
+                ExpressionAttributeValues={":mine": key_hash, ":revoked": f"revoked:{key_hash}"},
             )
         except ClientError as exc:
             if not is_conditional_failure(exc):

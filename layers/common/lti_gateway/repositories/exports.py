@@ -48,8 +48,11 @@ def _pages(table: Any, partition: str, attributes: tuple[str, ...], page_size: i
     }
     while True:
         out = table.query(**kwargs)
-        yield from out.get("Items", [])
         start = out.get("LastEvaluatedKey")
+        items = out.pop("Items", [])
+        del out
+        yield from items
+        del items  # the page is dropped before the next one is read: one page in memory, never two
         if not start:
             return
         kwargs["ExclusiveStartKey"] = start

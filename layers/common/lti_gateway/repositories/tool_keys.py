@@ -139,7 +139,9 @@ class ToolKeysRepository:
                         "UpdateExpression": "SET #s = :retired, retired_at = :at REMOVE private_key_sealed",
                         "ConditionExpression": "#s = :previous",
                         "ExpressionAttributeNames": {"#s": "status"},
-                        "ExpressionAttributeValues": to_attr({":retired": "retired", ":previous": "previous", ":at": at}),
+                        "ExpressionAttributeValues": to_attr(
+                            {":retired": "retired", ":previous": "previous", ":at": at}
+                        ),
                     }
                 }
             )

@@ -1,0 +1,201 @@
+"""Platforms function: LTI 1.3 platform registrations, dynamic registration, the tool's keys and
+configuration.
+
+Routes (see template.yaml). /api routes take ``Authorization: Bearer <API_KEY>`` of an **owner**
+(members get 403) and answer JSON:
+  GET    /api/platforms                           list (``url`` = issuer and ``clientId`` filters; paginated)
+  POST   /api/platforms                           register a platform (LTIAAS Platform JSON)
+  GET    /api/platforms/{platform_id}             read one
+  PUT    /api/platforms/{platform_id}             change the fields sent (conditional on the version read)
+  DELETE /api/platforms/{platform_id}             delete it (its issuer + client id become free)
+  POST   /api/platforms/{platform_id}/activate    launches accepted again
+  POST   /api/platforms/{platform_id}/deactivate  launches refused (kept for later)
+  POST   /api/platforms/registration-url          a dynamic-registration URL for the organisation
+  GET    /api/tool-configuration                  the tool's LTI 1.3 settings for manual registration
+  GET    /api/tool-configuration/canvas           Canvas developer key JSON (``?inline_jwk=true``)
+  POST   /api/tool-keys/rotate                    rotate the tool's RSA signing key
+Public:
+  GET    /.well-known/jwks.json                   the tool's public keys (current and previous)
+  GET    /lti/register/{token}                    LTI Dynamic Registration (HTML for the LMS admin)
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lti_gateway import dynamic_registration, launch_urls, orgs, pagination, platforms, tool_config, tool_keys, web
+from lti_gateway.errors import GatewayError, ValidationFailed
+from lti_gateway.observability import logger
+
+app = web.resolver()
+
+JWKS_HEADERS = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+
+
+def _principal() -> orgs.Principal:
+    principal = orgs.authenticate_bearer(app.current_event.headers.get("authorization"))
+    logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
+    return principal
+
+
+def _owner() -> orgs.Principal:
+    principal = _principal()
+    principal.require_owner()
+    return principal
+
+
+def _base() -> str:
+    return launch_urls.event_base_url(app.current_event.raw_event)
+
+
+def _query() -> dict[str, str]:
+    return app.current_event.query_string_parameters or {}
+
+
+# -- platforms ----------------------------------------------------------------------------------------
+
+
+@app.get("/api/platforms")
+def list_platforms():
+    principal = _principal()
+    query = _query()
+    return web.json_response(
+        200,
+        platforms.list_platforms(
+            principal,
+            limit=pagination.parse_limit(query.get("limit")),
+            token=query.get("next"),
+            url=query.get("url"),
+            client_id=query.get("clientId"),
+        ),
+    )
+
+
+@app.post("/api/platforms")
+def create_platform():
+    principal = _principal()
+    created = platforms.create_platform(principal, web.json_body(app.current_event))
+    logger.info("platform registered", extra={"platform_id": created["id"], "issuer": created["url"]})
+    return web.json_response(201, created)
+
+
+@app.post("/api/platforms/registration-url")
+def create_registration_url():
+    principal = _principal()
+    created = dynamic_registration.create_registration_url(principal, web.json_body(app.current_event), base=_base())
+    logger.info("registration url created", extra={"reusable": created["reusable"]})
+    return web.json_response(201, created)
+
+
+@app.get("/api/platforms/<platform_id>")
+def get_platform(platform_id: str):
+    return web.json_response(200, platforms.get_platform(_principal(), platform_id))
+
+
+@app.put("/api/platforms/<platform_id>")
+def update_platform(platform_id: str):
+    principal = _principal()
+    updated = platforms.update_platform(principal, platform_id, web.json_body(app.current_event))
+    logger.info("platform updated", extra={"platform_id": platform_id})
+    return web.json_response(200, updated)
+
+
+@app.delete("/api/platforms/<platform_id>")
+def delete_platform(platform_id: str):
+    deleted = platforms.delete_platform(_principal(), platform_id)
+    logger.info("platform deleted", extra={"platform_id": platform_id})
+    return web.json_response(200, deleted)
+
+
+@app.post("/api/platforms/<platform_id>/activate")
+def activate_platform(platform_id: str):
+    answer = platforms.set_active(_principal(), platform_id, True)
+    logger.info("platform activated", extra={"platform_id": platform_id})
+    return web.json_response(200, answer)
+
+
+@app.post("/api/platforms/<platform_id>/deactivate")
+def deactivate_platform(platform_id: str):
+    answer = platforms.set_active(_principal(), platform_id, False)
+    logger.info("platform deactivated", extra={"platform_id": platform_id})
+    return web.json_response(200, answer)
+
+
+# -- the tool's configuration and keys ----------------------------------------------------------------
+
+
+def _inline_jwk() -> bool:
+    raw = _query().get("inline_jwk", "false").lower()
+    if raw not in ("true", "false"):
+        raise ValidationFailed({"inline_jwk": "must be true or false"})
+    return raw == "true"
+
+
+@app.get("/api/tool-configuration")
+def tool_configuration():
+    _owner()
+    return web.json_response(200, tool_config.configuration(_base(), public_jwk=tool_keys.current_public_key().jwk))
+
+
+@app.get("/api/tool-configuration/canvas")
+def canvas_configuration():
+    _owner()
+    inline = _inline_jwk()
+    jwk = tool_keys.current_public_key().jwk if inline else None
+    return web.json_response(200, tool_config.canvas_developer_key(_base(), public_jwk=jwk))
+
+
+@app.post("/api/tool-keys/rotate")
+def rotate_tool_key():
+    _owner()
+    web.json_body(app.current_event)  # an empty body, or {} (size and type still checked)
+    rotated = tool_keys.rotate()
+    logger.info("tool key rotated", extra={"kid": rotated["current"]["kid"]})
+    return web.json_response(200, rotated)
+
+
+@app.get("/.well-known/jwks.json")
+def jwks():
+    return web.json_response(200, tool_keys.public_jwks(), headers=JWKS_HEADERS)
+
+
+# -- LTI Dynamic Registration ---------------------------------------------------------------------------
+
+
+def _page(status: int, body: str, nonce: str) -> Response:
+    return Response(
+        status_code=status,
+        content_type="text/html; charset=utf-8",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": dynamic_registration.content_security_policy(nonce),
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+        body=body,
+    )
+
+
+@app.get("/lti/register/<token>")
+def dynamic_register(token: str):
+    nonce = secrets.token_urlsafe(16)
+    try:
+        registered = dynamic_registration.register(token, _query(), base=_base())
+    except GatewayError as error:
+        correlation_id = app.current_event.request_context.request_id or "-"
+        logger.info("dynamic registration refused", extra={"error": error.code, "status": error.status})
+        return _page(error.status, dynamic_registration.error_page(error, correlation_id, nonce), nonce)
+    logger.info(
+        "platform registered dynamically",
+        extra={"org_id": registered.org_id, "platform_id": registered.platform_id, "issuer": registered.issuer},
+    )
+    return _page(200, dynamic_registration.success_page(registered, nonce), nonce)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,166 @@
+"""Token function: the app API an app's back end calls with the ``ltik`` it received (LTIAAS-compatible).
+
+Routes (see template.yaml; the official ``ltiaas`` Python client works against them unchanged):
+  GET    /api/idtoken                   the launch, normalised (``?raw=true``: raw claims/params)   ltik
+  GET    /api/memberships               Names and Roles                                            ltik|service
+  GET    /api/lineitems                 line items (LTI 1.1: the synthetic one)                    ltik|service
+  POST   /api/lineitems                 create a line item                                         ltik|service
+  GET    /api/lineitems/{id}            one line item                                              ltik|service
+  PUT    /api/lineitems/{id}            replace a line item                                        ltik|service
+  DELETE /api/lineitems/{id}            delete a line item                                         ltik|service
+  GET    /api/lineitems/{id}/scores     results (LTI 1.1: readResult)                              ltik|service
+  POST   /api/lineitems/{id}/scores     submit a score (LTI 1.1: replaceResult)                    ltik|service
+  POST   /api/deeplinking/form          signed LtiDeepLinkingResponse as an auto-submitting form   ltik
+  POST   /api/deeplinking               the same as {message, target}                              ltik
+  DELETE /api/servicekey                revoke the service key presented                            service
+
+``/api/lineitems/{id+}`` is one greedy route: a raw LMS URL id keeps its slashes, and a trailing
+``/scores`` is split off here. Leading ``//`` (the Python client) is collapsed before routing.
+Every error is a JSON object in the contract's shape (``{"status", "error", "details"}``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lti_gateway import app_auth, app_idtoken, app_services, app_transport, deep_linking, service_keys, web
+from lti_gateway.app_errors import NOT_FOUND, ApiError, contract_body
+from lti_gateway.errors import GatewayError
+from lti_gateway.observability import logger
+
+app = web.resolver()
+LTIK = (app_auth.LTIK,)
+LTIK_OR_SERVICE = (app_auth.LTIK, app_auth.SERVICE)
+SERVICE = (app_auth.SERVICE,)
+DEEP_LINKING_MAX_BODY = 256 * 1024
+
+
+def _json(status: int, body: Any) -> Response:
+    return web.json_response(status, body)
+
+
+def _no_content() -> Response:
+    return Response(status_code=204, headers=dict(web.NO_STORE), body="")
+
+
+@app.exception_handler(GatewayError)
+def _error(error: GatewayError) -> Response:
+    body = contract_body(error)
+    if error.status >= 500:
+        logger.warning("app api request failed upstream", extra={"error": body["details"]["message"]})
+    else:
+        logger.info("app api request rejected", extra={"error": body["details"]["message"], "status": error.status})
+    return _json(error.status, body)
+
+
+@app.not_found
+def _not_found(_: Exception) -> Response:
+    return _error(ApiError(404, NOT_FOUND, "No such route."))
+
+
+@app.exception_handler(Exception)
+def _unexpected(_: Exception) -> Response:
+    correlation_id = getattr(app.lambda_context, "aws_request_id", None) or str(uuid.uuid4())
+    logger.exception("unhandled error", extra={"correlation_id": correlation_id})
+    body = {
+        "status": 500,
+        "error": "Internal Server Error",
+        "details": {"message": "INTERNAL_ERROR", "correlationId": correlation_id},
+    }
+    return _json(500, body)
+
+
+def _session(allow: tuple[app_auth.Kind, ...]) -> app_auth.AppSession:
+    session = app_auth.authenticate(app.current_event.headers.get("authorization"), allow=allow)
+    logger.append_keys(org_id=session.org_id, launch_id=session.launch_id, session=session.kind)
+    return session
+
+
+def _query() -> dict[str, str]:
+    return app_transport.query(app.current_event.raw_event.get("rawQueryString"))
+
+
+def _body(max_bytes: int = web.MAX_JSON_BODY) -> dict[str, Any]:
+    return web.json_body(app.current_event, max_bytes=max_bytes)
+
+
+@app.get("/api/idtoken")
+def id_token():
+    session = _session(LTIK)
+    raw = app_transport.truthy(_query().get("raw"))
+    return _json(200, app_idtoken.id_token(session, raw=raw))
+
+
+@app.get("/api/memberships")
+def memberships():
+    return _json(200, app_services.memberships(_session(LTIK_OR_SERVICE), _query()))
+
+
+@app.get("/api/lineitems")
+def list_line_items():
+    return _json(200, app_services.list_line_items(_session(LTIK_OR_SERVICE), _query()))
+
+
+@app.post("/api/lineitems")
+def create_line_item():
+    session = _session(LTIK_OR_SERVICE)
+    return _json(201, app_services.create_line_item(session, _body()))
+
+
+def _line_item_target() -> tuple[str, bool]:
+    target = app_transport.line_item_path(app.current_event.path)
+    if target is None:
+        raise ApiError(404, NOT_FOUND, "No such line item.")
+    return target
+
+
+@app.route("/api/lineitems/.+", method=["GET", "PUT", "DELETE", "POST"])
+def line_item():
+    raw_id, scores = _line_item_target()
+    method = app.current_event.http_method.upper()
+    session = _session(LTIK_OR_SERVICE)
+    if scores and method == "GET":
+        return _json(200, app_services.get_scores(session, raw_id, _query()))
+    if scores and method == "POST":
+        app_services.submit_score(session, raw_id, _body())
+        logger.info("score submitted")
+        return _no_content()
+    if not scores and method == "GET":
+        return _json(200, app_services.get_line_item(session, raw_id))
+    if not scores and method == "PUT":
+        return _json(200, app_services.update_line_item(session, raw_id, _body()))
+    if not scores and method == "DELETE":
+        app_services.delete_line_item(session, raw_id)
+        return _no_content()
+    raise ApiError(404, NOT_FOUND, "No such route.")
+
+
+@app.post("/api/deeplinking/form")
+def deep_linking_form():
+    session = _session(LTIK)
+    return _json(200, deep_linking.form(session, _body(DEEP_LINKING_MAX_BODY)))
+
+
+@app.post("/api/deeplinking")
+def deep_linking_message():
+    session = _session(LTIK)
+    return _json(200, deep_linking.message(session, _body(DEEP_LINKING_MAX_BODY)))
+
+
+@app.delete("/api/servicekey")
+def revoke_service_key():
+    session = _session(SERVICE)
+    assert session.service_key_item is not None
+    service_keys.revoke(session.service_key_item)
+    logger.info("service key revoked")
+    return _no_content()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(app_transport.normalise_event(event), context)

@@ -1,0 +1,165 @@
+"""What the app API knows about one launch's services: :class:`ServiceContext`.
+
+Built from a stored launch context (an ltik session) or from a service key's item (a service
+session; launch contexts expire after 24 h, service keys do not, so the key carries its own copy).
+LTI 1.1 contexts carry the Basic Outcomes data (``lis_outcome_service_url``, ``lis_result_sourcedid``,
+the consumer key that signs); LTI 1.3 contexts carry the platform registration's identity and the
+AGS endpoint and NRPS claims of the id_token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+MESSAGE_TYPE = LTI + "message_type"
+VERSION = LTI + "version"
+DEPLOYMENT_ID = LTI + "deployment_id"
+TARGET_LINK_URI = LTI + "target_link_uri"
+ROLES = LTI + "roles"
+ROLE_SCOPE_MENTOR = LTI + "role_scope_mentor"
+CONTEXT = LTI + "context"
+RESOURCE_LINK = LTI + "resource_link"
+LAUNCH_PRESENTATION = LTI + "launch_presentation"
+CUSTOM = LTI + "custom"
+TOOL_PLATFORM = LTI + "tool_platform"
+LIS = LTI + "lis"
+DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+
+SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+SCOPE_RESULT_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB's Decimals as int/float, recursively (JSON and pydantic want plain numbers)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def family(context: dict[str, Any]) -> str:
+    return str(context.get("lti_version_family") or "1.1")
+
+
+def claims_of(context: dict[str, Any]) -> dict[str, Any]:
+    """The verified id_token claims an LTI 1.3 launch context stored (a map, or its JSON text)."""
+    for name in ("claims", "id_token_claims", "id_token"):
+        raw = context.get(name)
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                continue
+        if isinstance(raw, dict):
+            return plain(raw)
+    return {}
+
+
+def _dict(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) and value else None
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    family: str  # "1.1" or "1.3"
+    org_id: str
+    launch_id: str
+    user_id: str | None = None
+    context_id: str | None = None
+    resource_link_id: str | None = None
+    resource_link_title: str | None = None
+    # LTI 1.1 Basic Outcomes
+    consumer_key: str | None = None
+    outcome_url: str | None = None
+    sourcedid: str | None = None
+    # LTI 1.3
+    platform_id: str | None = None
+    issuer: str | None = None
+    client_id: str | None = None
+    deployment_id: str | None = None
+    ags: dict[str, Any] | None = field(default=None, hash=False)
+    nrps: dict[str, Any] | None = field(default=None, hash=False)
+
+    @property
+    def has_outcomes(self) -> bool:
+        return self.family == "1.1" and bool(self.outcome_url and self.sourcedid)
+
+    @property
+    def has_services(self) -> bool:
+        """Whether a service key may be issued: AGS or NRPS (1.3), an outcome service (1.1)."""
+        return self.has_outcomes if self.family == "1.1" else bool(self.ags or self.nrps)
+
+    @property
+    def ags_scopes(self) -> tuple[str, ...]:
+        scopes = (self.ags or {}).get("scope") or ()
+        return tuple(s for s in scopes if isinstance(s, str))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ServiceContext:
+        data = json.loads(text)
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @classmethod
+    def from_launch(cls, context: dict[str, Any], launch_id: str) -> ServiceContext:
+        if family(context) == "1.3":
+            claims = claims_of(context)
+            aud = claims.get("aud")
+            client_id = context.get("client_id") or (aud if isinstance(aud, str) else None)
+            return cls(
+                family="1.3",
+                org_id=str(context["org_id"]),
+                launch_id=launch_id,
+                user_id=_str(claims.get("sub") or context.get("user_id")),
+                context_id=_str((_dict(claims.get(CONTEXT)) or {}).get("id")),
+                resource_link_id=_str((_dict(claims.get(RESOURCE_LINK)) or {}).get("id")),
+                resource_link_title=_str((_dict(claims.get(RESOURCE_LINK)) or {}).get("title")),
+                platform_id=_str(context.get("platform_id")),
+                issuer=_str(context.get("issuer") or claims.get("iss")),
+                client_id=_str(client_id),
+                deployment_id=_str(context.get("deployment_id") or claims.get(DEPLOYMENT_ID)),
+                ags=_dict(claims.get(AGS_ENDPOINT)),
+                nrps=_dict(claims.get(NRPS)),
+            )
+        return cls(
+            family="1.1",
+            org_id=str(context["org_id"]),
+            launch_id=launch_id,
+            user_id=_str(context.get("user_id")),
+            context_id=_str(context.get("context_id")),
+            resource_link_id=_str(context.get("resource_link_id")),
+            resource_link_title=_str(context.get("resource_link_title")),
+            consumer_key=_str(context.get("consumer_key")),
+            outcome_url=_str(context.get("lis_outcome_service_url")),
+            sourcedid=_str(context.get("lis_result_sourcedid")),
+        )
+
+    def slot_identity(self) -> str:
+        """Organisation + platform + context + resource link: one service key per such slot."""
+        platform = (
+            f"1.1|{self.consumer_key}"
+            if self.family == "1.1"
+            else f"1.3|{self.issuer}|{self.client_id}|{self.deployment_id}"
+        )
+        return json.dumps([self.org_id, platform, self.context_id, self.resource_link_id])
+
+
+def _str(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)

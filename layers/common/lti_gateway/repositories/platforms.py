@@ -1,0 +1,277 @@
+"""LTI 1.3 platform registrations and dynamic-registration URLs, in the keys table.
+
+======================  ======================================  =========================================
+item                    pk / sk                                 notes
+======================  ======================================  =========================================
+platform                ``PLATFORM#{platform_id}`` / ``META``   gsi1: ``ORG#{org}#PLATFORMS`` /
+                                                                ``{created_at}#{platform_id}``
+issuer/client index     ``ISS#{issuer}`` / ``CLIENT#{client}``  ``platform_id``, ``org_id``; written in
+                                                                the same transaction as the platform
+registration URL        ``REGURL#{sha256(token)}`` / ``META``   ``org_id``, ``expires_at``, ``reusable``
+======================  ======================================  =========================================
+
+An issuer + client id pair is registered once, globally (``attribute_not_exists`` on the index item):
+a launch names only the issuer and the client id, so two organisations cannot both own one pair.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from .. import pagination
+from ..errors import Conflict, GatewayError, NotFound
+from .dynamo import cancellation_reasons, is_conditional_failure, strip_none, to_attr
+
+META = "META"
+KIND = "platform"
+INDEX_KIND = "platform_index"
+REGURL_KIND = "registration_url"
+# What a listing reads through gsi1: the platform attributes, nothing else (the function's IAM policy
+# allows gsi1 Queries of exactly these, so it cannot list other items' secrets through the index).
+PLATFORM_ATTRIBUTES = (
+    "platform_id",
+    "org_id",
+    "name",
+    "issuer",
+    "client_id",
+    "deployment_ids",
+    "auth_login_url",
+    "auth_token_url",
+    "jwks_url",
+    "public_key",
+    "auth_server",
+    "active",
+    "allow_anonymous",
+    "created_at",
+    "updated_at",
+    "version",
+)
+
+
+def platform_pk(platform_id: str) -> str:
+    return f"PLATFORM#{platform_id}"
+
+
+def issuer_pk(issuer: str) -> str:
+    return f"ISS#{issuer}"
+
+
+def client_sk(client_id: str) -> str:
+    return f"CLIENT#{client_id}"
+
+
+def org_platforms(org_id: str) -> str:
+    return f"ORG#{org_id}#PLATFORMS"
+
+
+def registration_url_pk(token_hash: str) -> str:
+    return f"REGURL#{token_hash}"
+
+
+class RegistrationUrlRefused(GatewayError):
+    """The registration URL is unknown, expired or (single use) already used."""
+
+    status = 404
+    code = "registration_url_unknown"
+
+
+def platform_taken() -> Conflict:
+    return Conflict({"clientId": "this issuer and client id are already registered"}, code="platform_exists")
+
+
+class PlatformsRepository:
+    def __init__(self, table: Any, client: Any):
+        self._table = table
+        self._client = client
+        self._name = table.name
+
+    # -- items ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _platform_item(platform: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **platform,
+            "pk": platform_pk(platform["platform_id"]),
+            "sk": META,
+            "kind": KIND,
+            "gsi1pk": org_platforms(platform["org_id"]),
+            "gsi1sk": f"{platform['created_at']}#{platform['platform_id']}",
+        }
+
+    @staticmethod
+    def _index_item(platform: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "pk": issuer_pk(platform["issuer"]),
+            "sk": client_sk(platform["client_id"]),
+            "kind": INDEX_KIND,
+            "platform_id": platform["platform_id"],
+            "org_id": platform["org_id"],
+        }
+
+    def _put(self, item: dict[str, Any], condition: str = "attribute_not_exists(pk)") -> dict[str, Any]:
+        return {"Put": {"TableName": self._name, "Item": to_attr(item), "ConditionExpression": condition}}
+
+    def _delete_index(self, issuer: str, client_id: str, platform_id: str) -> dict[str, Any]:
+        return {
+            "Delete": {
+                "TableName": self._name,
+                "Key": to_attr({"pk": issuer_pk(issuer), "sk": client_sk(client_id)}),
+                "ConditionExpression": "platform_id = :pid",
+                "ExpressionAttributeValues": to_attr({":pid": platform_id}),
+            }
+        }
+
+    def _registration_url_action(self, token_hash: str, *, reusable: bool, now: int) -> dict[str, Any]:
+        """Consume (single use: delete) or check (reusable) a live registration URL."""
+        body = {
+            "TableName": self._name,
+            "Key": to_attr({"pk": registration_url_pk(token_hash), "sk": META}),
+            "ConditionExpression": "attribute_exists(pk) AND expires_at > :now",
+            "ExpressionAttributeValues": to_attr({":now": now}),
+        }
+        return {"ConditionCheck": body} if reusable else {"Delete": body}
+
+    # -- platforms -----------------------------------------------------------------------------------
+    def put_platform(self, platform: dict[str, Any], *, registration_url: tuple[str, bool, int] | None = None) -> None:
+        """Create a platform and its issuer/client index item atomically.
+
+        ``registration_url`` = ``(token hash, reusable, now)``: the dynamic-registration URL that
+        registered it, consumed (or checked) in the same transaction.
+        """
+        actions = [self._put(self._platform_item(platform)), self._put(self._index_item(platform))]
+        if registration_url is not None:
+            token_hash, reusable, now = registration_url
+            actions.append(self._registration_url_action(token_hash, reusable=reusable, now=now))
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            reasons = cancellation_reasons(exc)
+            if "TransactionConflict" in reasons:
+                raise Conflict(
+                    "a concurrent request is writing this platform; retry", code="concurrent_change"
+                ) from exc
+            if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                raise RegistrationUrlRefused("this registration URL is no longer valid (used or expired)") from exc
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise platform_taken() from exc
+            if reasons:
+                raise Conflict("platform id already exists; retry", code="concurrent_change") from exc
+            raise
+
+    def get_platform(self, platform_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": platform_pk(platform_id), "sk": META}, ConsistentRead=consistent).get(
+            "Item"
+        )
+        return item if item and item.get("kind") == KIND else None
+
+    def get_index(self, issuer: str, client_id: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"pk": issuer_pk(issuer), "sk": client_sk(client_id)}).get("Item")
+
+    def issuer_clients(self, issuer: str, *, limit: int) -> list[dict[str, Any]]:
+        """Index items of ``issuer`` (at most ``limit``): one Query on its partition."""
+        out = self._table.query(KeyConditionExpression=Key("pk").eq(issuer_pk(issuer)), Limit=limit)
+        return out.get("Items", [])
+
+    def list_platforms(
+        self, org_id: str, *, limit: int, token: str | None, issuer: str | None = None, client_id: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of an organisation's platforms (oldest first), optionally filtered by issuer and client
+        id (a filter on the organisation's own partition: a page may hold fewer than ``limit``)."""
+        partition = org_platforms(org_id)
+        start = pagination.decode(token, index_pk="gsi1pk", index_pk_value=partition)
+        names = {f"#a{i}": name for i, name in enumerate(PLATFORM_ATTRIBUTES)}
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": Key("gsi1pk").eq(partition),
+            "Limit": limit,
+            "Select": "SPECIFIC_ATTRIBUTES",
+            "ProjectionExpression": ", ".join(names),
+            "ExpressionAttributeNames": names,
+        }
+        filters = [Attr(name).eq(value) for name, value in (("issuer", issuer), ("client_id", client_id)) if value]
+        if filters:
+            kwargs["FilterExpression"] = filters[0] if len(filters) == 1 else filters[0] & filters[1]
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        out = self._table.query(**kwargs)
+        return [strip_none(i) for i in out.get("Items", [])], pagination.encode(out.get("LastEvaluatedKey"))
+
+    def replace_platform(self, before: dict[str, Any], after: dict[str, Any]) -> None:
+        """Write ``after`` over ``before`` if nobody changed it since (same version, same organisation).
+
+        A changed issuer or client id moves the index item in the same transaction.
+        """
+        condition = "attribute_exists(pk) AND org_id = :org AND version = :expected"
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": to_attr(self._platform_item(after)),
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": to_attr({":org": before["org_id"], ":expected": before["version"]}),
+                }
+            }
+        ]
+        moved = (before["issuer"], before["client_id"]) != (after["issuer"], after["client_id"])
+        if moved:
+            actions.append(self._delete_index(before["issuer"], before["client_id"], before["platform_id"]))
+            actions.append(self._put(self._index_item(after)))
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            reasons = cancellation_reasons(exc)
+            if moved and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                raise platform_taken() from exc
+            if reasons:
+                raise Conflict(
+                    "the platform changed since it was read; read it again and retry", code="concurrent_change"
+                ) from exc
+            raise
+
+    def set_active(self, org_id: str, platform_id: str, active: bool, at: str) -> dict[str, Any]:
+        try:
+            out = self._table.update_item(
+                Key={"pk": platform_pk(platform_id), "sk": META},
+                UpdateExpression="SET #active = :active, updated_at = :at, version = version + :one",
+                ConditionExpression="attribute_exists(pk) AND #kind = :kind AND org_id = :org",
+                ExpressionAttributeNames={"#active": "active", "#kind": "kind"},
+                ExpressionAttributeValues={":active": active, ":at": at, ":one": 1, ":org": org_id, ":kind": KIND},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                raise NotFound({"platform_id": "no such platform"}) from exc
+            raise
+        return out["Attributes"]
+
+    def delete_platform(self, platform: dict[str, Any]) -> None:
+        """Delete the platform and its index item together (the pair can then be registered again)."""
+        actions = [
+            {
+                "Delete": {
+                    "TableName": self._name,
+                    "Key": to_attr({"pk": platform_pk(platform["platform_id"]), "sk": META}),
+                    "ConditionExpression": "attribute_exists(pk) AND org_id = :org",
+                    "ExpressionAttributeValues": to_attr({":org": platform["org_id"]}),
+                }
+            },
+            self._delete_index(platform["issuer"], platform["client_id"], platform["platform_id"]),
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            if cancellation_reasons(exc):
+                raise NotFound({"platform_id": "no such platform"}) from exc
+            raise
+
+    # -- dynamic-registration URLs -------------------------------------------------------------------
+    def put_registration_url(self, token_hash: str, item: dict[str, Any]) -> None:
+        self._table.put_item(
+            Item={**item, "pk": registration_url_pk(token_hash), "sk": META, "kind": REGURL_KIND},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get_registration_url(self, token_hash: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"pk": registration_url_pk(token_hash), "sk": META}).get("Item")

@@ -1,0 +1,560 @@
+"""LTI 1.3 launches through the launch function: OIDC login → state stored → id_token posted → 302 with an
+ltik, on moto, with the platform's JWKS served on loopback.
+
+The platform side is minted here with pyjwt (the e2e test drives a real platform library instead).
+Every rejection is a 4xx HTML page and stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import boto3
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from lti_gateway import aws, classes, consumer_keys, id_token, launches, ltik, oauth1_launch, orgs, platforms
+from lti_gateway.errors import GatewayError
+from tests.peers.jwks_server import JwksServer
+from tests.peers.oauth1_signer import launch_event
+
+HOST = "abc123.execute-api.us-east-1.amazonaws.com"
+BASE = f"https://{HOST}"
+APP = "https://app.example.com/lti/start"
+ISS = "https://lms.example.edu"
+CLIENT_ID = "tool-client-42"
+DEPLOYMENT = "deployment-1"
+AUTH_URL = "https://lms.example.edu/mod/lti/auth.php"
+KEY_1 = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+KEY_2 = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+AGS = {
+    "scope": ["https://purl.imsglobal.org/spec/lti-ags/scope/score"],
+    "lineitems": "https://lms.example.edu/api/lti/courses/1/line_items",
+}
+NRPS = {
+    "context_memberships_url": "https://lms.example.edu/api/lti/courses/1/names_and_roles",
+    "service_versions": ["2.0"],
+}
+
+
+@pytest.fixture
+def jwks():
+    with JwksServer() as server:
+        server.publish(KEY_1, "k1")
+        yield server
+
+
+@pytest.fixture
+def world(stack, org, jwks, monkeypatch):
+    """An organisation with an app launch URL, a class with a unit, and a registered LTI 1.3 platform."""
+    from lti_gateway import config
+
+    monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
+    monkeypatch.setenv("ALLOW_INSECURE_PLATFORM_URLS", "true")  # the JWKS is on loopback, over http
+    config.settings.cache_clear()
+    launches.clear_caches()
+    principal = orgs.Principal(org.org_id, org.credential_id, "owner")
+    orgs.update_settings(principal, {"app_launch_url": APP})
+    cls = classes.create_class(principal, {"name": "Physics 101"}, base=BASE)
+    unit = classes.create_unit(principal, cls["class_id"], {"name": "Waves"}, base=BASE)
+    platform = platforms.create_platform(
+        principal,
+        {
+            "url": ISS,
+            "clientId": CLIENT_ID,
+            "name": "Example Moodle",
+            "authenticationEndpoint": AUTH_URL,
+            "accesstokenEndpoint": "https://lms.example.edu/mod/lti/token.php",
+            "authConfig": {"method": "JWK_SET", "key": jwks.url},
+            "deploymentIds": [DEPLOYMENT],
+        },
+    )
+    return {"org": org, "principal": principal, "class": cls, "unit": unit, "platform": platform}
+
+
+@pytest.fixture
+def launch_fn(stack):
+    from tests.conftest import invoke
+    from tests.support.stack import load_function
+
+    module = load_function("launch")
+    return lambda event: invoke(module, event)
+
+
+# -- the platform's side ------------------------------------------------------------------------------
+
+
+def login_event(params: dict[str, str], *, method: str = "GET") -> dict[str, Any]:
+    query = urlencode(params)
+    if method == "POST":
+        event = launch_event(query, host=HOST, raw_path="/lti/login")
+        event["requestContext"]["http"]["path"] = "/lti/login"
+        event["routeKey"] = "POST /lti/login"
+        return event
+    return {
+        "version": "2.0",
+        "routeKey": "GET /lti/login",
+        "rawPath": "/lti/login",
+        "rawQueryString": query,
+        "headers": {"host": HOST, "x-forwarded-proto": "https", "user-agent": "Mozilla/5.0"},
+        "requestContext": {
+            "domainName": HOST,
+            "http": {"method": "GET", "path": "/lti/login", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9"},
+            "requestId": "login-request-1",
+            "stage": "$default",
+            "apiId": "abc123",
+        },
+        "isBase64Encoded": False,
+    }
+
+
+def launch_post(form: dict[str, str], path: str = "/lti/launch") -> dict[str, Any]:
+    event = launch_event(urlencode(form), host=HOST, raw_path=path)
+    event["requestContext"]["http"]["path"] = path
+    return event
+
+
+def login(launch_fn, target: str, **extra: str) -> dict[str, str]:
+    """Start a login like the platform would; answers the auth request's parameters."""
+    params = {"iss": ISS, "login_hint": "user-7", "target_link_uri": target, "client_id": CLIENT_ID, **extra}
+    answer = launch_fn(login_event(params))
+    assert answer.status == 302, answer.raw
+    assert answer.headers["location"].startswith(AUTH_URL + "?")
+    return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["location"]).query).items()}
+
+
+def id_token_for(auth: dict[str, str], *, key=KEY_1, kid="k1", **claims: Any) -> str:
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "iss": ISS,
+        "aud": CLIENT_ID,
+        "sub": "user-7",
+        "iat": now,
+        "exp": now + 300,
+        "nonce": auth["nonce"],
+        "name": "Ada Lovelace",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "email": "ada@example.edu",
+        id_token.MESSAGE_TYPE: "LtiResourceLinkRequest",
+        id_token.VERSION: "1.3.0",
+        id_token.DEPLOYMENT_ID: DEPLOYMENT,
+        id_token.TARGET_LINK_URI: claims.pop("target", None) or auth.get("_target"),
+        id_token.RESOURCE_LINK: {"id": "link-1", "title": "Week 1"},
+        id_token.ROLES: [INSTRUCTOR],
+        id_token.CONTEXT: {"id": "course-1", "label": "PHYS101", "title": "Physics"},
+        id_token.TOOL_PLATFORM: {"guid": "moodle-1", "product_family_code": "moodle"},
+        id_token.LAUNCH_PRESENTATION: {"return_url": "https://lms.example.edu/course/1", "document_target": "iframe"},
+        id_token.CUSTOM: {"canvas_course_id": "1234"},
+        id_token.AGS_ENDPOINT: AGS,
+        id_token.NRPS: NRPS,
+        "https://lms.example.edu/claim/unknown": {"tolerated": [1, 2.5, None]},
+    }
+    for name, value in claims.items():
+        if value is None:
+            payload.pop(name, None)
+        else:
+            payload[name] = value
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
+
+
+def full_launch(launch_fn, target: str, **claims: Any):
+    auth = login(launch_fn, target)
+    token = id_token_for({**auth, "_target": target}, **claims)
+    return launch_fn(launch_post({"id_token": token, "state": auth["state"]})), auth
+
+
+def items(stack, prefix: str) -> list[dict]:
+    found = boto3.resource("dynamodb").Table(stack["LAUNCH_TABLE"]).scan()["Items"]
+    return [i for i in found if i["pk"].startswith(prefix)]
+
+
+def ltik_of(answer) -> ltik.LtikClaims:
+    return ltik.verify(parse_qs(urlsplit(answer.headers["location"]).query)["ltik"][0])
+
+
+# -- login ---------------------------------------------------------------------------------------------
+
+
+def test_the_login_stores_state_and_nonce_server_side_and_sets_no_cookie(world, launch_fn, stack):
+    params = {
+        "iss": ISS,
+        "login_hint": "user-7",
+        "target_link_uri": world["class"]["launch_url"],
+        "lti_message_hint": "hint-1",
+        "canvas_region": "eu-west-1",
+    }
+    answer = launch_fn(login_event(params))
+
+    assert answer.status == 302 and "set-cookie" not in answer.headers
+    sent = parse_qs(urlsplit(answer.headers["location"]).query)
+    assert sent["redirect_uri"] == [f"{BASE}/lti/launch"] and sent["client_id"] == [CLIENT_ID]
+    assert sent["lti_message_hint"] == ["hint-1"] and sent["canvas_region"] == ["eu-west-1"]
+    [state] = items(stack, "STATE#")
+    assert state["pk"] == f"STATE#{sent['state'][0]}" and state["nonce"] == sent["nonce"][0]
+    assert state["platform_id"] == world["platform"]["id"] and state["org_id"] == world["org"].org_id
+    assert int(state["expires_at"]) - time.time() == pytest.approx(600, abs=30)
+
+
+def test_a_login_may_be_posted(world, launch_fn):
+    params = {"iss": ISS, "login_hint": "u", "target_link_uri": f"{BASE}/lti/launch", "client_id": CLIENT_ID}
+    answer = launch_fn(login_event(params, method="POST"))
+    assert answer.status == 302 and answer.headers["location"].startswith(AUTH_URL)
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"iss": "https://unknown.example"}, 400, "unknown_platform"),
+        ({"target_link_uri": "https://evil.example/lti/launch"}, 400, "invalid_target_link_uri"),
+        ({"login_hint": ""}, 400, "missing_login_parameter"),
+        ({"lti_deployment_id": "not-registered"}, 400, "unknown_deployment"),
+    ],
+)
+def test_a_bad_login_gets_a_page_and_stores_nothing(world, launch_fn, stack, change, status, code):
+    params = {"iss": ISS, "login_hint": "u", "target_link_uri": world["class"]["launch_url"], **change}
+    answer = launch_fn(login_event(params))
+
+    assert answer.status == status and code in answer.raw
+    assert answer.headers["content-type"].startswith("text/html") and "Reference:" in answer.raw
+    assert items(stack, "STATE#") == []
+
+
+# -- launch ------------------------------------------------------------------------------------------
+
+
+def test_a_launch_into_a_class_reaches_the_app_with_an_ltik_and_stores_the_claims(world, launch_fn, stack):
+    answer, auth = full_launch(launch_fn, world["class"]["launch_url"])
+
+    assert answer.status == 302, answer.raw
+    assert answer.headers["location"].startswith(APP + "?ltik=")
+    claims = ltik_of(answer)
+    assert claims.org_id == world["org"].org_id
+    [stored] = items(stack, "LAUNCH#")
+    assert stored["pk"] == f"LAUNCH#{claims.launch_id}"
+    assert stored["lti_version_family"] == "1.3" and stored["message_type"] == "LtiResourceLinkRequest"
+    assert stored["class_id"] == world["class"]["class_id"] and "unit_id" not in stored
+    assert stored["platform_id"] == world["platform"]["id"]
+    assert (stored["issuer"], stored["client_id"], stored["deployment_id"]) == (ISS, CLIENT_ID, DEPLOYMENT)
+    assert stored["user_id"] == "user-7" and stored["full_name"] == "Ada Lovelace"
+    assert stored["user"]["email"] == "ada@example.edu" and stored["roles"] == [INSTRUCTOR]
+    assert stored["is_instructor"] is True and stored["is_learner"] is False
+    assert stored["context"]["id"] == "course-1" and stored["context_id"] == "course-1"
+    assert stored["resource_link"]["id"] == "link-1" and stored["resource_link_id"] == "link-1"
+    assert stored["tool_platform"]["product_family_code"] == "moodle"
+    assert stored["launch_presentation"]["document_target"] == "iframe"
+    assert stored["custom"] == {"canvas_course_id": "1234"}
+    assert stored["ags_endpoint"]["lineitems"] == AGS["lineitems"] and stored["nrps"] == NRPS
+    raw = json.loads(stored["id_token_claims"])
+    assert raw["nonce"] == auth["nonce"] and raw["https://lms.example.edu/claim/unknown"]["tolerated"][1] == 2.5
+    assert int(stored["expires_at"]) - time.time() == pytest.approx(86_400, abs=30)
+    assert items(stack, "STATE#") == []  # consumed
+
+
+def test_the_lms_context_is_recorded_on_the_class_with_the_issuer_as_source(world, launch_fn):
+    assert full_launch(launch_fn, world["class"]["launch_url"])[0].status == 302
+
+    read = classes.get_class(world["principal"], world["class"]["class_id"], base=BASE)
+    assert read["lms_context_ids"] == ["course-1"]
+    assert read["lms_contexts"][0]["source"] == ISS
+
+
+def test_a_unit_target_link_uri_launches_the_unit(world, launch_fn, stack):
+    answer, _ = full_launch(launch_fn, world["unit"]["launch_url"])
+
+    assert answer.status == 302, answer.raw
+    [stored] = items(stack, "LAUNCH#")
+    assert stored["unit_id"] == world["unit"]["unit_id"]
+
+
+def test_the_class_may_come_from_a_custom_parameter(world, launch_fn, stack):
+    custom = {"class_id": world["class"]["class_id"], "unit_id": world["unit"]["unit_id"]}
+    answer, _ = full_launch(launch_fn, f"{BASE}/lti/launch", **{id_token.CUSTOM: custom})
+
+    assert answer.status == 302, answer.raw
+    [stored] = items(stack, "LAUNCH#")
+    assert (stored["class_id"], stored["unit_id"]) == (world["class"]["class_id"], world["unit"]["unit_id"])
+
+
+def test_a_resource_link_naming_no_class_gets_a_clear_page(world, launch_fn, stack):
+    answer, _ = full_launch(launch_fn, f"{BASE}/lti/launch", **{id_token.LAUNCH_PRESENTATION: {}})
+    assert answer.status == 404 and "no_class_in_launch" in answer.raw
+    assert items(stack, "LAUNCH#") == []
+
+
+def test_a_deep_linking_request_without_a_class_goes_to_the_organisation_app(world, launch_fn, stack):
+    settings = {"deep_link_return_url": "https://lms.example.edu/dl/return", "accept_types": ["ltiResourceLink"]}
+    answer, _ = full_launch(
+        launch_fn,
+        f"{BASE}/lti/launch",
+        **{
+            id_token.MESSAGE_TYPE: "LtiDeepLinkingRequest",
+            id_token.TARGET_LINK_URI: None,
+            id_token.RESOURCE_LINK: None,
+            id_token.DEEP_LINKING_SETTINGS: settings,
+        },
+    )
+
+    assert answer.status == 302, answer.raw
+    assert answer.headers["location"].startswith(APP + "?ltik=")
+    [stored] = items(stack, "LAUNCH#")
+    assert stored["message_type"] == "LtiDeepLinkingRequest" and "class_id" not in stored
+    assert stored["deep_linking_settings"] == settings
+
+
+def test_an_id_token_posted_to_the_class_url_is_an_lti13_launch_when_the_urls_agree(world, launch_fn, stack):
+    target = world["class"]["launch_url"]
+    auth = login(launch_fn, target)
+    token = id_token_for({**auth, "_target": target})
+
+    answer = launch_fn(launch_post({"id_token": token, "state": auth["state"]}, urlsplit(target).path))
+    assert answer.status == 302, answer.raw
+
+    auth = login(launch_fn, target)
+    token = id_token_for({**auth, "_target": target})
+    other = launch_fn(
+        launch_post({"id_token": token, "state": auth["state"]}, urlsplit(world["unit"]["launch_url"]).path)
+    )
+    assert other.status == 302  # verified, so the user is sent back to the platform with the reason
+    assert other.headers["location"].startswith("https://lms.example.edu/course/1?lti_errormsg=")
+    assert len(items(stack, "LAUNCH#")) == 1
+
+
+def test_odd_but_signed_claim_values_are_stored_not_a_500(world, launch_fn, stack):
+    deep: dict[str, Any] = {"leaf": 1}
+    for _ in range(40):
+        deep = {"d": deep}
+    odd = {"": "empty name", "nan": float("nan"), "inf": float("inf"), "big": 10**40, "tiny": 1e-200, "deep": deep}
+    answer, _ = full_launch(launch_fn, world["class"]["launch_url"], **{id_token.CUSTOM: {"odd": odd}})
+
+    assert answer.status == 302, answer.raw
+    [stored] = items(stack, "LAUNCH#")
+    assert stored["custom"]["odd"]["big"] == str(10**40) and stored["custom"]["odd"]["nan"] == "nan"
+    assert "" not in stored["custom"]["odd"]
+
+
+# -- rejected ------------------------------------------------------------------------------------------
+
+
+def test_a_replayed_state_is_refused_and_nothing_more_is_stored(world, launch_fn, stack):
+    target = world["class"]["launch_url"]
+    auth = login(launch_fn, target)
+    event = launch_post({"id_token": id_token_for({**auth, "_target": target}), "state": auth["state"]})
+    assert launch_fn(event).status == 302
+
+    replay = launch_fn(event)
+
+    assert replay.status == 401 and "invalid_state" in replay.raw
+    assert replay.headers["content-type"].startswith("text/html") and "Reference:" in replay.raw
+    assert len(items(stack, "LAUNCH#")) == 1
+
+
+@pytest.mark.parametrize(
+    ("claims", "code"),
+    [
+        ({"aud": "another-tool"}, "invalid_audience"),
+        ({id_token.DEPLOYMENT_ID: "unknown-deployment"}, "unknown_deployment"),
+        ({"nonce": "not-the-nonce"}, "invalid_nonce"),
+        ({id_token.MESSAGE_TYPE: "LtiStartProctoring"}, "unsupported_message_type"),
+    ],
+)
+def test_a_bad_id_token_gets_a_page_and_stores_nothing(world, launch_fn, stack, claims, code):
+    answer, _ = full_launch(launch_fn, world["class"]["launch_url"], **claims)
+
+    assert 400 <= answer.status < 500 and code in answer.raw
+    assert answer.headers["content-type"].startswith("text/html") and "Traceback" not in answer.raw
+    assert items(stack, "LAUNCH#") == []
+
+
+def test_a_platform_error_instead_of_an_id_token_gets_a_clear_page(world, launch_fn, stack):
+    auth = login(launch_fn, world["class"]["launch_url"])
+    answer = launch_fn(launch_post({"error": "login_required", "state": auth["state"]}))
+    assert answer.status == 401 and "login_required" in answer.raw
+    assert items(stack, "LAUNCH#") == []
+
+
+def test_a_post_to_the_redirect_uri_without_an_id_token_is_refused(world, launch_fn):
+    answer = launch_fn(launch_post({"foo": "bar"}))
+    assert answer.status == 400 and "missing_id_token" in answer.raw
+
+
+def test_a_deactivated_platform_cannot_log_in_or_finish_a_launch(world, launch_fn, stack):
+    target = world["class"]["launch_url"]
+    auth = login(launch_fn, target)
+    platforms.set_active(world["principal"], world["platform"]["id"], False)
+
+    answer = launch_fn(launch_post({"id_token": id_token_for({**auth, "_target": target}), "state": auth["state"]}))
+    assert answer.status == 401 and "platform_inactive" in answer.raw
+
+    params = {"iss": ISS, "login_hint": "u", "target_link_uri": target, "client_id": CLIENT_ID}
+    assert "platform_inactive" in launch_fn(login_event(params)).raw
+    assert items(stack, "LAUNCH#") == []
+
+
+def test_lti_disabled_on_the_class_sends_the_user_back_to_the_platform(world, launch_fn, stack):
+    classes.update_class(world["principal"], world["class"]["class_id"], {"lti_enabled": False}, base=BASE)
+    launches.clear_caches()
+
+    answer, _ = full_launch(launch_fn, world["class"]["launch_url"])
+
+    assert answer.status == 302
+    assert answer.headers["location"].startswith("https://lms.example.edu/course/1?lti_errormsg=")
+    assert items(stack, "LAUNCH#") == []
+
+
+# -- platform key rotation -----------------------------------------------------------------------------
+
+
+def test_the_platform_rotates_its_key_between_launches(world, launch_fn, jwks, monkeypatch):
+    target = world["class"]["launch_url"]
+    assert full_launch(launch_fn, target)[0].status == 302
+    assert jwks.requests == 1
+    assert full_launch(launch_fn, target)[0].status == 302
+    assert jwks.requests == 1  # warm: the key is cached
+
+    jwks.publish(KEY_2, "k2", replace=True)
+    later = time.monotonic() + 31  # the last fetch is older than the refetch interval
+    monkeypatch.setattr(launches.platform_keys, "_clock", lambda: later)
+    answer, _ = full_launch(launch_fn, target, key=KEY_2, kid="k2")
+
+    assert answer.status == 302, answer.raw
+    assert jwks.requests == 2  # one refetch for the unknown kid
+
+
+def test_an_unknown_kid_is_refused_without_refetching_within_30_seconds(world, launch_fn, jwks, stack):
+    target = world["class"]["launch_url"]
+    assert full_launch(launch_fn, target)[0].status == 302
+
+    answer, _ = full_launch(launch_fn, target, key=KEY_2, kid="made-up")
+
+    assert answer.status == 401 and "unknown_kid" in answer.raw
+    assert jwks.requests == 1
+    assert len(items(stack, "LAUNCH#")) == 1
+
+
+def test_an_unreachable_jwks_is_a_502_page(world, launch_fn, jwks, stack):
+    jwks.status = 500
+    answer, _ = full_launch(launch_fn, world["class"]["launch_url"])
+    assert answer.status == 502 and "jwks_unavailable" in answer.raw
+    assert items(stack, "LAUNCH#") == []
+
+
+# -- LTI 1.1 migration ---------------------------------------------------------------------------------
+
+
+def _lti1p1(world, *, key: str, secret: str, auth: dict[str, str], exp: int) -> dict[str, Any]:
+    base = f"{key}&{DEPLOYMENT}&{ISS}&{CLIENT_ID}&{exp}&{auth['nonce']}"
+    return {
+        "user_id": "legacy-7",
+        "oauth_consumer_key": key,
+        "oauth_consumer_key_sign": id_token.lti1p1_sign(base, secret),
+    }
+
+
+def test_a_verified_lti1p1_claim_binds_the_launch_to_the_lti11_consumer_key(world, launch_fn, stack):
+    created = consumer_keys.create_consumer_key(world["org"].org_id, label="Old Moodle")
+    target = world["class"]["launch_url"]
+    auth = login(launch_fn, target)
+    exp = int(time.time()) + 300
+    claim = _lti1p1(world, key=created["key"], secret=created["secret"], auth=auth, exp=exp)
+    token = id_token_for({**auth, "_target": target}, exp=exp, **{id_token.LTI1P1: claim})
+
+    assert launch_fn(launch_post({"id_token": token, "state": auth["state"]})).status == 302
+
+    [stored] = items(stack, "LAUNCH#")
+    assert stored["lti11_consumer_key"] == created["key"] and stored["lti1p1_verified"] is True
+    assert stored["lti1p1"]["user_id"] == "legacy-7"
+
+
+@pytest.mark.parametrize("variant", ["wrong secret", "another organisation's key", "no signature"])
+def test_an_unverifiable_lti1p1_claim_is_stored_unbound(world, launch_fn, stack, make_org, variant):
+    owner = make_org("Other University").org_id if variant == "another organisation's key" else world["org"].org_id
+    created = consumer_keys.create_consumer_key(owner)
+    target = world["class"]["launch_url"]
+    auth = login(launch_fn, target)
+    exp = int(time.time()) + 300
+    secret = "not-the-secret" if variant == "wrong secret" else created["secret"]
+    claim = _lti1p1(world, key=created["key"], secret=secret, auth=auth, exp=exp)
+    if variant == "no signature":
+        claim.pop("oauth_consumer_key_sign")
+    token = id_token_for({**auth, "_target": target}, exp=exp, **{id_token.LTI1P1: claim})
+
+    assert launch_fn(launch_post({"id_token": token, "state": auth["state"]})).status == 302
+
+    [stored] = items(stack, "LAUNCH#")
+    assert "lti11_consumer_key" not in stored and stored["lti1p1_verified"] is False
+    assert stored["lti1p1"]["oauth_consumer_key"] == created["key"]
+
+
+# -- budget and races --------------------------------------------------------------------------------------
+
+
+def test_a_warm_launch_makes_two_dynamodb_calls(world, launch_fn):
+    target = world["class"]["launch_url"]
+    assert full_launch(launch_fn, target)[0].status == 302  # warms registrations, keys, class, ltik key
+    auth = login(launch_fn, target)
+    event = launch_post({"id_token": id_token_for({**auth, "_target": target}), "state": auth["state"]})
+    calls: list[str] = []
+
+    def count(event_name: str, **_: Any) -> None:
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    for client in (aws.dynamodb().meta.client, aws.dynamodb_client()):
+        client.meta.events.register("before-call.dynamodb", count)
+    answer = launch_fn(event)
+
+    assert answer.status == 302
+    assert calls == ["DeleteItem", "PutItem"]
+
+
+def test_twenty_parallel_launches_with_the_same_state_let_exactly_one_through(world, launch_fn, stack):
+    target = world["class"]["launch_url"]
+    auth = login(launch_fn, target)
+    event = launch_post({"id_token": id_token_for({**auth, "_target": target}), "state": auth["state"]})
+    params = oauth1_launch.parse_form_body(event)
+
+    def attempt(_: int) -> str:
+        try:
+            launches.lti13_launch(event, params)
+        except GatewayError as error:
+            return error.code
+        return "accepted"
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(attempt, range(20)))
+
+    assert outcomes.count("accepted") == 1
+    assert set(outcomes) - {"accepted"} == {"invalid_state"}
+    assert len(items(stack, "LAUNCH#")) == 1
+
+
+def test_launches_emit_metrics_by_outcome_and_reason(world, launch_fn, capsys):
+    full_launch(launch_fn, world["class"]["launch_url"])
+    full_launch(launch_fn, world["class"]["launch_url"], nonce="wrong")
+
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    metrics = [(b["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], b.get("reason")) for b in blobs]
+    assert ("LaunchAccepted", None) in metrics
+    assert ("LaunchRejected", "invalid_nonce") in metrics
+
+
+def test_the_sample_events_parse_and_are_answered(stack, org, launch_fn):
+    """events/launch-lti13*.json (for `sam local invoke -e`): a Moodle login and an id_token post."""
+    from tests.support.events import load_event
+
+    assert "unknown_platform" in launch_fn(load_event("launch-lti13-login.json")).raw
+    principal = orgs.Principal(org.org_id, org.credential_id, "owner")
+    platforms.create_platform(principal, json.loads(load_event("platforms-create.json")["body"]))
+
+    login_answer = launch_fn(load_event("launch-lti13-login.json"))
+    assert login_answer.status == 302
+    assert login_answer.headers["location"].startswith("https://moodle.example.edu/mod/lti/auth.php?")
+    launch_answer = launch_fn(load_event("launch-lti13.json"))
+    assert launch_answer.status == 401 and "invalid_state" in launch_answer.raw

@@ -1,0 +1,153 @@
+"""Fixtures of the app API tests (import them into a test module: ``from tests.support.app_fixtures import *``).
+
+- ``token_fn``: the token function on the moto stack; ``token_fn(event) -> Answer``.
+- ``outcome_lms``: a local LTI 1.1 outcome service (Authlib-verified) with the org's consumer key.
+- ``lti11``: a verified LTI 1.1 launch through the launch function (Canvas parameters, the outcome
+  service URL pointing at ``outcome_lms``): ``{"org", "ltik", "launch_id", "key", "secret", ...}``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.peers.advantage_platform import AdvantagePlatform
+from tests.peers.lms_params import CANVAS
+from tests.peers.oauth1_signer import launch_event, sign_launch
+from tests.peers.outcome_service import OutcomeService
+from tests.support.app_api import HOST, SCOPES, lti13_claims, ltik_from, store_lti13_launch
+
+APP = "https://app.example.com/lti/start"
+SOURCEDID = dict(CANVAS)["lis_result_sourcedid"]
+USER_ID = dict(CANVAS)["user_id"]
+
+__all__ = [
+    "insecure_platform_urls",
+    "launch_fn",
+    "lti11",
+    "lti11_launch",
+    "lti11_world",
+    "lti13",
+    "outcome_lms",
+    "token_fn",
+]
+CLIENT_ID = "client-abc"
+
+
+@pytest.fixture
+def insecure_platform_urls(stack, monkeypatch):
+    """Loopback http peers allowed (what the local gateway sets for its test platforms)."""
+    from lti_gateway import config, platform_services
+
+    monkeypatch.setenv("ALLOW_INSECURE_PLATFORM_URLS", "true")
+    config.settings.cache_clear()
+    platform_services.outbound_http.cache_clear()
+    yield
+    config.settings.cache_clear()
+    platform_services.outbound_http.cache_clear()
+
+
+@pytest.fixture
+def token_fn(stack):
+    from tests.conftest import invoke
+    from tests.support.stack import load_function
+
+    module = load_function("token")
+    return lambda event: invoke(module, event)
+
+
+@pytest.fixture
+def launch_fn(stack):
+    from tests.conftest import invoke
+    from tests.support.stack import load_function
+
+    module = load_function("launch")
+    return lambda event: invoke(module, event)
+
+
+@pytest.fixture
+def lti11_world(stack, org, monkeypatch):
+    from lti_gateway import classes, config, consumer_keys, orgs
+
+    monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
+    config.settings.cache_clear()
+    principal = orgs.Principal(org.org_id, org.credential_id, "owner")
+    orgs.update_settings(principal, {"app_launch_url": APP})
+    key = consumer_keys.create_consumer_key(org.org_id, label="Canvas")
+    cls = classes.create_class(
+        principal, {"name": "Physics 101", "class_lms_url": "https://lms.example.edu/c/1"}, base=f"https://{HOST}"
+    )
+    return {"org": org, "principal": principal, "key": key["key"], "secret": key["secret"], "class": cls}
+
+
+@pytest.fixture
+def outcome_lms(lti11_world):
+    with OutcomeService({lti11_world["key"]: lti11_world["secret"]}, {SOURCEDID}) as service:
+        yield service
+
+
+@pytest.fixture
+def lti11_launch(lti11_world, launch_fn):
+    """``launch(params) -> {"ltik", "launch_id"}``: a verified LTI 1.1 launch into the world's class."""
+    from lti_gateway import ltik as ltik_mod
+
+    def launch(params=CANVAS, *, world=None) -> dict:
+        world = world or lti11_world
+        url = world["class"]["launch_url"]
+        signed = sign_launch(url, params, consumer_key=world["key"], secret=world["secret"])
+        answer = launch_fn(launch_event(signed, host=HOST, raw_path=urlsplit(url).path))
+        assert answer.status == 302, answer.raw
+        token = ltik_from(answer.headers["location"])
+        return {"ltik": token, "launch_id": ltik_mod.verify(token).launch_id}
+
+    return launch
+
+
+@pytest.fixture
+def lti11(lti11_world, lti11_launch, outcome_lms, insecure_platform_urls):
+    params = [(k, outcome_lms.url if k == "lis_outcome_service_url" else v) for k, v in CANVAS]
+    launched = lti11_launch(params)
+    return {**lti11_world, **launched, "params": params, "api_key": lti11_world["org"].api_key}
+
+
+@pytest.fixture
+def lti13(stack, org, insecure_platform_urls):
+    """A registered LTI 1.3 platform served on loopback (token endpoint, AGS, NRPS) and a launch
+    context from it: ``{"lms", "platform_id", "launch", "org", "api_key", "ltik", "launch_id"}``.
+    ``launch(**claims_kw)`` stores another launch of the same platform."""
+    from lti_gateway import orgs, platforms, tool_keys
+
+    principal = orgs.Principal(org.org_id, org.credential_id, "owner")
+    jwks = tool_keys.public_jwks()
+    with AdvantagePlatform(client_id=CLIENT_ID, jwks=lambda: jwks) as lms:
+        created = platforms.create_platform(
+            principal,
+            {
+                "url": lms.base,
+                "clientId": CLIENT_ID,
+                "name": "Example LMS",
+                "authenticationEndpoint": f"{lms.base}/auth",
+                "accesstokenEndpoint": lms.token_url,
+                "authConfig": {"method": "JWK_SET", "key": f"{lms.base}/jwks"},
+                "deploymentIds": ["dep-1"],
+            },
+        )
+
+        def launch(**claims_kw) -> dict:
+            claims_kw.setdefault(
+                "ags", {"scope": list(SCOPES), "lineitems": lms.line_items_url, "lineitem": lms.item_url()}
+            )
+            claims_kw.setdefault("nrps", {"context_memberships_url": lms.memberships_url, "service_versions": ["2.0"]})
+            claims = lti13_claims(issuer=lms.base, client_id=CLIENT_ID, **claims_kw)
+            launch_id, token = store_lti13_launch(org.org_id, claims, platform_id=created["id"], client_id=CLIENT_ID)
+            return {"ltik": token, "launch_id": launch_id, "claims": claims}
+
+        yield {
+            "lms": lms,
+            "platform_id": created["id"],
+            "launch": launch,
+            "org": org,
+            "api_key": org.api_key,
+            **launch(),
+        }
