@@ -25,7 +25,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lti_gateway import classes, launch_urls, orgs, pagination, web
+from lti_gateway import classes, launch_urls, orgs, web
 from lti_gateway.errors import GatewayError
 from lti_gateway.observability import logger
 
@@ -40,9 +40,7 @@ PAGE_HEADERS = {
 
 
 def _principal() -> orgs.Principal:
-    principal = orgs.authenticate_bearer(app.current_event.headers.get("authorization"))
-    logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
-    return principal
+    return web.bearer_principal(app.current_event)
 
 
 def _base() -> str:
@@ -50,8 +48,7 @@ def _base() -> str:
 
 
 def _page_args() -> tuple[int, str | None]:
-    query = app.current_event.query_string_parameters or {}
-    return pagination.parse_limit(query.get("limit")), query.get("next")
+    return web.page_args(app.current_event)
 
 
 def _no_content() -> Response:

@@ -23,9 +23,7 @@ app = web.resolver()
 
 
 def _principal() -> orgs.Principal:
-    principal = orgs.authenticate_bearer(app.current_event.headers.get("authorization"))
-    logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
-    return principal
+    return web.bearer_principal(app.current_event)
 
 
 def _base() -> str:

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lti_gateway import consumer_keys, idempotency, learnosity, orgs, pagination, throttle, web
+from lti_gateway import consumer_keys, idempotency, learnosity, orgs, throttle, web
 from lti_gateway.config import settings
 from lti_gateway.errors import GatewayError
 from lti_gateway.observability import logger
@@ -31,14 +31,11 @@ app = web.resolver()
 
 
 def _principal() -> orgs.Principal:
-    principal = orgs.authenticate_bearer(app.current_event.headers.get("authorization"))
-    logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
-    return principal
+    return web.bearer_principal(app.current_event)
 
 
 def _page_args() -> tuple[int, str | None]:
-    query = app.current_event.query_string_parameters or {}
-    return pagination.parse_limit(query.get("limit")), query.get("next")
+    return web.page_args(app.current_event)
 
 
 def _create_key(request: dict[str, Any]) -> dict[str, Any]:

@@ -203,7 +203,7 @@ def test_a_plain_text_body_verifies_too():
     "nonce",
     [
         "0f1e2d3c4b5a69788796a5b4c3d2e1f0",  # Moodle: 32 hex
-        str(uuid.uuid4()),  # UUID with dashes
+        "8c1b2f0e-3d4a-4b5c-9e6f-7a8b9c0d1e2f",  # UUID with dashes
         "Zq3" * 40,  # Canvas: long
         "a+b/c=d&e~f!g h",  # punctuation OAuth must escape, a space
         "x",  # one character

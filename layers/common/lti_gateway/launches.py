@@ -106,6 +106,20 @@ def _organisation(org_id: str) -> dict[str, Any] | None:
     return _orgs.get(org_id, lambda: deps.keys_repo().get_organisation(org_id), ttl_seconds=_ttl())
 
 
+def _destination(org_id: str, class_id: str | None, unit_id: str | None) -> tuple[dict[str, Any] | None, str]:
+    """The class (and unit) a launch names (none for a deep-linking request without one) and where the
+    app takes it over: refuses another organisation's class, LTI disabled, and no app launch URL."""
+    class_item = unit_item = None
+    if class_id is not None:
+        class_item, unit_item = _resolve(org_id, class_id, unit_id)
+        if not class_item.get("lti_enabled"):
+            raise Conflict("LTI is not enabled for this class", code="lti_disabled")
+    app_url = effective_app_launch_url(_organisation(org_id), class_item, unit_item)
+    if not app_url:
+        raise Conflict("no app launch URL is configured for this class or organisation", code="no_app_launch_url")
+    return class_item, app_url
+
+
 def with_query(url: str, **params: str) -> str:
     split = urlsplit(url)
     query = "&".join(q for q in (split.query, urlencode(params)) if q)
@@ -152,14 +166,10 @@ def lti11_launch(
     org_id = verified.consumer.org_id
     back = verified.launch_presentation_return_url
     try:
-        class_item, unit_item = _resolve(org_id, class_id, unit_id)
-        if not class_item.get("lti_enabled"):
-            raise Conflict("LTI is not enabled for this class", code="lti_disabled")
-        app_url = effective_app_launch_url(_organisation(org_id), class_item, unit_item)
-        if not app_url:
-            raise Conflict("no app launch URL is configured for this class or organisation", code="no_app_launch_url")
+        class_item, app_url = _destination(org_id, class_id, unit_id)
     except GatewayError as error:
         raise LaunchRefused(error.details, code=error.code, status=error.status, return_url=back) from None
+    assert class_item is not None
     if verified.context_id:
         _remember_context(class_item, verified.context_id, verified.consumer_key)
     launch_id = secrets.token_urlsafe(18)
@@ -441,17 +451,9 @@ def lti13_launch(
     # Verified: from here on a refusal may send the user back to the platform with lti_errormsg.
     presentation = validated.claims.get(id_token.LAUNCH_PRESENTATION) or {}
     back = _web_url(_string(presentation.get("return_url")))
-    class_item: dict[str, Any] | None = None
-    unit_item: dict[str, Any] | None = None
     try:
         class_id, unit_id = _target(validated, _bases(event), path_class, path_unit)
-        if class_id is not None:
-            class_item, unit_item = _resolve(org_id, class_id, unit_id)
-            if not class_item.get("lti_enabled"):
-                raise Conflict("LTI is not enabled for this class", code="lti_disabled")
-        app_url = effective_app_launch_url(_organisation(org_id), class_item, unit_item)
-        if not app_url:
-            raise Conflict("no app launch URL is configured for this class or organisation", code="no_app_launch_url")
+        class_item, app_url = _destination(org_id, class_id, unit_id)
     except GatewayError as error:
         raise LaunchRefused(error.details, code=error.code, status=error.status, return_url=back) from None
     context_id = _string((validated.claims.get(id_token.CONTEXT) or {}).get("id"))

@@ -17,6 +17,8 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from .errors import BodyTooLarge, GatewayError, InvalidJson, Throttled, UnsupportedMediaType, ValidationFailed
 from .observability import logger
+from .orgs import Principal, authenticate_bearer
+from .pagination import parse_limit
 
 MAX_JSON_BODY = 16 * 1024
 MAX_FORM_BODY = 256 * 1024
@@ -72,6 +74,19 @@ def form_body(event: Any, *, max_bytes: int = MAX_FORM_BODY) -> dict[str, list[s
     except UnicodeDecodeError:
         raise ValidationFailed("form body is not valid UTF-8", code="invalid_body") from None
     return parse_qs(text, keep_blank_values=True, strict_parsing=False)
+
+
+def bearer_principal(event: Any) -> Principal:
+    """The caller of an API route (``Authorization: Bearer <API_KEY>``), tagged onto every log line."""
+    principal = authenticate_bearer(event.headers.get("authorization"))
+    logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
+    return principal
+
+
+def page_args(event: Any) -> tuple[int, str | None]:
+    """``?limit=1..100&next=<token>`` of a listing."""
+    query = event.query_string_parameters or {}
+    return parse_limit(query.get("limit")), query.get("next")
 
 
 def error_response(error: GatewayError) -> Response:
