@@ -98,12 +98,12 @@ def summary(stack: dict[str, Any], state_path: Path) -> str:
             f"  curl -s -H {bearer} {base}/api/keys",
             f"  curl -s -X POST -H {bearer} -H 'Content-Type: application/json' \\",
             f'       -d \'{{"label": "Moodle"}}\' {base}/api/keys',
-            "  lti-gateway org create 'Another University' --local",
+            "  .venv/bin/lti-gateway org create 'Another University' --local",
             "",
             "Export the demo class's LTI settings (csv | json | cc = Common Cartridge .imscc | xml):",
             f"  curl -s -H {bearer} '{base}/api/classes/{stack['class_id']}/lti-settings?format=csv'",
             f"  curl -s -OJ -H {bearer} '{base}/api/classes/{stack['class_id']}/lti-settings?format=cc'",
-            f"  lti-gateway export {stack['class_id']} --format csv --local",
+            f"  .venv/bin/lti-gateway export {stack['class_id']} --format csv --local",
         ]
     lines += ["", f"Wrote {state_path}. Ctrl-C stops the gateway.", ""]
     return "\n".join(lines)
