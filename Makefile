@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 3000
 
-.PHONY: run test lint format build deploy sam bench clean venv
+.PHONY: run test lint format build deploy sam bench clean venv openapi
 
 venv: $(STAMP)
 
@@ -57,6 +57,13 @@ sam:
 		$(VENV)/sam-cli/bin/python -m pip install --quiet aws-sam-cli; }
 	$(VENV)/sam-cli/bin/sam --version
 
+## The OpenAPI document served at GET /api/openapi.json, generated from template.yaml and the handlers
+## (tests/infrastructure/test_openapi.py fails when it is out of date).
+openapi: $(STAMP)
+	$(BIN)/python -m lti_gateway.local.openapi
+
+## Every figure of docs/performance.md, each against a baseline timed in the same run (~2 minutes;
+## `$(BIN)/python -m benchmarks --quick` runs each once, for CI). The hard gates are tests/performance.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 

@@ -61,10 +61,10 @@ def _synthetic_repository(base_repo: Any, counts: dict[str, int]) -> Any:
     return Synthetic(base_repo._classes, base_repo._keys)
 
 
-def _measure(render: Any) -> tuple[float, int]:
-    """(best seconds of 2 plain runs, peak bytes of one traced run)."""
+def _measure(render: Any, runs: int = 2) -> tuple[float, int]:
+    """(best seconds of ``runs`` plain runs, peak bytes of one traced run)."""
     best = float("inf")
-    for _ in range(2):
+    for _ in range(runs):
         start = time.perf_counter()
         render(NullSink())
         best = min(best, time.perf_counter() - start)
@@ -77,7 +77,8 @@ def _measure(render: Any) -> tuple[float, int]:
     return best, peak
 
 
-def run() -> None:
+def run(*, quick: bool = False) -> dict[tuple[str, int], tuple[float, int]]:
+    """Print the table; answer {(format, units): (seconds, peak bytes)}."""
     from lti_gateway import classes, consumer_keys, deps, exports, orgs
 
     created = orgs.create_organisation("Bench University")
@@ -92,7 +93,7 @@ def run() -> None:
         for fmt in FORMATS:
             for class_id, n in counts.items():
                 _, _, render = exports.render_class(owner, class_id, fmt, base=BASE)
-                results[(fmt, n)] = _measure(render)
+                results[(fmt, n)] = _measure(render, runs=1 if quick else 2)
     finally:
         deps.exports_repo = real
 
@@ -106,6 +107,7 @@ def run() -> None:
         ratio_time = (t2 / SIZES[1]) / (t1 / SIZES[0])
         print(f"  {fmt:<7}ratio 10k/1k: time per row {ratio_time:.2f}x, peak memory {m2 / m1:.2f}x")
     _end_to_end(owner)
+    return results
 
 
 def _end_to_end(owner: Any, units: int = 1_000) -> None:
@@ -164,7 +166,7 @@ def _end_to_end(owner: Any, units: int = 1_000) -> None:
     )
 
 
-def main() -> None:
+def main(*, quick: bool = False) -> dict[tuple[str, int], tuple[float, int]]:
     os.environ.update(
         {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
     )
@@ -177,7 +179,7 @@ def main() -> None:
     with mock_aws():
         os.environ.update(create_stack(prefix="bench-exports"))
         deps.reset()
-        run()
+        return run(quick=quick)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Routes (see template.yaml):
   GET    /api/credentials                   list API credentials (owners)
   POST   /api/credentials                   create an API credential (owners)
   DELETE /api/credentials/{credential_id}   revoke an API credential (owners)
+  GET    /api/openapi.json                  the OpenAPI document of every route (public)
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lti_gateway import consumer_keys, idempotency, learnosity, orgs, throttle, web
+from lti_gateway import consumer_keys, idempotency, learnosity, openapi, orgs, throttle, web
 from lti_gateway.config import settings
 from lti_gateway.errors import GatewayError
 from lti_gateway.observability import logger
@@ -135,6 +137,17 @@ def create_credential():
 @app.delete("/api/credentials/<credential_id>")
 def revoke_credential(credential_id: str):
     return web.json_response(200, orgs.revoke_credential(_principal(), credential_id))
+
+
+@app.get("/api/openapi.json")
+def openapi_document():
+    """Public: no organisation data in it, and the same for every caller."""
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=openapi.document_text(),
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -1,7 +1,9 @@
 """Launch function: LTI 1.1 and LTI 1.3 launches into a class or a unit (HTTP API route and Function URL).
 
 Routes (see template.yaml):
-  GET|POST /lti/login                      LTI 1.3 OIDC login initiation: 302 to the platform
+  GET|POST /lti/login                      LTI 1.3 OIDC login initiation: 302 to the platform (or, with
+                                           lti_storage_target, a page that stores state and nonce in
+                                           the platform's storage frame, then goes there)
   POST /lti/launch                         LTI 1.3 launch (the redirect URI: id_token + state)
   POST /lti/launch/{class_id}              the class launch URL (LTI 1.1; an LTI 1.3 id_token too)
   POST /lti/launch/{class_id}/{unit_id}    a unit launch URL (one per LMS assignment)
@@ -13,12 +15,14 @@ and the LMS gave a return URL, a 302 back to it with ``lti_errormsg``). Never JS
 
 from __future__ import annotations
 
+import secrets
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lti_gateway import launches, web
+from lti_gateway import launches, platform_storage, web
 from lti_gateway.errors import GatewayError
 from lti_gateway.observability import logger, metrics
 
@@ -31,16 +35,20 @@ def _correlation_id() -> str:
 
 
 def _refused(error: GatewayError) -> Response:
-    logger.info("launch rejected", extra={"reason": error.code, "status": error.status})
+    if error.status >= 500:
+        web.log_rejection(error)
+    else:
+        logger.info("launch rejected", extra={"reason": error.code, "status": error.status})
     metrics.add_dimension(name="reason", value=error.code)
     metrics.add_metric(name="LaunchRejected", unit=MetricUnit.Count, value=1)
     back = launches.error_return_url(error)
     if back:
         return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": back}, body="")
+    retry_after = getattr(error, "retry_after", None)
     return Response(
         status_code=error.status,
         content_type="text/html; charset=utf-8",
-        headers=_PAGE_HEADERS,
+        headers={**_PAGE_HEADERS, **({"Retry-After": str(retry_after)} if retry_after is not None else {})},
         body=launches.error_page(error, _correlation_id()),
     )
 
@@ -64,6 +72,17 @@ def _launch(class_id: str | None, unit_id: str | None) -> Response:
     return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": handover.location}, body="")
 
 
+@app.exception_handler(Exception)
+def _failed(error: Exception) -> Response:
+    """Launches answer pages, never JSON: a throttled or unreachable AWS dependency is a 503 page with
+    ``Retry-After``; anything else a 500 page with only a reference (the trace goes to the log)."""
+    mapped = web.unavailable(error)
+    if mapped is not None:
+        return _refused(mapped)
+    logger.exception("unhandled error", extra={"correlation_id": _correlation_id()})
+    return _refused(GatewayError("The tool failed to complete this launch.", code="internal_error", status=500))
+
+
 @app.not_found
 def _no_such_launch_url(_: Exception) -> Response:
     return _refused(GatewayError("no such launch URL", code="not_found", status=404))
@@ -76,10 +95,29 @@ def login():
     except GatewayError as error:
         return _refused(error)
     logger.info(
-        "login redirected to the platform", extra={"org_id": redirect.org_id, "platform_id": redirect.platform_id}
+        "login redirected to the platform",
+        extra={
+            "org_id": redirect.org_id,
+            "platform_id": redirect.platform_id,
+            "client_storage": redirect.storage_target is not None,
+        },
     )
     metrics.add_metric(name="LoginRedirected", unit=MetricUnit.Count, value=1)
-    return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": redirect.location}, body="")
+    if redirect.storage_target is None:
+        return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": redirect.location}, body="")
+    csp_nonce = secrets.token_urlsafe(16)
+    return Response(
+        status_code=200,
+        content_type="text/html; charset=utf-8",
+        headers={**_PAGE_HEADERS, "Content-Security-Policy": platform_storage.content_security_policy(csp_nonce)},
+        body=platform_storage.login_page(
+            location=redirect.location,
+            target=redirect.storage_target,
+            state=redirect.state,
+            nonce=redirect.nonce,
+            csp_nonce=csp_nonce,
+        ),
+    )
 
 
 @app.post("/lti/launch")

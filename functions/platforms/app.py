@@ -11,6 +11,9 @@ Routes (see template.yaml). /api routes take ``Authorization: Bearer <API_KEY>``
   POST   /api/platforms/{platform_id}/activate    launches accepted again
   POST   /api/platforms/{platform_id}/deactivate  launches refused (kept for later)
   POST   /api/platforms/registration-url          a dynamic-registration URL for the organisation
+  GET    /api/platforms/{platform_id}/lti11-bindings                     LTI 1.1 -> 1.3 bindings (``status``)
+  POST   /api/platforms/{platform_id}/lti11-bindings/{binding_id}/approve  bind later launches to the key
+  POST   /api/platforms/{platform_id}/lti11-bindings/{binding_id}/reject   never bind (or unbind)
   GET    /api/tool-configuration                  the tool's LTI 1.3 settings for manual registration
   GET    /api/tool-configuration/canvas           Canvas developer key JSON (``?inline_jwk=true``)
   POST   /api/tool-keys/rotate                    rotate the tool's RSA signing key
@@ -27,7 +30,18 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lti_gateway import dynamic_registration, launch_urls, orgs, pagination, platforms, tool_config, tool_keys, web
+from lti_gateway import (
+    dynamic_registration,
+    launch_urls,
+    lti11_bindings,
+    orgs,
+    pagination,
+    platforms,
+    tool_config,
+    tool_keys,
+    validation,
+    web,
+)
 from lti_gateway.errors import GatewayError, ValidationFailed
 from lti_gateway.observability import logger
 
@@ -121,6 +135,45 @@ def deactivate_platform(platform_id: str):
     answer = platforms.set_active(_principal(), platform_id, False)
     logger.info("platform deactivated", extra={"platform_id": platform_id})
     return web.json_response(200, answer)
+
+
+# -- LTI 1.1 -> 1.3 bindings awaiting an owner's decision ----------------------------------------------
+
+
+@app.get("/api/platforms/<platform_id>/lti11-bindings")
+def list_lti11_bindings(platform_id: str):
+    query = _query()
+    return web.json_response(
+        200,
+        lti11_bindings.list_bindings(
+            _principal(),
+            platform_id,
+            limit=pagination.parse_limit(query.get("limit")),
+            token=query.get("next"),
+            status=query.get("status"),
+        ),
+    )
+
+
+def _decide(platform_id: str, binding_id: str, decision: str):
+    principal = _principal()
+    validation.reject_unknown(web.json_body(app.current_event), ())  # an empty body, or {}
+    decided = lti11_bindings.decide(principal, platform_id, binding_id, decision)
+    logger.info(
+        "lti 1.1 binding decided",
+        extra={"platform_id": platform_id, "binding_id": binding_id, "status": decided["status"]},
+    )
+    return web.json_response(200, decided)
+
+
+@app.post("/api/platforms/<platform_id>/lti11-bindings/<binding_id>/approve")
+def approve_lti11_binding(platform_id: str, binding_id: str):
+    return _decide(platform_id, binding_id, "approve")
+
+
+@app.post("/api/platforms/<platform_id>/lti11-bindings/<binding_id>/reject")
+def reject_lti11_binding(platform_id: str, binding_id: str):
+    return _decide(platform_id, binding_id, "reject")
 
 
 # -- the tool's configuration and keys ----------------------------------------------------------------

@@ -52,10 +52,13 @@ def _no_content() -> Response:
 def _error(error: GatewayError) -> Response:
     body = contract_body(error)
     if error.status >= 500:
-        logger.warning("app api request failed upstream", extra={"error": body["details"]["message"]})
+        extra = {"error": body["details"]["message"], "aws_error": getattr(error, "aws_error", None)}
+        logger.warning("app api request failed upstream", extra={k: v for k, v in extra.items() if v})
     else:
         logger.info("app api request rejected", extra={"error": body["details"]["message"], "status": error.status})
-    return _json(error.status, body)
+    retry_after = getattr(error, "retry_after", None)  # a throttled or unreachable AWS dependency (503)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return web.json_response(error.status, body, headers)
 
 
 @app.not_found
@@ -64,7 +67,10 @@ def _not_found(_: Exception) -> Response:
 
 
 @app.exception_handler(Exception)
-def _unexpected(_: Exception) -> Response:
+def _unexpected(error: Exception) -> Response:
+    mapped = web.unavailable(error)
+    if mapped is not None:
+        return _error(mapped)
     correlation_id = getattr(app.lambda_context, "aws_request_id", None) or str(uuid.uuid4())
     logger.exception("unhandled error", extra={"correlation_id": correlation_id})
     body = {

@@ -9,6 +9,8 @@ auto-submitting form → posted to the gateway's ``/lti/launch`` → 302 to the 
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -164,3 +166,46 @@ def test_a_login_for_an_unregistered_platform_gets_a_page(gateway):
         start = stranger.login_url(_login_url(gateway), PendingLaunch(gateway.stack["class_launch_url"], STUDENT, None))
         answer = requests.get(start, allow_redirects=False, timeout=10)
     assert answer.status_code == 400 and "unknown_platform" in answer.text
+
+
+def test_a_platform_offering_client_side_storage_gets_the_storage_page_and_the_launch_works(gateway, platform):
+    """With ``lti_storage_target`` the login answers the page that stores state and nonce in the
+    platform's frame before going on; a browser that runs no script (like this one) follows the page's
+    link to the same authentication request, and the server-side state alone completes the launch."""
+    browser = requests.Session()
+    launch = PendingLaunch(gateway.stack["class_launch_url"], STUDENT, COURSE)
+    start = platform.login_url(_login_url(gateway), launch) + "&lti_storage_target=_parent"
+
+    page = browser.get(start, allow_redirects=False, timeout=10)
+
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert page.headers["Cache-Control"] == "no-store" and "Location" not in page.headers
+    [script_nonce] = re.findall(r'<script nonce="([^"]+)">', page.text)
+    assert f"script-src 'nonce-{script_nonce}'" in page.headers["Content-Security-Policy"]
+    [link] = re.findall(r'<noscript><p><a href="([^"]+)">', page.text)
+    auth_request = html.unescape(link)
+    assert auth_request.startswith(platform.auth_url + "?") and "lti_storage_target" not in auth_request
+
+    form_page = browser.get(auth_request, allow_redirects=False, timeout=10)
+    assert form_page.status_code == 200, form_page.text
+    form = AutoSubmitForm(form_page.text)
+    context = reaches_the_demo_app(
+        gateway, browser.post(form.action, data=form.fields, allow_redirects=False, timeout=10)
+    )
+    assert context["user_id"] == STUDENT.id
+
+
+def test_the_lti11_binding_routes_are_served(gateway, platform):
+    """``GET …/lti11-bindings`` and ``POST …/{binding_id}/approve|reject`` reach the platforms function."""
+    headers = {"Authorization": f"Bearer {gateway.api_key}"}
+    listed = requests.get(
+        f"{gateway.base_url}/api/platforms", params={"url": platform.issuer}, headers=headers, timeout=10
+    )
+    [registered] = listed.json()["platforms"]
+    base = f"{gateway.base_url}/api/platforms/{registered['id']}/lti11-bindings"
+
+    answer = requests.get(base, headers=headers, timeout=10)
+    assert answer.status_code == 200 and answer.json() == {"bindings": [], "next": None}
+    for decision in ("approve", "reject"):
+        unknown = requests.post(f"{base}/lb_{'0' * 32}/{decision}", headers=headers, timeout=10)
+        assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"

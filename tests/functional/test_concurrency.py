@@ -7,15 +7,22 @@ against one moto backend (serialised per request, like DynamoDB).
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
+import pytest
 
-from lti_gateway import consumer_keys
-from lti_gateway.errors import Conflict
+from lti_gateway import classes, consumer_keys, launches, orgs
+from lti_gateway.errors import Conflict, GatewayError
+from tests.peers.lms_params import CANVAS
+from tests.peers.oauth1_signer import launch_event, sign_launch
+
+HOST = "abc123.execute-api.us-east-1.amazonaws.com"
+APP = "https://app.example.com/lti/start"
 
 
-def _race(org_id: str, bodies: list[dict]) -> list[str]:
+def _race(org_id: str, bodies: list[dict], workers: int = 10) -> list[str]:
     def attempt(body: dict) -> str:
         try:
             consumer_keys.new_key_record(org_id, body)
@@ -23,18 +30,22 @@ def _race(org_id: str, bodies: list[dict]) -> list[str]:
             return conflict.code
         return "created"
 
-    with ThreadPoolExecutor(max_workers=10) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(attempt, bodies))
 
 
-def test_parallel_creates_of_the_same_key_let_exactly_one_through(org, stack):
-    bodies = [{"key": "contested-key-0001", "secret": f"secret-number-{i:04d}"} for i in range(20)]
+def test_fifty_parallel_creates_of_the_same_key_let_exactly_one_through(org, stack):
+    bodies = [{"key": "contested-key-0001", "secret": f"secret-number-{i:04d}"} for i in range(50)]
 
-    outcomes = _race(org.org_id, bodies)
+    outcomes = _race(org.org_id, bodies, workers=50)
 
     assert outcomes.count("created") == 1
-    assert set(outcomes) - {"created"} <= {"key_taken", "concurrent_change"}
-    assert len(consumer_keys.launch_credentials("contested-key-0001", cache_seconds=0).secrets) == 1
+    assert set(outcomes) - {"created"} <= {"key_taken", "concurrent_change"}  # both are 409s
+    # The stored key is intact: the winner's secret, and only it, opens it.
+    winner = bodies[outcomes.index("created")]["secret"]
+    assert consumer_keys.launch_credentials("contested-key-0001", cache_seconds=0).secrets == (winner,)
+    items = boto3.resource("dynamodb").Table(stack["KEYS_TABLE"]).scan()["Items"]
+    assert [i["pk"] for i in items if i.get("kind") == "consumer_key"] == ["CK#contested-key-0001"]
 
 
 def test_parallel_creates_with_the_same_label_let_exactly_one_through(org, stack):
@@ -50,3 +61,71 @@ def test_fifty_distinct_writers_lose_nothing(org, stack):
     assert outcomes == ["created"] * 50
     items = boto3.resource("dynamodb").Table(stack["KEYS_TABLE"]).scan()["Items"]
     assert len([i for i in items if i.get("kind") == "consumer_key"]) == 50
+
+
+# -- key rotation while launches are in flight ---------------------------------------------------------
+
+
+@pytest.fixture
+def lti11_class(stack, org, monkeypatch):
+    from lti_gateway import config
+
+    monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
+    config.settings.cache_clear()
+    principal = orgs.Principal(org.org_id, org.credential_id, "owner")
+    orgs.update_settings(principal, {"app_launch_url": APP})
+    key = consumer_keys.create_consumer_key(org.org_id, label="Canvas")
+    cls = classes.create_class(principal, {"name": "Physics 101"}, base=f"https://{HOST}")
+    return {"principal": principal, "key": key["key"], "secret": key["secret"], "class": cls}
+
+
+def _launch(world: dict, secret: str) -> str:
+    """One LTI 1.1 launch signed with ``secret`` as this (warm) container runs it; its outcome code."""
+    url = world["class"]["launch_url"]
+    signed = sign_launch(url, CANVAS, consumer_key=world["key"], secret=secret)
+    event = launch_event(signed, host=HOST, raw_path="/lti/launch/" + world["class"]["class_id"])
+    try:
+        launches.lti11_launch(event, world["class"]["class_id"], None)
+    except GatewayError as error:
+        return error.code
+    return "accepted"
+
+
+def test_launches_signed_with_a_valid_secret_succeed_while_the_key_rotates(lti11_class):
+    """GIVEN a warm launch container that cached the key, WHEN another container rotates it (with a
+    grace period) while launches are in flight, THEN every launch signed with the old secret succeeds,
+    and so does every launch signed with the new one as soon as the LMS has it."""
+    world = lti11_class
+    assert _launch(world, world["secret"]) == "accepted"  # warm: the key is cached in this container
+    rotated: dict[str, str] = {}
+    go = threading.Event()
+
+    def old_secret_launch(_: int) -> str:
+        go.wait()
+        return _launch(world, world["secret"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        during = pool.map(old_secret_launch, range(16))
+        go.set()
+        rotated.update(consumer_keys.rotate_key(world["principal"], world["key"], {"grace_period_seconds": 3600}))
+        outcomes_during = list(during)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes_new = list(pool.map(lambda _: _launch(world, rotated["secret"]), range(8)))
+        outcomes_old = list(pool.map(lambda _: _launch(world, world["secret"]), range(8)))
+
+    assert outcomes_during == ["accepted"] * 16
+    assert outcomes_new == ["accepted"] * 8  # not refused by this container's stale cached copy
+    assert outcomes_old == ["accepted"] * 8  # still inside the grace period
+    assert _launch(world, "an-entirely-wrong-secret-0000") == "invalid_signature"
+
+
+def test_a_key_created_in_another_container_launches_at_once(lti11_class, org):
+    """A container that cached "unknown" for a key (an LMS tried it too early) does not keep refusing
+    it once another container created it."""
+    world = {**lti11_class, "key": "freshly-made-key-0001"}
+    assert _launch(world, "freshly-made-secret-00001") == "unknown_consumer_key"  # cached as unknown
+
+    consumer_keys.new_key_record(org.org_id, {"key": world["key"], "secret": "freshly-made-secret-00001"})
+
+    assert _launch(world, "freshly-made-secret-00001") == "accepted"

@@ -8,6 +8,7 @@ Every rejection is a 4xx HTML page and stores nothing.
 from __future__ import annotations
 
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,10 +19,22 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lti_gateway import aws, classes, consumer_keys, id_token, launches, ltik, oauth1_launch, orgs, platforms
+from lti_gateway import (
+    aws,
+    classes,
+    consumer_keys,
+    id_token,
+    launches,
+    lti11_bindings,
+    ltik,
+    oauth1_launch,
+    orgs,
+    platforms,
+)
 from lti_gateway.errors import GatewayError
 from tests.peers.jwks_server import JwksServer
 from tests.peers.oauth1_signer import launch_event
+from tests.support.events import vary
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
 BASE = f"https://{HOST}"
@@ -558,3 +571,315 @@ def test_the_sample_events_parse_and_are_answered(stack, org, launch_fn):
     assert login_answer.headers["location"].startswith("https://moodle.example.edu/mod/lti/auth.php?")
     launch_answer = launch_fn(load_event("launch-lti13.json"))
     assert launch_answer.status == 401 and "invalid_state" in launch_answer.raw
+
+
+# -- LTI client-side postMessage storage (lti_storage_target) ---------------------------------------------
+
+_SCRIPT = re.compile(r"<script nonce=\"([^\"]+)\">(.*?)</script>", re.S)
+
+
+def storage_config(page: str) -> dict[str, Any]:
+    [(_, script)] = _SCRIPT.findall(page)
+    return json.loads(re.search(r"var c = (\{.*?\});\n", script).group(1))
+
+
+def test_a_login_with_a_storage_target_answers_the_storage_page_and_the_launch_needs_nothing_of_it(
+    world, launch_fn, stack
+):
+    target = world["class"]["launch_url"]
+    params = {
+        "iss": ISS,
+        "login_hint": "user-7",
+        "target_link_uri": target,
+        "client_id": CLIENT_ID,
+        "lti_storage_target": "post_message_forwarding",
+    }
+    answer = launch_fn(login_event(params))
+
+    assert answer.status == 200 and "location" not in answer.headers and "set-cookie" not in answer.headers
+    assert answer.headers["content-type"].startswith("text/html")
+    assert answer.headers["cache-control"] == "no-store"
+    policy = answer.headers["content-security-policy"]
+    [(script_nonce, _)] = _SCRIPT.findall(answer.raw)
+    assert f"script-src 'nonce-{script_nonce}'" in policy and "default-src 'none'" in policy
+    assert len(script_nonce) >= 16
+    config = storage_config(answer.raw)
+    assert config["location"].startswith(AUTH_URL + "?") and config["origin"] == "https://lms.example.edu"
+    assert config["target"] == "post_message_forwarding"
+    auth = {k: v[0] for k, v in parse_qs(urlsplit(config["location"]).query).items()}
+    assert "lti_storage_target" not in auth and auth["redirect_uri"] == f"{BASE}/lti/launch"
+    [state] = items(stack, "STATE#")  # server-side, as without client storage
+    assert state["pk"] == f"STATE#{auth['state']}" and state["nonce"] == auth["nonce"]
+    assert [m["key"] for m in config["messages"]] == [f"state_{auth['state']}", f"nonce_{auth['nonce']}"]
+
+    # The platform posts back; whether its storage answered or not, the server-side state decides.
+    token = id_token_for({**auth, "_target": target})
+    form = {"id_token": token, "state": auth["state"], "lti_storage_target": "post_message_forwarding"}
+    launched = launch_fn(launch_post(form))
+    assert launched.status == 302 and launched.headers["location"].startswith(APP + "?ltik=")
+    assert launch_fn(launch_post(form)).status == 401  # and it is still single use
+
+
+def test_each_storage_page_gets_its_own_csp_nonce(world, launch_fn):
+    params = {"iss": ISS, "login_hint": "u", "target_link_uri": f"{BASE}/lti/launch", "lti_storage_target": "_parent"}
+    nonces = set()
+    for _ in range(3):
+        answer = launch_fn(login_event(params))
+        [(script_nonce, _)] = _SCRIPT.findall(answer.raw)
+        assert f"'nonce-{script_nonce}'" in answer.headers["content-security-policy"]
+        nonces.add(script_nonce)
+    assert len(nonces) == 3
+
+
+@pytest.mark.parametrize(
+    "target", ["</script><script>alert(document.domain)</script>", "'\";alert(1)//", "<!--", "a\u2028b"]
+)
+def test_a_hostile_storage_target_is_rendered_inert(world, launch_fn, target):
+    params = {"iss": ISS, "login_hint": "u", "target_link_uri": f"{BASE}/lti/launch", "lti_storage_target": target}
+    answer = launch_fn(login_event(params, method="POST"))
+
+    assert answer.status == 200
+    assert answer.raw.count("<script") == 1 and answer.raw.count("</script>") == 1 and "<!--" not in answer.raw
+    assert storage_config(answer.raw)["target"] == target
+
+
+def test_a_refused_login_with_a_storage_target_is_the_usual_error_page(world, launch_fn, stack):
+    params = {"iss": "https://unknown.example", "login_hint": "u", "target_link_uri": f"{BASE}/lti/launch"}
+    answer = launch_fn(login_event({**params, "lti_storage_target": "_parent"}))
+
+    assert answer.status == 400 and "unknown_platform" in answer.raw and "<script" not in answer.raw
+    assert items(stack, "STATE#") == []
+
+
+# -- owner-approved LTI 1.1 -> 1.3 bindings -----------------------------------------------------------------
+
+
+def binding_items(stack) -> list[dict]:
+    found = boto3.resource("dynamodb").Table(stack["KEYS_TABLE"]).scan()["Items"]
+    return [i for i in found if i["pk"].startswith("LTI1P1BIND#")]
+
+
+def unsigned_launch(launch_fn, world, key: str, *, sign: str | None = None, deployment: str = DEPLOYMENT):
+    """A launch whose lti1p1 claim names ``key`` with no signature (Canvas, Blackboard), or a wrong one."""
+    target = world["class"]["launch_url"]
+    auth = login(launch_fn, target)
+    claim = {"user_id": "legacy-7", "oauth_consumer_key": key}
+    if sign is not None:
+        claim["oauth_consumer_key_sign"] = sign
+    token = id_token_for({**auth, "_target": target}, **{id_token.LTI1P1: claim, id_token.DEPLOYMENT_ID: deployment})
+    answer = launch_fn(launch_post({"id_token": token, "state": auth["state"]}))
+    assert answer.status == 302 and answer.headers["location"].startswith(APP + "?ltik=")
+    launch_id = ltik_of(answer).launch_id
+    return next(i for i in items(world["stack"], "LAUNCH#") if i["pk"] == f"LAUNCH#{launch_id}")
+
+
+def bindings_call(platforms_fn, api_key: str, platform_id: str, binding_id: str | None = None, action: str = ""):
+    if binding_id is None:
+        event = vary("platforms-lti11-bindings-list.json", api_key=api_key, path_params={"platform_id": platform_id})
+        event["rawQueryString"], event["queryStringParameters"] = "", None
+        return platforms_fn(event)
+    return platforms_fn(
+        vary(
+            f"platforms-lti11-bindings-{action}.json",
+            api_key=api_key,
+            path_params={"platform_id": platform_id, "binding_id": binding_id},
+        )
+    )
+
+
+@pytest.fixture
+def migrating(world, stack):
+    """The world, with an LTI 1.1 consumer key of the organisation that a course migrates from."""
+    world["stack"] = stack
+    world["key"] = consumer_keys.create_consumer_key(world["org"].org_id, label="Old Canvas")
+    return world
+
+
+def test_an_unsigned_lti1p1_claim_records_one_pending_binding_and_binds_nothing(migrating, launch_fn, stack):
+    key = migrating["key"]["key"]
+    first = unsigned_launch(launch_fn, migrating, key)
+    launches.clear_caches()  # a cold container: the second launch reads the table again
+    second = unsigned_launch(launch_fn, migrating, key)
+
+    [binding] = binding_items(stack)
+    assert binding["pk"] == f"LTI1P1BIND#{migrating['platform']['id']}"
+    assert binding["sk"] == lti11_bindings.binding_id(DEPLOYMENT, key)
+    assert (binding["status"], binding["reason"], binding["consumer_key"]) == ("pending", "signature_missing", key)
+    assert binding["deployment_id"] == DEPLOYMENT and binding["org_id"] == migrating["org"].org_id
+    for stored in (first, second):
+        assert "lti11_consumer_key" not in stored and stored["lti1p1_verified"] is False
+        assert stored["lti1p1_binding"] == "pending"
+
+
+def test_an_approved_binding_binds_the_next_launches_and_a_rejected_one_never(
+    migrating, launch_fn, platforms_fn, stack
+):
+    key, org, platform_id = migrating["key"]["key"], migrating["org"], migrating["platform"]["id"]
+    unsigned_launch(launch_fn, migrating, key, sign="not-a-valid-signature")
+
+    listed = bindings_call(platforms_fn, org.api_key, platform_id)
+    assert listed.status == 200, listed.raw
+    [pending] = listed.body["bindings"]
+    assert pending["status"] == "pending" and pending["reason"] == "signature_mismatch"
+    assert (pending["consumerKey"], pending["deploymentId"], pending["platformId"]) == (key, DEPLOYMENT, platform_id)
+
+    approved = bindings_call(platforms_fn, org.api_key, platform_id, pending["id"], "approve")
+    assert approved.status == 200 and approved.body["status"] == "approved", approved.raw
+    assert approved.body["decidedBy"] == org.credential_id and approved.body["decidedAt"]
+    stored = unsigned_launch(launch_fn, migrating, key)
+    assert stored["lti11_consumer_key"] == key and stored["lti1p1_binding"] == "approved"
+    assert stored["lti1p1_verified"] is False  # bound by approval, not by a signature
+    again = bindings_call(platforms_fn, org.api_key, platform_id, pending["id"], "approve")
+    assert (again.status, again.body["error"]) == (409, "already_approved")
+
+    rejected = bindings_call(platforms_fn, org.api_key, platform_id, pending["id"], "reject")
+    assert rejected.status == 200 and rejected.body["status"] == "rejected"
+    for _ in range(2):
+        stored = unsigned_launch(launch_fn, migrating, key)
+        assert "lti11_consumer_key" not in stored and stored["lti1p1_binding"] == "rejected"
+        launches.clear_caches()
+    [binding] = binding_items(stack)
+    assert binding["status"] == "rejected"  # a launch never overwrites a decision
+
+
+def test_a_binding_is_per_deployment(migrating, launch_fn, platforms_fn, stack):
+    key, org, platform_id = migrating["key"]["key"], migrating["org"], migrating["platform"]["id"]
+    platforms.update_platform(migrating["principal"], platform_id, {"deploymentIds": [DEPLOYMENT, "deployment-2"]})
+    unsigned_launch(launch_fn, migrating, key)
+    bindings_call(platforms_fn, org.api_key, platform_id, lti11_bindings.binding_id(DEPLOYMENT, key), "approve")
+
+    other = unsigned_launch(launch_fn, migrating, key, deployment="deployment-2")
+
+    assert "lti11_consumer_key" not in other and other["lti1p1_binding"] == "pending"
+    assert sorted(b["deployment_id"] for b in binding_items(stack)) == [DEPLOYMENT, "deployment-2"]
+
+    def page(query: dict[str, str]) -> Any:
+        path = {"platform_id": platform_id}
+        return platforms_fn(
+            vary("platforms-lti11-bindings-list.json", api_key=org.api_key, path_params=path, query=query)
+        )
+
+    first = page({"limit": "1"}).body
+    second = page({"limit": "1", "next": first["next"]}).body
+    seen = [b["deploymentId"] for b in first["bindings"] + second["bindings"]]
+    assert sorted(seen) == [DEPLOYMENT, "deployment-2"]
+    assert page({"next": "bm90LWEtdG9rZW4"}).status == 400  # a token of no page of this platform
+
+
+def test_another_organisations_key_is_never_offered_and_cannot_be_approved(
+    migrating, launch_fn, platforms_fn, stack, make_org
+):
+    foreign = consumer_keys.create_consumer_key(make_org("Other University").org_id)["key"]
+    org, platform_id = migrating["org"], migrating["platform"]["id"]
+
+    stored = unsigned_launch(launch_fn, migrating, foreign)
+
+    assert "lti11_consumer_key" not in stored and "lti1p1_binding" not in stored
+    assert binding_items(stack) == []
+    guessed = lti11_bindings.binding_id(DEPLOYMENT, foreign)
+    answer = bindings_call(platforms_fn, org.api_key, platform_id, guessed, "approve")
+    assert (answer.status, answer.body["error"]) == (404, "not_found")
+
+    # Even an item naming it (written by no launch) is refused, and would not bind a launch.
+    boto3.resource("dynamodb").Table(stack["KEYS_TABLE"]).put_item(
+        Item={
+            "pk": f"LTI1P1BIND#{platform_id}",
+            "sk": guessed,
+            "kind": "lti11_binding",
+            "binding_id": guessed,
+            "platform_id": platform_id,
+            "org_id": org.org_id,
+            "deployment_id": DEPLOYMENT,
+            "consumer_key": foreign,
+            "consumer_key_org_id": "org_someone_else",
+            "status": "pending",
+            "first_seen_at": "2026-01-01T00:00:00Z",
+            "version": 1,
+        }
+    )
+    answer = bindings_call(platforms_fn, org.api_key, platform_id, guessed, "approve")
+    assert (answer.status, answer.body["error"]) == (400, "consumer_key_not_in_organisation")
+    boto3.resource("dynamodb").Table(stack["KEYS_TABLE"]).update_item(
+        Key={"pk": f"LTI1P1BIND#{platform_id}", "sk": guessed},
+        UpdateExpression="SET #s = :a",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":a": "approved"},
+    )
+    launches.clear_caches()
+    assert "lti11_consumer_key" not in unsigned_launch(launch_fn, migrating, foreign)
+
+
+def test_members_may_not_and_other_organisations_cannot_see_bindings(
+    migrating, launch_fn, platforms_fn, stack, make_org
+):
+    key, platform_id = migrating["key"]["key"], migrating["platform"]["id"]
+    unsigned_launch(launch_fn, migrating, key)
+    binding = lti11_bindings.binding_id(DEPLOYMENT, key)
+    member = orgs.create_credential(migrating["principal"], {"role": "member"})["api_key"]
+    other = make_org("Other University")
+
+    for call in (
+        lambda k: bindings_call(platforms_fn, k, platform_id),
+        lambda k: bindings_call(platforms_fn, k, platform_id, binding, "approve"),
+        lambda k: bindings_call(platforms_fn, k, platform_id, binding, "reject"),
+    ):
+        assert call(member).status == 403
+        denied = call(other.api_key)
+        assert (denied.status, denied.body["error"]) == (404, "not_found") and key not in denied.raw
+    [item] = binding_items(stack)
+    assert item["status"] == "pending"
+
+
+def test_a_verified_signature_needs_no_approval_and_records_no_binding(migrating, launch_fn, stack):
+    created = migrating["key"]
+    target = migrating["class"]["launch_url"]
+    auth = login(launch_fn, target)
+    exp = int(time.time()) + 300
+    claim = _lti1p1(migrating, key=created["key"], secret=created["secret"], auth=auth, exp=exp)
+    token = id_token_for({**auth, "_target": target}, exp=exp, **{id_token.LTI1P1: claim})
+
+    assert launch_fn(launch_post({"id_token": token, "state": auth["state"]})).status == 302
+
+    [stored] = items(stack, "LAUNCH#")
+    assert stored["lti11_consumer_key"] == created["key"] and stored["lti1p1_verified"] is True
+    assert "lti1p1_binding" not in stored and binding_items(stack) == []
+
+
+def test_listing_filters_by_status_and_unknown_ids_are_not_found(migrating, launch_fn, platforms_fn):
+    key, org, platform_id = migrating["key"]["key"], migrating["org"], migrating["platform"]["id"]
+    unsigned_launch(launch_fn, migrating, key)
+
+    def listed(status: str) -> Any:
+        event = vary(
+            "platforms-lti11-bindings-list.json",
+            api_key=org.api_key,
+            path_params={"platform_id": platform_id},
+            query={"status": status},
+        )
+        return platforms_fn(event)
+
+    assert len(listed("pending").body["bindings"]) == 1 and listed("approved").body["bindings"] == []
+    assert listed("bogus").status == 400
+    for bad in ("lb_" + "0" * 32, "nope", "x" * 300):
+        answer = bindings_call(platforms_fn, org.api_key, platform_id, bad, "approve")
+        assert (answer.status, answer.body["error"]) == (404, "not_found")
+
+
+def test_a_warm_launch_with_a_pending_binding_makes_no_extra_dynamodb_call(migrating, launch_fn):
+    key = migrating["key"]["key"]
+    unsigned_launch(launch_fn, migrating, key)  # warms the key, the binding status and the rest
+    target = migrating["class"]["launch_url"]
+    auth = login(launch_fn, target)
+    claim = {"oauth_consumer_key": key}
+    event = launch_post(
+        {"id_token": id_token_for({**auth, "_target": target}, **{id_token.LTI1P1: claim}), "state": auth["state"]}
+    )
+    calls: list[str] = []
+
+    def count(event_name: str, **_: Any) -> None:
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    for client in (aws.dynamodb().meta.client, aws.dynamodb_client()):
+        client.meta.events.register("before-call.dynamodb", count)
+    assert launch_fn(event).status == 302
+    assert calls == ["DeleteItem", "PutItem"]

@@ -56,8 +56,9 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
     },
     "LaunchFunction": {
-        # Consumer keys, organisations, the ltik key and LTI 1.3 platform registrations (reads); the
-        # issuer's registrations for a login without client_id (query); creating the ltik key (put).
+        # Consumer keys, organisations, the ltik key, LTI 1.3 platform registrations and LTI 1.1 bindings
+        # (reads); the issuer's registrations for a login without client_id (query); creating the ltik
+        # key and recording a pending LTI 1.1 binding (puts).
         # Every statement is limited by dynamodb:LeadingKeys, see test_launch_keys_table_access_is_limited.
         ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
         # Nonces, login states and launch contexts (puts); consuming a login state (one delete).
@@ -75,9 +76,9 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         ("ExportsBucket", "objects"): {"s3:PutObject", "s3:GetObject"},
     },
     "PlatformsFunction": {
-        # API credentials (get/touch), platforms, issuer index, registration URLs and the tool's RSA
-        # keys, each statement limited by dynamodb:LeadingKeys (test_platforms_keys_table_access_is_limited);
-        # the gsi1 listing limited to the platform attributes.
+        # API credentials (get/touch), platforms, issuer index, registration URLs, LTI 1.1 bindings and
+        # the tool's RSA keys, each statement limited by dynamodb:LeadingKeys
+        # (test_platforms_keys_table_access_is_limited); the gsi1 listing limited to the platform attributes.
         ("KeysTable", None): {
             "dynamodb:GetItem",
             "dynamodb:PutItem",
@@ -134,6 +135,7 @@ KNOWN_ROUTES = {
     ("GET", "/api/credentials"),
     ("POST", "/api/credentials"),
     ("DELETE", "/api/credentials/{credential_id}"),
+    ("GET", "/api/openapi.json"),
     ("PATCH", "/api/org"),
     ("POST", "/api/classes"),
     ("GET", "/api/classes"),
@@ -162,6 +164,9 @@ KNOWN_ROUTES = {
     ("DELETE", "/api/platforms/{platform_id}"),
     ("POST", "/api/platforms/{platform_id}/activate"),
     ("POST", "/api/platforms/{platform_id}/deactivate"),
+    ("GET", "/api/platforms/{platform_id}/lti11-bindings"),
+    ("POST", "/api/platforms/{platform_id}/lti11-bindings/{binding_id}/approve"),
+    ("POST", "/api/platforms/{platform_id}/lti11-bindings/{binding_id}/reject"),
     ("POST", "/api/platforms/registration-url"),
     ("GET", "/api/tool-configuration"),
     ("GET", "/api/tool-configuration/canvas"),
@@ -828,27 +833,27 @@ def test_export_reads_no_secret(template: Template) -> None:
 
 
 def test_launch_keys_table_access_is_limited(template: Template) -> None:
-    """The launch function reads consumer keys, organisations, tool keys and platform registrations,
-    queries only an issuer's registrations, and writes only tool keys."""
+    """The launch function reads consumer keys, organisations, tool keys, platform registrations and
+    LTI 1.1 bindings, queries only an issuer's registrations, and writes only tool keys and bindings."""
     statements = template["Resources"]["LaunchFunction"]["Properties"]["Policies"][0]["Statement"]
     on_keys = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}]
     limits = {s["Action"]: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys}
     assert limits == {
-        "dynamodb:GetItem": ["CK#*", "ORG#*", "TOOLKEY#*", "PLATFORM#*", "ISS#*"],
+        "dynamodb:GetItem": ["CK#*", "ORG#*", "TOOLKEY#*", "PLATFORM#*", "ISS#*", "LTI1P1BIND#*"],
         "dynamodb:Query": ["ISS#*"],
-        "dynamodb:PutItem": ["TOOLKEY#*"],
+        "dynamodb:PutItem": ["TOOLKEY#*", "LTI1P1BIND#*"],
     }
 
 
 def test_platforms_keys_table_access_is_limited(template: Template) -> None:
-    """The platforms function touches credentials (auth), platforms, index items, registration URLs and
-    the tool's RSA keys; its gsi1 listing reads the platform attributes only."""
+    """The platforms function touches credentials (auth), platforms, index items, registration URLs,
+    LTI 1.1 bindings and the tool's RSA keys; its gsi1 listing reads the platform attributes only."""
     statements = template["Resources"]["PlatformsFunction"]["Properties"]["Policies"][0]["Statement"]
     on_keys = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}]
     limits = {s["Sid"]: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys}
     assert limits == {
         "ApiCredentials": ["APIKEY#*"],
-        "PlatformItems": ["PLATFORM#*", "ISS#*", "REGURL#*", "TOOLKEY#rsa"],
+        "PlatformItems": ["PLATFORM#*", "ISS#*", "REGURL#*", "LTI1P1BIND#*", "TOOLKEY#rsa"],
     }
     [credentials] = [s for s in on_keys if s["Sid"] == "ApiCredentials"]
     assert set(credentials["Action"]) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
+import shutil
+import subprocess
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 
-from lti_gateway import oidc
+from lti_gateway import oidc, platform_storage
 from lti_gateway.errors import GatewayError
 from lti_gateway.platforms import Registration, UnknownPlatform
 
@@ -107,9 +112,19 @@ def test_state_and_nonce_have_at_least_128_bits_and_are_fresh_each_time():
     assert len(seen) == 100
 
 
-def test_lti_storage_target_is_accepted_and_not_passed_on():
-    sent = query(login(params(lti_storage_target="_parent")).location)
-    assert "lti_storage_target" not in sent and sent["state"]
+def test_lti_storage_target_is_not_passed_on_but_asks_for_the_storage_page():
+    states = States()
+    redirect = login(params(lti_storage_target="post_message_forwarding"), states)
+
+    sent = query(redirect.location)
+    assert "lti_storage_target" not in sent and sent["state"] == redirect.state
+    assert redirect.storage_target == "post_message_forwarding"
+    assert redirect.nonce == sent["nonce"] == states.items[redirect.state][0]["nonce"]
+
+
+@pytest.mark.parametrize("target", [None, "", "   "])
+def test_without_a_storage_target_the_login_is_a_plain_redirect(target):
+    assert login(params(lti_storage_target=target)).storage_target is None
 
 
 def test_the_client_id_may_be_omitted_and_so_may_the_message_hint():
@@ -210,3 +225,237 @@ def test_oversized_parameters_are_refused():
 def test_an_auth_login_url_that_is_not_http_is_never_redirected_to():
     with pytest.raises(GatewayError):
         login(params(), registration=replace(REG, auth_login_url="javascript:alert(1)"))
+
+
+# -- LTI client-side postMessage storage (lti_storage_target) -------------------------------------------
+
+_SCRIPT = re.compile(r"<script nonce=\"([^\"]+)\">(.*?)</script>", re.S)
+
+
+def storage_page(target: str, csp_nonce: str = "csp-nonce-1") -> tuple[oidc.LoginRedirect, str]:
+    redirect = login(params(lti_storage_target=target))
+    page = platform_storage.login_page(
+        location=redirect.location,
+        target=redirect.storage_target or "",
+        state=redirect.state,
+        nonce=redirect.nonce,
+        csp_nonce=csp_nonce,
+    )
+    return redirect, page
+
+
+def script_config(page: str) -> dict[str, Any]:
+    [(_, script)] = _SCRIPT.findall(page)
+    return json.loads(re.search(r"var c = (\{.*?\});\n", script).group(1))
+
+
+def test_the_storage_page_puts_state_and_nonce_then_goes_where_the_redirect_would():
+    redirect, page = storage_page("post_message_forwarding")
+
+    config = script_config(page)
+    assert config["location"] == redirect.location  # the very URL the 302 would carry
+    assert config["origin"] == "https://sso.canvaslms.com"  # the OIDC auth URL's origin, not '*'
+    assert config["target"] == "post_message_forwarding"
+    assert config["timeout_ms"] == platform_storage.TIMEOUT_MS <= 3000
+    state, nonce = redirect.state, redirect.nonce
+    assert [(m["subject"], m["key"], m["value"]) for m in config["messages"]] == [
+        ("lti.put_data", f"state_{state}", state),
+        ("lti.put_data", f"nonce_{nonce}", nonce),
+    ]
+    ids = [m["message_id"] for m in config["messages"]]
+    assert len(set(ids)) == 2 and all(ids)
+    # The script posts to that origin only, accepts answers from it only, and always continues.
+    script = _SCRIPT.findall(page)[0][1]
+    assert "postMessage(message, c.origin)" in script and "event.origin !== c.origin" in script
+    assert '"lti.put_data.response"' in script and "setTimeout(go, c.timeout_ms)" in script
+    assert "window.parent" in script and "window.opener" in script
+    assert "'*'" not in script and '"*"' not in script
+
+
+def test_the_storage_page_has_one_nonced_script_and_a_link_for_browsers_without_scripts():
+    redirect, page = storage_page("_parent", csp_nonce="n0nce-ABC_123")
+
+    assert [n for n, _ in _SCRIPT.findall(page)] == ["n0nce-ABC_123"]
+    assert page.count("<script") == 1 and page.count("</script>") == 1
+    assert f'<a href="{html.escape(redirect.location, quote=True)}">' in page
+    policy = platform_storage.content_security_policy("n0nce-ABC_123")
+    assert "default-src 'none'" in policy and "script-src 'nonce-n0nce-ABC_123'" in policy
+    assert "unsafe-inline" not in policy and "base-uri 'none'" in policy and "frame-ancestors" not in policy
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "</script><script>alert(1)</script>",
+        "'; alert(1); //",
+        '"; alert(1); //',
+        "<!--<script>",
+        "x\u2028y\u2029z",
+        '\\"};alert(1);//',
+        "&lt;&amp;",
+    ],
+)
+def test_a_hostile_storage_target_stays_data(target):
+    _, page = storage_page(target)
+
+    assert page.count("<script") == 1 and page.count("</script>") == 1 and "<!--" not in page
+    assert script_config(page)["target"] == target  # decoded back exactly: it never became code
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://sso.canvaslms.com/api/lti/authorize_redirect?x=1", "https://sso.canvaslms.com"),
+        ("HTTPS://LMS.Example.EDU:443/auth", "https://lms.example.edu"),
+        ("https://lms.example.edu:8443/auth", "https://lms.example.edu:8443"),
+        ("http://127.0.0.1:8080/auth", "http://127.0.0.1:8080"),
+        ("http://[::1]:80/auth", "http://[::1]"),
+    ],
+)
+def test_the_target_origin_is_the_one_a_browser_computes(url, origin):
+    assert platform_storage.origin(url) == origin
+
+
+# The page's script, run by node against a fake window (skipped where node is not installed).
+
+_HARNESS = r"""
+const vm = require("vm");
+const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const log = [];
+const queue = [];
+let listeners = [];
+const timers = [];
+const win = {
+  addEventListener(type, fn) { if (type === "message") listeners.push(fn); },
+  removeEventListener(type, fn) { listeners = listeners.filter((f) => f !== fn); },
+  setTimeout(fn, ms) { timers.push([fn, ms]); return timers.length; },
+  location: { replace(url) { log.push(["navigate", url]); } },
+};
+win.window = win;
+function deliver(data, origin) { for (const fn of listeners.slice()) fn({ data, origin }); }
+function post(message, targetOrigin) {
+  log.push(["post", message.subject, message.key, targetOrigin]);
+  const answer = input.answer;
+  if (!answer) return;
+  const data = { subject: "lti.put_data.response", message_id: message.message_id };
+  if (answer.error) data.error = { code: "bad_request", message: "no" };
+  if (answer.wrong_id) data.message_id = "someone-else";
+  for (let i = 0; i < (answer.times || 1); i++) queue.push(() => deliver(data, answer.origin));
+}
+const frame = { postMessage: post };
+const host = {
+  postMessage: post,
+  frames: new Proxy({}, {
+    get(_, name) {
+      if (name === input.frame) return frame;
+      if (input.cross_origin) throw new Error("SecurityError: cross-origin access");
+      return undefined;
+    },
+  }),
+};
+win.parent = input.framed ? host : win;
+win.opener = input.opener ? host : null;
+vm.runInNewContext(input.script, { window: win });
+while (queue.length) queue.shift()();
+log.push(["timers", timers.map((t) => t[1])]);
+for (const [fn] of timers) { log.push(["timeout"]); fn(); }
+process.stdout.write(JSON.stringify(log));
+"""
+
+
+NODE = shutil.which("node") or "node"
+
+
+def run_page(page: str, **scenario: Any) -> list[list[Any]]:
+    [(_, script)] = _SCRIPT.findall(page)
+    answer = subprocess.run(  # noqa: S603 -- our own harness and page
+        [NODE, "-e", _HARNESS],
+        input=json.dumps({"script": script, **scenario}),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return json.loads(answer.stdout)
+
+
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+AUTH_ORIGIN = "https://sso.canvaslms.com"
+
+
+@needs_node
+def test_the_script_stores_both_values_and_continues_once_the_platform_answered():
+    redirect, page = storage_page("post_message_forwarding")
+
+    log = run_page(page, framed=True, frame="post_message_forwarding", answer={"origin": AUTH_ORIGIN})
+
+    assert log[:2] == [
+        ["post", "lti.put_data", f"state_{redirect.state}", AUTH_ORIGIN],
+        ["post", "lti.put_data", f"nonce_{redirect.nonce}", AUTH_ORIGIN],
+    ]
+    assert log[2] == ["navigate", redirect.location]  # before any timeout
+    assert [entry for entry in log if entry[0] == "navigate"] == [["navigate", redirect.location]]  # once
+
+
+@needs_node
+@pytest.mark.parametrize(
+    "answer",
+    [
+        None,  # the platform never answers
+        {"origin": "https://evil.example"},  # someone else answers: ignored
+        {"origin": AUTH_ORIGIN, "wrong_id": True},  # an answer to another message: ignored
+    ],
+)
+def test_without_a_proper_answer_the_script_continues_after_the_timeout(answer):
+    redirect, page = storage_page("post_message_forwarding")
+
+    log = run_page(page, framed=True, frame="post_message_forwarding", answer=answer)
+
+    assert [e[0] for e in log] == ["post", "post", "timers", "timeout", "navigate"]
+    assert log[2] == ["timers", [platform_storage.TIMEOUT_MS]] and log[-1] == ["navigate", redirect.location]
+
+
+@needs_node
+def test_an_error_answer_still_continues_at_once():
+    _, page = storage_page("post_message_forwarding")
+
+    log = run_page(page, framed=True, frame="post_message_forwarding", answer={"origin": AUTH_ORIGIN, "error": True})
+
+    assert [e[0] for e in log[:3]] == ["post", "post", "navigate"]
+
+
+@needs_node
+def test_parent_means_the_embedding_window_and_an_opener_serves_when_not_framed():
+    _, page = storage_page("_parent")
+    framed = run_page(page, framed=True, frame="unused", answer={"origin": AUTH_ORIGIN})
+    opened = run_page(page, framed=False, opener=True, frame="unused", answer={"origin": AUTH_ORIGIN})
+
+    for log in (framed, opened):
+        assert [e[0] for e in log[:3]] == ["post", "post", "navigate"]
+
+
+@needs_node
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        {"framed": False, "opener": False, "frame": "post_message_forwarding"},  # top level, no opener
+        {"framed": True, "frame": "another-frame"},  # no such frame
+        {"framed": True, "frame": "another-frame", "cross_origin": True},  # the lookup throws
+    ],
+)
+def test_with_no_storage_frame_the_script_goes_straight_on(scenario):
+    redirect, page = storage_page("post_message_forwarding")
+
+    log = run_page(page, **scenario)
+
+    assert log[0] == ["navigate", redirect.location] and not [e for e in log if e[0] == "post"]
+
+
+@needs_node
+def test_a_hostile_target_is_only_ever_a_frame_name():
+    target = "</script><script>window.location.replace('https://evil.example')</script>"
+    redirect, page = storage_page(target)
+
+    log = run_page(page, framed=True, frame=target, answer={"origin": AUTH_ORIGIN})
+
+    assert [e for e in log if e[0] == "navigate"] == [["navigate", redirect.location]]

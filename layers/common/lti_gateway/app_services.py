@@ -84,7 +84,7 @@ def _sub_resource(line_item_url: str, name: str) -> str:
 def _limit(value: str | None) -> str | None:
     if value in (None, ""):
         return None
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:  # "²".isdigit() is True
         raise validation_error({"limit": f"must be an integer from 1 to {MAX_LIMIT}"})
     return str(int(value))
 

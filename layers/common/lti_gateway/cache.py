@@ -24,12 +24,25 @@ class TtlCache(Generic[T]):
             if hit and hit[0] > now:
                 return hit[1]
         value = load()
-        if ttl_seconds > 0:
-            with self._lock:
-                if len(self._items) >= MAX_ENTRIES:
-                    self._items.clear()
-                self._items[key] = (now + ttl_seconds, value)
+        self.put(key, value, ttl_seconds=ttl_seconds)
         return value
+
+    def peek(self, key: str) -> T | None:
+        """The cached value for ``key`` if it is still fresh, else None (nothing is loaded)."""
+        hit = self._items.get(key)
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
+    def put(self, key: str, value: T, *, ttl_seconds: float) -> None:
+        if ttl_seconds <= 0:
+            return
+        with self._lock:
+            if len(self._items) >= MAX_ENTRIES:
+                self._items.clear()
+            self._items[key] = (time.monotonic() + ttl_seconds, value)
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:

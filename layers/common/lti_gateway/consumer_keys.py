@@ -218,5 +218,11 @@ def launch_credentials(key: str, *, cache_seconds: int | None = None) -> LaunchC
     return creds
 
 
+def forget(key: str) -> bool:
+    """Drop this container's cached copy of ``key``; True if there was one (it may be stale: the key
+    was rotated or created by another container since)."""
+    return _cache.pop(key, None) is not None
+
+
 def clear_cache() -> None:
     _cache.clear()

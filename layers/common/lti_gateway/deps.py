@@ -88,9 +88,10 @@ def reset() -> None:
 
     platforms.clear_cache()
     tool_keys.reset()
-    from . import app_auth, platform_services, platform_tokens
+    from . import app_auth, platform_services, platform_tokens, service_keys
 
     app_auth.clear_cache()
+    service_keys.clear_cache()
     platform_services.clear_cache()
     platform_services.outbound_http.cache_clear()
     platform_tokens.clear_cache()

@@ -147,7 +147,7 @@ def _call(
 def _json_document(response: HttpResponse, *, what: str, code: str) -> dict[str, Any]:
     try:
         value = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         value = None
     if not isinstance(value, dict):
         raise GatewayError({what: "the platform's answer is not a JSON object"}, code=code, status=502)

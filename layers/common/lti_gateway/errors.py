@@ -87,3 +87,16 @@ class UpstreamFailed(GatewayError):
 
     status = 502
     code = "upstream_failed"
+
+
+class ServiceUnavailable(GatewayError):
+    """An AWS dependency (DynamoDB, KMS) throttled or did not answer in time: the same request may
+    well succeed a moment later, so the answer is a 503 with ``Retry-After``."""
+
+    status = 503
+    code = "service_unavailable"
+
+    def __init__(self, details: Any = None, *, retry_after: int = 2, **kw: Any):
+        super().__init__(details, **kw)
+        self.retry_after = retry_after
+        self.aws_error: str | None = None  # the AWS error code or exception behind it (logged, never answered)

@@ -315,7 +315,7 @@ class LaunchValidation:
             raise IdTokenRejected({"aud": "does not contain this tool's client id"}, code="invalid_audience") from None
         except jwt.InvalidIssuerError:
             raise IdTokenRejected({"iss": "not the registered issuer"}, code="invalid_issuer") from None
-        except jwt.InvalidSubjectError:
+        except jwt.exceptions.InvalidSubjectError:  # not exported as jwt.InvalidSubjectError (found by fuzzing)
             raise MalformedIdToken({"sub": "must be a string"}, code="invalid_sub") from None
         except jwt.InvalidAlgorithmError:
             raise IdTokenRejected({"alg": "not allowed"}, code="alg_not_allowed") from None

@@ -148,21 +148,40 @@ def _remember_context(class_item: dict[str, Any], context_id: str, source: str) 
         class_item["lms_contexts"] = seen
 
 
+_STALE_KEY_CODES = frozenset({"invalid_signature", "unknown_consumer_key"})
+
+
+def _consumer_key(params: Sequence[tuple[str, str]]) -> str:
+    return next((v for k, v in params if k == "oauth_consumer_key"), "")
+
+
 def lti11_launch(
     event: dict[str, Any], class_id: str, unit_id: str | None, *, params: list[tuple[str, str]] | None = None
 ) -> Handover:
     if params is None:
         params = oauth1_launch.parse_form_body(event)
     url = oauth1_launch.public_url(event, public_base_url=settings().launch_base_url)
-    verified = oauth1_launch.verify_launch(
-        "POST",
-        url,
-        params,
-        lookup_secret=consumer_keys.launch_credentials,
-        nonce_store=_nonces,
-        now=clock.now(),
-        window_seconds=settings().launch_window_seconds,
-    )
+
+    def verify() -> oauth1_launch.VerifiedLaunch:
+        return oauth1_launch.verify_launch(
+            "POST",
+            url,
+            params,
+            lookup_secret=consumer_keys.launch_credentials,
+            nonce_store=_nonces,
+            now=clock.now(),
+            window_seconds=settings().launch_window_seconds,
+        )
+
+    try:
+        verified = verify()
+    except oauth1_launch.LaunchRejected as rejected:
+        # This container's cached copy of the key may be older than a rotation or a creation made by
+        # another container: read it again once before refusing a launch signed with a valid secret.
+        # (The nonce is consumed only after a signature verified, so the second pass is safe.)
+        if rejected.code not in _STALE_KEY_CODES or not consumer_keys.forget(_consumer_key(params)):
+            raise
+        verified = verify()
     org_id = verified.consumer.org_id
     back = verified.launch_presentation_return_url
     try:
@@ -320,21 +339,35 @@ def _dynamo(value: Any, depth: int = 0) -> Any:
 
 
 def _lti11_migration(validated: ValidatedLaunch, org_id: str) -> dict[str, Any]:
-    """The ``lti1p1`` claim, and ``lti11_consumer_key`` when its ``oauth_consumer_key_sign`` verifies
-    with that key's secret and the key belongs to the platform's organisation."""
+    """The ``lti1p1`` claim, and ``lti11_consumer_key`` when the claimed key is active, belongs to the
+    platform's organisation, and either its ``oauth_consumer_key_sign`` verifies with that key's secret
+    or an owner approved the binding of this platform + deployment to it (:mod:`lti11_bindings`; a
+    launch without a verifiable signature records the binding as pending the first time)."""
     claim = validated.claims.get(id_token.LTI1P1)
     if not isinstance(claim, dict):
         return {}
     out: dict[str, Any] = {"lti1p1": claim, "lti1p1_verified": False}
     key = _string(claim.get("oauth_consumer_key"))
-    if key and _string(claim.get("oauth_consumer_key_sign")) and len(key) <= 255:
-        credentials = consumer_keys.launch_credentials(key)
-        if (
-            credentials.status == "active"
-            and credentials.org_id == org_id
-            and id_token.verify_lti1p1_sign(validated.claims, validated.client_id, credentials.secrets)
-        ):
-            out |= {"lti1p1_verified": True, "lti11_consumer_key": key}
+    if not key or len(key) > 255:
+        return out
+    credentials = consumer_keys.launch_credentials(key)
+    if credentials.org_id != org_id or credentials.status != "active":
+        return out  # unknown, revoked or another organisation's key: never bound, never offered for approval
+    signed = _string(claim.get("oauth_consumer_key_sign")) is not None
+    if signed and id_token.verify_lti1p1_sign(validated.claims, validated.client_id, credentials.secrets):
+        return out | {"lti1p1_verified": True, "lti11_consumer_key": key}
+    from . import lti11_bindings  # imported on first use only (LTI 1.1 cold starts stay lean)
+
+    status = lti11_bindings.for_launch(
+        platform_id=str(validated.registration.platform_id),
+        org_id=org_id,
+        deployment_id=validated.deployment_id,
+        consumer_key=key,
+        reason=lti11_bindings.SIGNATURE_MISMATCH if signed else lti11_bindings.SIGNATURE_MISSING,
+    )
+    out["lti1p1_binding"] = status
+    if status == lti11_bindings.APPROVED:
+        out["lti11_consumer_key"] = key
     return out
 
 
@@ -521,6 +554,12 @@ _MESSAGES = {
     "target_mismatch": "The launch names another class or unit than the URL it was sent to.",
     "no_class_in_launch": "This link names no class: use a class or unit launch URL as the target link URI, "
     "or set the custom parameter class_id.",
+    # The gateway's own dependencies
+    "service_unavailable": "The tool is busy right now. Wait a few seconds, then launch again from the course.",
+    "kms_unavailable": "The tool cannot open its keys right now. Try again later; if it persists, tell your "
+    "LMS administrator.",
+    "internal_error": "The tool failed to complete this launch. Launch again from the course; if it keeps "
+    "failing, send the reference below to your LMS administrator.",
 }
 
 
@@ -544,7 +583,10 @@ def error_return_url(error: GatewayError) -> str | None:
 
 
 def clear_caches() -> None:
+    from . import lti11_bindings
+
     _orgs.clear()
     _classes.clear()
     platform_keys.clear()
     _jwks_http.cache_clear()
+    lti11_bindings.clear_cache()

@@ -72,7 +72,7 @@ def parse_form(fields: dict[str, list[str]]) -> tuple[dict[str, Any], str, str]:
     action = one("action", required=False) or "get"
     try:
         security = json.loads(security_raw or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValidationFailed({"security": "must be a JSON object"}) from None
     if not isinstance(security, dict):
         raise ValidationFailed({"security": "must be a JSON object"})
@@ -119,7 +119,7 @@ def authenticate(security: dict[str, Any], request_raw: str, action: str, *, win
 def handle(principal: orgs.Principal, request_raw: str, action: str) -> dict[str, Any]:
     try:
         request = json.loads(request_raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValidationFailed({"request": "must be a JSON object"}) from None
     if not isinstance(request, dict):
         raise ValidationFailed({"request": "must be a JSON object"})

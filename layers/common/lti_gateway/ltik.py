@@ -89,7 +89,7 @@ def verify(token: str, *, now: float | None = None) -> LtikClaims:
     try:
         # Read the kid from the header segment alone (get_unverified_header re-scans the whole token).
         header: Any = json.loads(base64url_decode(token.split(".", 1)[0].encode()))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):
         raise invalid from None
     if not isinstance(header, dict) or header.get("kid") != key.kid:
         raise invalid

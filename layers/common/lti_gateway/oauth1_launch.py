@@ -146,7 +146,8 @@ def _netloc(scheme: str, host: str, port: int | None) -> str:
 
 
 def _port(raw: str, what: str) -> int:
-    if not raw.isdigit() or not 0 < int(raw) <= 65535:
+    # ASCII digits only: str.isdigit() is also true for "²", which int() refuses (a 500, found by fuzzing).
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= 65535:
         raise ValidationFailed({what: "not a TCP port"}, code="invalid_forwarded_header")
     return int(raw)
 

@@ -3,7 +3,7 @@
     iss, login_hint, target_link_uri              required
     client_id, lti_deployment_id                  optional (client_id needed when an issuer has several)
     lti_message_hint                              optional, passed on untouched (it may be a JWT)
-    lti_storage_target                            accepted (see below)
+    lti_storage_target                            the platform offers client-side storage (see below)
     anything else (canvas_region, …)              passed on to the auth endpoint untouched, unless it is a
                                                   name of the OIDC authentication request itself
 
@@ -18,8 +18,11 @@ The ``redirect_uri`` is always ``{base}/lti/launch`` for the base the ``target_l
 redirect URI per deployment, whatever class or unit is launched, which is what an admin registers.
 
 No cookie is set or needed: the state lives in DynamoDB and comes back in the form post, so the
-login works in an LMS iframe with third-party cookies blocked. LTI client-side postMessage storage
-(``lti_storage_target``) is accepted but not used: there is nothing to store on the client side.
+login works in an LMS iframe with third-party cookies blocked. When the platform offers LTI
+client-side postMessage storage (``lti_storage_target``, the name of its storage frame), the launch
+function answers :func:`platform_storage.login_page` instead of the 302: it stores state and nonce in
+that frame too, then goes to the same URL (``LoginRedirect.storage_target`` says so). That copy is an
+extra binding only; the server-side state stays authoritative.
 """
 
 from __future__ import annotations
@@ -90,6 +93,8 @@ class LoginRedirect:
     state: str
     platform_id: str
     org_id: str
+    nonce: str
+    storage_target: str | None = None  # lti_storage_target: answer the platform-storage page, not a 302
 
 
 # -- parameters -----------------------------------------------------------------------------------------
@@ -239,6 +244,12 @@ def login(
     ]
     if "lti_message_hint" in checked:
         request.append(("lti_message_hint", checked["lti_message_hint"]))
+    storage_target = checked.get("lti_storage_target", "")  # a frame name, used as sent (never blank)
     return LoginRedirect(
-        _auth_request_url(auth_url, _extras(params), request), state, registration.platform_id, registration.org_id
+        _auth_request_url(auth_url, _extras(params), request),
+        state,
+        registration.platform_id,
+        registration.org_id,
+        nonce=nonce,
+        storage_target=storage_target if storage_target.strip() else None,
     )

@@ -30,7 +30,7 @@ def decode(token: str | None, *, index_pk: str, index_pk_value: str) -> dict[str
     try:
         padded = token + "=" * (-len(token) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise bad from None
     if (
         not isinstance(key, dict)
@@ -44,6 +44,6 @@ def decode(token: str | None, *, index_pk: str, index_pk_value: str) -> dict[str
 def parse_limit(raw: str | None) -> int:
     if raw in (None, ""):
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:  # "²".isdigit() is True
         raise ValidationFailed({"limit": f"must be a whole number from 1 to {MAX_LIMIT}"})
     return int(raw)

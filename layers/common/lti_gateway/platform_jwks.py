@@ -108,7 +108,7 @@ def parse_static_key(text: str) -> dict[str, Any]:
             key = load_pem_public_key(text.encode())
             return {ANY_KID: key} if _usable_rsa(key) else {}
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     if isinstance(document, Mapping) and "keys" in document:
         return parse_jwks(document)
@@ -205,7 +205,7 @@ class PlatformKeys:
             return {}
         try:
             return parse_jwks(json.loads(answer.body))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return {}
 
     def clear(self) -> None:

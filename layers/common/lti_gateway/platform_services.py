@@ -230,7 +230,7 @@ def call(
     if answer.body and answer.status != 204:
         try:
             data = json.loads(answer.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise platform_failed(
                 "The platform answered something that is not JSON.", url=url, body=answer.body
             ) from None

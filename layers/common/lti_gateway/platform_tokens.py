@@ -134,7 +134,7 @@ def _request(endpoint: TokenEndpoint, scopes: tuple[str, ...], *, http: SafeHttp
         )
     try:
         data: Any = json.loads(answer.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     token = data.get("access_token") if isinstance(data, dict) else None
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH or any(c.isspace() for c in token):

@@ -197,7 +197,7 @@ def _jwk_key(value: Any) -> str:
             raise ValidationFailed({field: f"must be at most {MAX_PUBLIC_KEY} characters"})
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValidationFailed({field: "must be a JWK (a JSON object)"}) from None
     if not isinstance(value, dict):
         raise ValidationFailed({field: "must be a JWK (a JSON object)"})
@@ -362,6 +362,11 @@ def _owned(principal: Principal, platform_id: str, *, consistent: bool = False) 
     if item is None or item.get("org_id") != principal.org_id:
         raise NotFound({"platform_id": "no such platform"})
     return item
+
+
+def owned(principal: Principal, platform_id: str) -> dict[str, Any]:
+    """The stored platform if it is the principal's organisation's (owners only): 403 / 404 otherwise."""
+    return _owned(principal, platform_id)
 
 
 def get_platform(principal: Principal, platform_id: str) -> dict[str, Any]:

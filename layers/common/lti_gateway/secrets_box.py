@@ -16,9 +16,25 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .errors import UpstreamFailed
+from .errors import GatewayError, ServiceUnavailable, UpstreamFailed
 
 _VERSION = "v1"
+
+
+def _kms_failed(exc: Exception) -> GatewayError:
+    """Throttled or unreachable KMS: 503 with Retry-After; anything else (key disabled, deleted, not
+    granted): 502 — both ``kms_unavailable``, neither with the AWS message."""
+    from .aws import RETRY_AFTER_SECONDS, error_code, is_retryable
+
+    if is_retryable(exc):
+        error = ServiceUnavailable(
+            "the secrets key (KMS) is busy or did not answer; retry shortly",
+            code="kms_unavailable",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+        error.aws_error = error_code(exc) or type(exc).__name__
+        return error
+    return UpstreamFailed("the secrets key (KMS) is unavailable", code="kms_unavailable")
 
 
 class KmsPort(Protocol):
@@ -42,8 +58,8 @@ class SecretBox:
                     out = self._kms.generate_data_key(
                         KeyId=self._key_id, KeySpec="AES_256", EncryptionContext=self._context
                     )
-                except Exception as exc:  # botocore errors: the KMS key is missing or not granted
-                    raise UpstreamFailed("the secrets key (KMS) is unavailable", code="kms_unavailable") from exc
+                except Exception as exc:  # botocore errors: throttled, unreachable, missing or not granted
+                    raise _kms_failed(exc) from exc
                 self._current = (out["CiphertextBlob"], out["Plaintext"])
                 self._opened[out["CiphertextBlob"]] = out["Plaintext"]
             return self._current
@@ -54,7 +70,7 @@ class SecretBox:
             try:
                 key = self._kms.decrypt(CiphertextBlob=edk, EncryptionContext=self._context)["Plaintext"]
             except Exception as exc:
-                raise UpstreamFailed("the secrets key (KMS) is unavailable", code="kms_unavailable") from exc
+                raise _kms_failed(exc) from exc
             with self._lock:
                 self._opened[edk] = key
         return key

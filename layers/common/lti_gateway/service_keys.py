@@ -27,11 +27,17 @@ from typing import Any
 
 from . import clock, deps, ltik
 from .app_context import ServiceContext
+from .cache import TtlCache
+from .config import settings
 from .repositories.app_tokens import SlotTaken
 
 PREFIX = "sk_"
 MAX_LENGTH = 128
 _ATTEMPTS = 3
+# Launch id -> its issued service key, per warm container: a repeated /api/idtoken makes no slot read.
+# A revocation or a newer launch of the same resource link shows here after the cache time at most;
+# the key itself stops working at once (service sessions always read the table).
+_issued: TtlCache[str] = TtlCache()
 
 
 def key_hash(key: str) -> str:
@@ -52,6 +58,16 @@ def ensure_issued(ctx: ServiceContext, *, launch_expires_at: int) -> str | None:
     newer launch of the same resource link holds the slot, or when this launch's key was revoked."""
     if not ctx.has_services:
         return None
+    known = _issued.peek(ctx.launch_id)
+    if known is not None:
+        return known
+    key = _issue(ctx, launch_expires_at=launch_expires_at)
+    if key is not None:
+        _issued.put(ctx.launch_id, key, ttl_seconds=settings().consumer_key_cache_seconds)
+    return key
+
+
+def _issue(ctx: ServiceContext, *, launch_expires_at: int) -> str | None:
     repo = deps.app_tokens_repo()
     key = derive(ctx.launch_id)
     digest = key_hash(key)
@@ -91,6 +107,8 @@ def ensure_issued(ctx: ServiceContext, *, launch_expires_at: int) -> str | None:
             )
         except SlotTaken:
             continue  # another launch moved the slot meanwhile: read it again
+        if current is not None:
+            _issued.discard(str(current.get("launch_id", "")))
         return key
     return None
 
@@ -111,4 +129,9 @@ def context_of(item: dict[str, Any]) -> ServiceContext:
 
 
 def revoke(item: dict[str, Any]) -> bool:
+    _issued.discard(str(item.get("launch_id", "")))
     return deps.app_tokens_repo().revoke_service_key(str(item["key_hash"]), str(item["slot"]))
+
+
+def clear_cache() -> None:
+    _issued.clear()

@@ -15,7 +15,8 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from .errors import BodyTooLarge, GatewayError, InvalidJson, Throttled, UnsupportedMediaType, ValidationFailed
+from . import aws
+from .errors import BodyTooLarge, GatewayError, InvalidJson, UnsupportedMediaType, ValidationFailed
 from .observability import logger
 from .orgs import Principal, authenticate_bearer
 from .pagination import parse_limit
@@ -56,7 +57,7 @@ def json_body(event: Any, *, max_bytes: int = MAX_JSON_BODY) -> dict[str, Any]:
         raise UnsupportedMediaType("send the body as application/json")
     try:
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: "[[[[…" nested deep
         raise InvalidJson(f"body is not valid JSON: {exc.__class__.__name__}") from None
     if not isinstance(value, dict):
         raise InvalidJson("body must be a JSON object")
@@ -91,8 +92,9 @@ def page_args(event: Any) -> tuple[int, str | None]:
 
 def error_response(error: GatewayError) -> Response:
     headers = dict(NO_STORE)
-    if isinstance(error, Throttled):
-        headers["Retry-After"] = str(error.retry_after)
+    retry_after = getattr(error, "retry_after", None)  # Throttled (429), ServiceUnavailable (503)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return Response(
         status_code=error.status,
         content_type="application/json",
@@ -110,16 +112,30 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
+def log_rejection(error: GatewayError) -> None:
+    """One log line per refused or failed request: the code and status, never the details' values."""
+    if error.status >= 500:
+        extra = {"error": error.code, "status": error.status, "aws_error": getattr(error, "aws_error", None)}
+        logger.warning("request failed on a dependency", extra={k: v for k, v in extra.items() if v})
+    else:
+        logger.info("request rejected", extra={"error": error.code, "status": error.status})
+
+
+def unavailable(error: Exception) -> GatewayError | None:
+    """The 503 (``Retry-After``) an AWS throttle, timeout or connection failure becomes; None otherwise.
+
+    Every handler family calls this from its catch-all, so DynamoDB/KMS trouble never reaches a 500.
+    """
+    return aws.as_unavailable(error)
+
+
 def resolver() -> APIGatewayHttpResolver:
     """A resolver with the project's error mapping installed (serves HTTP API and Function URLs)."""
     app = APIGatewayHttpResolver()
 
     @app.exception_handler(GatewayError)
     def _domain_error(error: GatewayError) -> Response:
-        if error.status >= 500:
-            logger.error("request failed upstream", extra={"error": error.code})
-        else:
-            logger.info("request rejected", extra={"error": error.code, "status": error.status})
+        log_rejection(error)
         return error_response(error)
 
     @app.not_found
@@ -128,6 +144,9 @@ def resolver() -> APIGatewayHttpResolver:
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
+        mapped = unavailable(error)
+        if mapped is not None:
+            return _domain_error(mapped)
         correlation_id = (app.lambda_context and getattr(app.lambda_context, "aws_request_id", None)) or str(
             uuid.uuid4()
         )

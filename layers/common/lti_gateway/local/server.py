@@ -146,6 +146,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     server_version = "lti-gateway-local"
+    # Headers and body go out in separate writes: with Nagle on, a keep-alive client's delayed ACK
+    # holds the body back ~40 ms, on every request (measured: 53 ms -> 10 ms for GET /api/keys).
+    disable_nagle_algorithm = True
 
     def _read_body(self) -> bytes | None:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":

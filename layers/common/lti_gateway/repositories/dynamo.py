@@ -9,6 +9,7 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from .. import pagination
+from ..aws import RETRYABLE_CANCELLATIONS
 
 _serializer = TypeSerializer()
 
@@ -23,10 +24,18 @@ def is_conditional_failure(exc: ClientError) -> bool:
 
 
 def cancellation_reasons(exc: ClientError) -> list[str]:
-    """Codes per transaction item (``"None"`` for items that passed) of a TransactionCanceledException."""
+    """Codes per transaction item (``"None"`` for items that passed) of a TransactionCanceledException.
+
+    A transaction cancelled for capacity (``ThrottlingError``, ``ProvisionedThroughputExceeded``) is
+    not a condition failure: ``exc`` itself is re-raised, so no caller mistakes throttling for a
+    conflict (a 409 or 404 that would tell the client not to retry); it becomes a 503 upstream.
+    """
     if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
         return []
-    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+    reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+    if set(reasons) & RETRYABLE_CANCELLATIONS:
+        raise exc
+    return reasons
 
 
 def strip_none(item: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,9 @@ platform                ``PLATFORM#{platform_id}`` / ``META``   gsi1: ``ORG#{org
 issuer/client index     ``ISS#{issuer}`` / ``CLIENT#{client}``  ``platform_id``, ``org_id``; written in
                                                                 the same transaction as the platform
 registration URL        ``REGURL#{sha256(token)}`` / ``META``   ``org_id``, ``expires_at``, ``reusable``
+LTI 1.1 binding         ``LTI1P1BIND#{platform_id}`` /          a platform deployment's claimed LTI 1.1
+                        ``{binding_id}``                        consumer key: ``pending``, ``approved``
+                                                                or ``rejected`` by an owner
 ======================  ======================================  =========================================
 
 An issuer + client id pair is registered once, globally (``attribute_not_exists`` on the index item):
@@ -29,6 +32,7 @@ META = "META"
 KIND = "platform"
 INDEX_KIND = "platform_index"
 REGURL_KIND = "registration_url"
+BINDING_KIND = "lti11_binding"
 # What a listing reads through gsi1: the platform attributes, nothing else (the function's IAM policy
 # allows gsi1 Queries of exactly these, so it cannot list other items' secrets through the index).
 PLATFORM_ATTRIBUTES = (
@@ -69,6 +73,10 @@ def org_platforms(org_id: str) -> str:
 
 def registration_url_pk(token_hash: str) -> str:
     return f"REGURL#{token_hash}"
+
+
+def binding_pk(platform_id: str) -> str:
+    return f"LTI1P1BIND#{platform_id}"
 
 
 class RegistrationUrlRefused(GatewayError):
@@ -275,3 +283,69 @@ class PlatformsRepository:
 
     def get_registration_url(self, token_hash: str) -> dict[str, Any] | None:
         return self._table.get_item(Key={"pk": registration_url_pk(token_hash), "sk": META}).get("Item")
+
+    # -- LTI 1.1 -> 1.3 bindings awaiting (or given) an owner's approval ---------------------------
+    def get_binding(self, platform_id: str, binding_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        item = self._table.get_item(
+            Key={"pk": binding_pk(platform_id), "sk": binding_id}, ConsistentRead=consistent
+        ).get("Item")
+        return item if item and item.get("kind") == BINDING_KIND else None
+
+    def add_pending_binding(self, item: dict[str, Any]) -> bool:
+        """Record a binding the first time a launch claims it; False (nothing written) if it exists in any
+        state: an approved or rejected binding is never overwritten by a launch."""
+        try:
+            self._table.put_item(
+                Item={**item, "pk": binding_pk(item["platform_id"]), "sk": item["binding_id"], "kind": BINDING_KIND},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def list_bindings(
+        self, platform_id: str, *, limit: int, token: str | None, status: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a platform's bindings (one Query on its partition; ``status`` filters the page)."""
+        partition = binding_pk(platform_id)
+        start = pagination.decode(token, index_pk="pk", index_pk_value=partition)
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(partition), "Limit": limit}
+        if status:
+            kwargs["FilterExpression"] = Attr("status").eq(status)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        out = self._table.query(**kwargs)
+        items = [strip_none(i) for i in out.get("Items", []) if i.get("kind") == BINDING_KIND]
+        return items, pagination.encode(out.get("LastEvaluatedKey"))
+
+    def decide_binding(
+        self, org_id: str, platform_id: str, binding_id: str, *, status: str, expected: str, by: str, at: str
+    ) -> dict[str, Any]:
+        """Move a binding from ``expected`` to ``status`` (approve or reject), conditional on both, so two
+        owners deciding at once cannot both win. NotFound if it is not this organisation's."""
+        try:
+            out = self._table.update_item(
+                Key={"pk": binding_pk(platform_id), "sk": binding_id},
+                UpdateExpression="SET #s = :status, decided_at = :at, decided_by = :by, version = version + :one",
+                ConditionExpression="attribute_exists(pk) AND #kind = :kind AND org_id = :org AND #s = :expected",
+                ExpressionAttributeNames={"#s": "status", "#kind": "kind"},
+                ExpressionAttributeValues={
+                    ":status": status,
+                    ":expected": expected,
+                    ":at": at,
+                    ":by": by,
+                    ":one": 1,
+                    ":org": org_id,
+                    ":kind": BINDING_KIND,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                raise Conflict(
+                    "the binding changed since it was read; read it again and retry", code="concurrent_change"
+                ) from exc
+            raise
+        return out["Attributes"]

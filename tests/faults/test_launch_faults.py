@@ -1,0 +1,147 @@
+"""Faults under the launch function: a person in the LMS iframe sees an HTML page, never JSON or a trace.
+
+Storage throttled or unreachable: a 503 page with ``Retry-After``; the platform's JWKS down: cached
+keys keep verifying (the last good set is kept, also past its refresh age), and with nothing cached a
+502 page. No launch context is stored by a failed launch.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from lti_gateway import classes, consumer_keys, launches, orgs
+from tests.faults.conftest import assert_no_trace
+from tests.functional.test_lti13_launch import full_launch, id_token_for, items, launch_post, login
+from tests.peers.lms_params import CANVAS
+from tests.peers.oauth1_signer import launch_event, sign_launch
+
+HOST = "abc123.execute-api.us-east-1.amazonaws.com"
+APP = "https://app.example.com/lti/start"
+
+
+def assert_page(answer, status: int, code: str) -> None:
+    assert answer.status == status, answer.raw
+    assert answer.headers["content-type"].startswith("text/html")
+    assert f"<code>{code}</code>" in answer.raw
+    assert_no_trace(answer.raw)
+    assert ("retry-after" in answer.headers) == (status == 503)
+
+
+# -- LTI 1.1 ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lti11(stack, org, monkeypatch):
+    from lti_gateway import config
+
+    monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
+    config.settings.cache_clear()
+    principal = orgs.Principal(org.org_id, org.credential_id, "owner")
+    orgs.update_settings(principal, {"app_launch_url": APP})
+    key = consumer_keys.create_consumer_key(org.org_id, label="Canvas")
+    cls = classes.create_class(principal, {"name": "Physics 101"}, base=f"https://{HOST}")
+
+    def event() -> dict:
+        signed = sign_launch(cls["launch_url"], CANVAS, consumer_key=key["key"], secret=key["secret"])
+        return launch_event(signed, host=HOST, raw_path=urlsplit(cls["launch_url"]).path)
+
+    return event
+
+
+def test_a_throttled_nonce_write_is_a_503_page_and_the_same_launch_works_on_retry(faults, lti11, launch_fn, stack):
+    event = lti11()
+    faults.fail("dynamodb.PutItem", faults.throttled())
+
+    assert_page(launch_fn(event), 503, "service_unavailable")
+    assert items(stack, "LAUNCH#") == []
+    assert launch_fn(event).status == 302  # the nonce was not spent: the browser's retry goes through
+
+
+def test_a_launch_context_write_that_times_out_is_a_503_page_and_stores_no_context(faults, lti11, launch_fn, stack):
+    assert launch_fn(lti11()).status == 302  # warm: key, class and organisation cached
+    faults.fail("dynamodb.PutItem", faults.read_timeout(), skip=1)  # the nonce goes through, the context not
+
+    assert_page(launch_fn(lti11()), 503, "service_unavailable")
+    assert len(items(stack, "LAUNCH#")) == 1  # only the warm-up's
+
+
+def test_an_unreadable_consumer_key_is_a_503_page_not_an_unknown_key(faults, lti11, launch_fn):
+    faults.fail("dynamodb.GetItem", faults.unreachable())
+
+    assert_page(launch_fn(lti11()), 503, "service_unavailable")
+
+
+def test_kms_unavailable_on_a_cold_container_is_a_page(faults, lti11, launch_fn):
+    from lti_gateway import deps
+
+    deps.secret_box.cache_clear()
+    consumer_keys.clear_cache()
+    faults.fail("kms.Decrypt", faults.access_denied(), times=None)
+
+    assert_page(launch_fn(lti11()), 502, "kms_unavailable")
+
+
+def test_a_bug_is_a_500_page_with_a_reference_and_no_trace(lti11, launch_fn, monkeypatch):
+    def broken(*_args, **_kw):
+        raise RuntimeError("secret internals: /var/task/app.py line 42")
+
+    monkeypatch.setattr(launches, "lti11_launch", broken)
+
+    answer = launch_fn(lti11())
+
+    assert_page(answer, 500, "internal_error")
+    assert "secret internals" not in answer.raw and "Reference:" in answer.raw
+
+
+# -- LTI 1.3 ------------------------------------------------------------------------------------------------
+
+
+def _post(launch_fn, target: str) -> dict:
+    auth = login(launch_fn, target)
+    return launch_post({"id_token": id_token_for({**auth, "_target": target}), "state": auth["state"]})
+
+
+def test_a_throttled_state_is_a_503_page_and_not_spent(faults, world, launch_fn, stack):
+    event = _post(launch_fn, world["class"]["launch_url"])
+    faults.fail("dynamodb.DeleteItem", faults.throttled())
+
+    assert_page(launch_fn(event), 503, "service_unavailable")
+    assert items(stack, "LAUNCH#") == []
+    assert launch_fn(event).status == 302  # the state survived the throttle: the form re-post works
+
+
+def test_a_launch_context_that_cannot_be_stored_leaves_nothing(faults, world, launch_fn, stack):
+    event = _post(launch_fn, world["class"]["launch_url"])
+    faults.fail("dynamodb.PutItem", faults.throttled(), times=None)
+
+    assert_page(launch_fn(event), 503, "service_unavailable")
+    assert items(stack, "LAUNCH#") == []
+
+
+def test_cached_platform_keys_keep_working_while_the_jwks_is_down(world, launch_fn, jwks, monkeypatch):
+    target = world["class"]["launch_url"]
+    assert full_launch(launch_fn, target)[0].status == 302  # the key set is fetched and cached
+    jwks.stop()
+
+    assert full_launch(launch_fn, target)[0].status == 302
+    later = time.monotonic() + launches.platform_jwks.MAX_AGE_SECONDS + 1  # due for a refresh, which fails
+    monkeypatch.setattr(launches.platform_keys, "_clock", lambda: later)
+    assert full_launch(launch_fn, target)[0].status == 302  # the last good set is kept
+
+
+@pytest.mark.parametrize("failure", ["stopped", "garbage", "http500"])
+def test_a_jwks_that_is_down_with_nothing_cached_is_a_502_page(world, launch_fn, jwks, stack, failure):
+    if failure == "stopped":
+        jwks.stop()
+    elif failure == "garbage":
+        jwks.keys = "<html>maintenance</html>"  # type: ignore[assignment]
+    else:
+        jwks.status = 500
+
+    answer, _ = full_launch(launch_fn, world["class"]["launch_url"])
+
+    assert_page(answer, 502, "jwks_unavailable")
+    assert items(stack, "LAUNCH#") == []

@@ -1,0 +1,173 @@
+"""Hard gates (issue #7): DynamoDB calls per warm request, counted exactly, and no Scan anywhere.
+
+Every AWS call any client makes is recorded (``aws_calls`` wraps botocore's ``_make_api_call``), so a
+call through a client the code forgot to share, or a KMS call on a warm path, shows up too.
+
+Budgets, per warm request (the container has served one like it before):
+- LTI 1.1 launch: 2 writes (nonce, launch context), after the first launch of its LMS context;
+- LTI 1.3 launch: 2 calls (consume the state, write the launch context) — also asserted, through the
+  clients' event hooks, by tests/functional/test_lti13_launch.py::test_a_warm_launch_makes_two_dynamodb_calls;
+- ltik call (``GET /api/idtoken`` after the first): 1 read;
+- export: one Query per page of units (plus the class read and the consumer keys' Query).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from lti_gateway import classes, config, deps, orgs
+from tests.functional.test_lti13_launch import id_token_for, launch_post, login
+from tests.peers.lms_params import CANVAS
+from tests.support.app_api import ltik_auth, token_event
+from tests.support.events import vary
+
+ROOT = Path(__file__).resolve().parents[2]
+# A launch with no outcome service and no AGS/NRPS: its app session has no service key to issue.
+NO_SERVICES = [(k, v) for k, v in CANVAS if k not in ("lis_outcome_service_url", "lis_result_sourcedid")]
+
+
+def dynamodb(calls: list[tuple[str, str]]) -> list[str]:
+    return [operation for service, operation in calls if service == "dynamodb"]
+
+
+def services(calls: list[tuple[str, str]]) -> set[str]:
+    return {service for service, _ in calls}
+
+
+# -- launches --------------------------------------------------------------------------------------------
+
+
+def test_a_warm_lti11_launch_makes_two_dynamodb_writes(lti11_world, lti11_launch, aws_calls):
+    lti11_launch()  # cold: the consumer key, organisation and class are read; the LMS context recorded
+
+    with aws_calls() as calls:
+        lti11_launch()
+
+    assert dynamodb(calls) == ["PutItem", "PutItem"]  # the nonce, the launch context
+    assert services(calls) == {"dynamodb"}  # no KMS: the consumer secret stays open in memory
+
+
+def test_a_new_lms_context_costs_one_more_write_once(lti11_world, lti11_launch, aws_calls):
+    lti11_launch()
+    other_course = [(k, "another-course" if k == "context_id" else v) for k, v in CANVAS]
+
+    with aws_calls() as first:
+        lti11_launch(other_course)
+    with aws_calls() as again:
+        lti11_launch(other_course)
+
+    assert sorted(dynamodb(first)) == ["PutItem", "PutItem", "UpdateItem"]
+    assert dynamodb(again) == ["PutItem", "PutItem"]
+
+
+def test_a_warm_lti13_launch_makes_two_dynamodb_calls(world, launch_fn, aws_calls):
+    target = world["class"]["launch_url"]
+    auth = login(launch_fn, target)
+    assert launch_fn(launch_post({"id_token": id_token_for({**auth, "_target": target}), "state": auth["state"]}))
+    auth = login(launch_fn, target)
+    event = launch_post({"id_token": id_token_for({**auth, "_target": target}), "state": auth["state"]})
+
+    with aws_calls() as calls:
+        answer = launch_fn(event)
+
+    assert answer.status == 302, answer.raw
+    assert dynamodb(calls) == ["DeleteItem", "PutItem"]  # consume state + nonce, store the launch context
+    assert services(calls) == {"dynamodb"}
+
+
+# -- the app API ------------------------------------------------------------------------------------------
+
+
+def _idtoken(lti11: dict, call, ltik: str):
+    return call(token_event("GET", "/api/idtoken", authorization=ltik_auth(lti11["org"].api_key, ltik)))
+
+
+def test_a_warm_ltik_call_makes_one_read(lti11_world, lti11_launch, token_fn, aws_calls):
+    launched = lti11_launch(NO_SERVICES)
+    assert _idtoken(lti11_world, token_fn, launched["ltik"]).status == 200  # API key verified and remembered
+
+    with aws_calls() as calls:
+        answer = _idtoken(lti11_world, token_fn, launched["ltik"])
+
+    assert answer.status == 200
+    assert dynamodb(calls) == ["GetItem"]  # the launch context
+    assert services(calls) == {"dynamodb"}
+
+
+def test_a_warm_ltik_call_of_a_launch_with_services_makes_one_read(lti11_world, lti11_launch, token_fn, aws_calls):
+    launched = lti11_launch(CANVAS)  # an outcome service: /api/idtoken answers a service key
+    assert _idtoken(lti11_world, token_fn, launched["ltik"]).status == 200  # issues the service key
+
+    with aws_calls() as calls:
+        answer = _idtoken(lti11_world, token_fn, launched["ltik"])
+
+    assert answer.status == 200
+    assert dynamodb(calls) == ["GetItem"]
+
+
+# -- exports ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def export_fn(stack, monkeypatch):
+    from tests.conftest import invoke
+    from tests.support.stack import load_function
+
+    monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    config.settings.cache_clear()
+    deps.export_files.cache_clear()
+    module = load_function("export")
+    yield lambda event: invoke(module, event)
+    config.settings.cache_clear()
+    deps.export_files.cache_clear()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "cc"])
+def test_an_export_makes_one_query_per_page_of_units(org, export_fn, aws_calls, fmt):
+    owner = orgs.Principal(org.org_id, org.credential_id, "owner")
+    cls = classes.create_class(owner, {"name": "Physics 101"}, base="https://gw.example")
+    for i in range(25):
+        classes.create_unit(owner, cls["class_id"], {"name": f"Unit {i}"}, base="https://gw.example")
+    repo = deps.exports_repo()
+    repo.page_size = 10  # 25 units: 3 pages (DynamoDB's own page limit is 1 MB; the repository asks for 1,000)
+    event = vary(
+        "exports-class.json", api_key=org.api_key, path_params={"class_id": cls["class_id"]}, query={"format": fmt}
+    )
+    assert export_fn(event).status == 200
+
+    with aws_calls() as calls:
+        answer = export_fn(event)
+
+    assert answer.status == 200
+    # The API key, the class, the consumer keys (one page), then the units: one Query per page.
+    pages = math.ceil(25 / repo.page_size)
+    assert dynamodb(calls) == ["GetItem", "GetItem", "Query"] + ["Query"] * pages
+    assert services(calls) == {"dynamodb"}
+
+
+# -- no Scan ------------------------------------------------------------------------------------------------
+
+_SCAN = re.compile(r"""\.scan\(|["']Scan["']""")
+
+
+def test_no_code_path_of_the_gateway_can_scan():
+    """Every access is a key read or a Query (IAM grants no Scan either: tests/infrastructure)."""
+    sources = [
+        p
+        for p in (ROOT / "layers" / "common" / "lti_gateway").rglob("*.py")
+        if "local" not in p.relative_to(ROOT).parts
+    ]
+    sources += list((ROOT / "functions").glob("*/app.py"))
+    assert len(sources) > 20
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sources
+        for number, text in enumerate(path.read_text().splitlines(), 1)
+        if _SCAN.search(text)
+    ]
+    assert offenders == []
