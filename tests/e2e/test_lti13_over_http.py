@@ -140,12 +140,16 @@ def test_a_deep_linking_request_into_a_class(gateway, platform):
 
 
 def test_the_platform_key_is_fetched_once_and_cached(gateway, platform):
-    before = platform.jwks_requests
-    for _ in range(2):
+    def launch() -> None:
         reaches_the_demo_app(
             gateway, browse(gateway, platform, PendingLaunch(gateway.stack["class_launch_url"], STUDENT, COURSE))
         )
-    assert platform.jwks_requests == before <= 1
+
+    launch()  # the first launch in this process may fetch the key set (whichever test runs first)
+    fetched = platform.jwks_requests
+    for _ in range(2):
+        launch()
+    assert platform.jwks_requests == fetched <= 1
 
 
 def test_a_replayed_form_post_gets_a_page(gateway, platform):
