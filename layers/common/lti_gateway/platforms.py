@@ -34,6 +34,7 @@ from .config import settings
 from .errors import Conflict, GatewayError, NotFound, ValidationFailed
 from .orgs import Principal
 from .repositories.dynamo import strip_none
+from .repositories.platforms import STORED_FIELDS
 
 MAX_ISSUER = 1024  # the index item's partition key is "ISS#" + issuer (DynamoDB allows 2048 bytes)
 MAX_URL = 2048
@@ -48,19 +49,7 @@ REQUIRED = ("url", "clientId", "name", "authenticationEndpoint", "accesstokenEnd
 OPTIONAL = ("authorizationServer", "deploymentIds", "allowAnonymous", "active", "version")
 # Sent back unchanged by clients that PUT what they read: accepted and ignored.
 READ_ONLY = ("id", "publicKey", "createdAt", "updatedAt")
-STORED = (
-    "name",
-    "issuer",
-    "client_id",
-    "deployment_ids",
-    "auth_login_url",
-    "auth_token_url",
-    "jwks_url",
-    "public_key",
-    "auth_server",
-    "active",
-    "allow_anonymous",
-)
+STORED = STORED_FIELDS
 
 
 class UnknownPlatform(GatewayError):

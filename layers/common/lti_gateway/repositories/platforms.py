@@ -35,9 +35,8 @@ REGURL_KIND = "registration_url"
 BINDING_KIND = "lti11_binding"
 # What a listing reads through gsi1: the platform attributes, nothing else (the function's IAM policy
 # allows gsi1 Queries of exactly these, so it cannot list other items' secrets through the index).
-PLATFORM_ATTRIBUTES = (
-    "platform_id",
-    "org_id",
+# The registration's own fields (what the API sets), then the listing adds identity and bookkeeping.
+STORED_FIELDS = (
     "name",
     "issuer",
     "client_id",
@@ -49,10 +48,8 @@ PLATFORM_ATTRIBUTES = (
     "auth_server",
     "active",
     "allow_anonymous",
-    "created_at",
-    "updated_at",
-    "version",
 )
+PLATFORM_ATTRIBUTES = ("platform_id", "org_id", *STORED_FIELDS, "created_at", "updated_at", "version")
 
 
 def platform_pk(platform_id: str) -> str:
