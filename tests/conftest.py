@@ -94,22 +94,22 @@ def invoke(module, event: dict) -> Answer:
     return Answer(result["statusCode"], {k.lower(): v for k, v in (result.get("headers") or {}).items()}, body, raw)
 
 
-@pytest.fixture
-def keys_fn(stack):
-    module = load_function("keys")
-    return lambda event: invoke(module, event)
+def _handler(name: str):
+    """A fixture calling ``functions/<name>/app.py`` with an event on the test's moto stack."""
+
+    @pytest.fixture
+    def call(stack):
+        module = load_function(name)
+        return lambda event: invoke(module, event)
+
+    return call
 
 
-@pytest.fixture
-def classes_fn(stack):
-    module = load_function("classes")
-    return lambda event: invoke(module, event)
-
-
-@pytest.fixture
-def platforms_fn(stack):
-    module = load_function("platforms")
-    return lambda event: invoke(module, event)
+keys_fn = _handler("keys")
+classes_fn = _handler("classes")
+platforms_fn = _handler("platforms")
+launch_fn = _handler("launch")
+token_fn = _handler("token")
 
 
 @pytest.fixture

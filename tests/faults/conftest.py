@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 # The LTI 1.3 launch world (a registered platform, its JWKS on loopback) and the launch function.
-from tests.functional.test_lti13_launch import jwks, launch_fn, world  # noqa: F401
+from tests.functional.test_lti13_launch import jwks, world  # noqa: F401
 
 Factory = Callable[[str], Exception]
 

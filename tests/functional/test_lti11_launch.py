@@ -41,15 +41,6 @@ def world(stack, org, monkeypatch):
     return {"org": org, "principal": principal, "key": key["key"], "secret": key["secret"], "class": cls, "unit": unit}
 
 
-@pytest.fixture
-def launch_fn(stack):
-    from tests.conftest import invoke
-    from tests.support.stack import load_function
-
-    module = load_function("launch")
-    return lambda event: invoke(module, event)
-
-
 def _path(url: str) -> str:
     return urlsplit(url).path
 

@@ -92,15 +92,6 @@ def world(stack, org, jwks, monkeypatch):
     return {"org": org, "principal": principal, "class": cls, "unit": unit, "platform": platform}
 
 
-@pytest.fixture
-def launch_fn(stack):
-    from tests.conftest import invoke
-    from tests.support.stack import load_function
-
-    module = load_function("launch")
-    return lambda event: invoke(module, event)
-
-
 # -- the platform's side ------------------------------------------------------------------------------
 
 

@@ -24,13 +24,11 @@ USER_ID = dict(CANVAS)["user_id"]
 
 __all__ = [
     "insecure_platform_urls",
-    "launch_fn",
     "lti11",
     "lti11_launch",
     "lti11_world",
     "lti13",
     "outcome_lms",
-    "token_fn",
 ]
 CLIENT_ID = "client-abc"
 
@@ -46,24 +44,6 @@ def insecure_platform_urls(stack, monkeypatch):
     yield
     config.settings.cache_clear()
     platform_services.outbound_http.cache_clear()
-
-
-@pytest.fixture
-def token_fn(stack):
-    from tests.conftest import invoke
-    from tests.support.stack import load_function
-
-    module = load_function("token")
-    return lambda event: invoke(module, event)
-
-
-@pytest.fixture
-def launch_fn(stack):
-    from tests.conftest import invoke
-    from tests.support.stack import load_function
-
-    module = load_function("launch")
-    return lambda event: invoke(module, event)
 
 
 @pytest.fixture
