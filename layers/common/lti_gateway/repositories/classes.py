@@ -89,6 +89,18 @@ def _set_remove(fields: dict[str, Any], names: dict[str, str], values: dict[str,
     return sets, removes
 
 
+def _versioned_update(
+    fields: dict[str, Any], *, org_id: str, expected_version: int, at: str
+) -> tuple[dict[str, str], dict[str, Any], list[str], list[str]]:
+    """Names, values, SET and REMOVE clauses of an update of ``fields`` that bumps ``version`` and
+    ``updated_at``; the condition uses ``#org = :org AND #v = :expected``."""
+    names: dict[str, str] = {"#v": "version", "#org": "org_id"}
+    values: dict[str, Any] = {":expected": expected_version, ":next": expected_version + 1, ":at": at, ":org": org_id}
+    sets, removes = _set_remove(fields, names, values)
+    sets += ["#v = :next", "updated_at = :at"]
+    return names, values, sets, removes
+
+
 def _expression(sets: list[str], removes: list[str]) -> str:
     expression = "SET " + ", ".join(sets)
     if removes:
@@ -156,15 +168,9 @@ class ClassesRepository:
         Raises NotFound if the class is gone (or another organisation's), Conflict
         ``concurrent_change`` if its version moved.
         """
-        names: dict[str, str] = {"#v": "version", "#org": "org_id"}
-        values: dict[str, Any] = {
-            ":expected": expected_version,
-            ":next": expected_version + 1,
-            ":at": at,
-            ":org": org_id,
-        }
-        sets, removes = _set_remove(fields, names, values)
-        sets += ["#v = :next", "updated_at = :at"]
+        names, values, sets, removes = _versioned_update(
+            fields, org_id=org_id, expected_version=expected_version, at=at
+        )
         try:
             out = self._table.update_item(
                 Key={"pk": class_pk(class_id), "sk": META},
@@ -364,15 +370,9 @@ class ClassesRepository:
         Conflict ``concurrent_change`` if the unit's version or the class's units moved; the caller
         re-reads to tell that from a unit or class that is gone.
         """
-        names: dict[str, str] = {"#v": "version", "#org": "org_id"}
-        values: dict[str, Any] = {
-            ":expected": expected_version,
-            ":next": expected_version + 1,
-            ":at": at,
-            ":org": org_id,
-        }
-        sets, removes = _set_remove(fields, names, values)
-        sets += ["#v = :next", "updated_at = :at"]
+        names, values, sets, removes = _versioned_update(
+            fields, org_id=org_id, expected_version=expected_version, at=at
+        )
         if "position" in fields:
             values[":order"] = unit_order_key(fields["position"], unit["seq"], unit["unit_id"])
             sets.append("gsi1sk = :order")
