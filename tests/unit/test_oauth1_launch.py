@@ -374,6 +374,23 @@ def test_unknown_revoked_and_wrong_keys_take_the_same_path(monkeypatch):
     assert set(counts.values()) == {(2, 1)}, counts
 
 
+def test_the_base_string_is_built_once_and_only_the_hmac_repeats_per_candidate(monkeypatch):
+    built, hmacs = [], []
+    real_base, real_hmac = oauthlib_signature.signature_base_string, oauthlib_signature._sign_hmac
+    monkeypatch.setattr(oauthlib_signature, "signature_base_string", lambda *a: built.append(a) or real_base(*a))
+    monkeypatch.setattr(oauthlib_signature, "_sign_hmac", lambda *a: hmacs.append(a) or real_hmac(*a))
+
+    verify(sign(), lookup=Lookup({KEY: ConsumerSecrets.active("old-secret-0123456789", SECRET)}))
+
+    assert len(built) == 1
+    assert [a[2] for a in hmacs] == ["old-secret-0123456789", SECRET]
+
+
+@pytest.mark.parametrize("signature", ["ünïcode-signature=", "\x00", "a" * 10_000, "Zm9v"])
+def test_a_signature_of_any_shape_is_a_mismatch_not_a_crash(signature):
+    rejected(edit(sign(), "oauth_signature", signature), "invalid_signature")
+
+
 # -- rejections: malformed (400) --------------------------------------------------------------------------
 
 
@@ -723,8 +740,8 @@ def test_malformed_launch_is_a_launch_rejected():
 def test_percent_signs_in_the_key_and_nonce_are_decoded_once():
     """A key like ``acme%2024`` is signed by RFC-conforming LMSs as ``acme%2024``, not ``acme 24``.
 
-    oauthlib 4.0.1 decodes oauth_* values from a form body twice; verify_launch hands them over in
-    a header, where it decodes once. Without that, this launch is refused.
+    oauthlib 4.0.1's endpoint decodes oauth_* values from a form body twice; verify_launch builds the
+    base string from the pairs it decoded once. Without that, this launch is refused.
     """
     key = "acme%2024%41-key"
     lookup = Lookup({key: ConsumerSecrets.active(SECRET)})

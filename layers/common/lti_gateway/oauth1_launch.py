@@ -6,10 +6,16 @@ Three steps, each a plain function the launch handler calls in order::
     params = parse_form_body(event)
     launch = verify_launch("POST", url, params, lookup_secret=..., nonce_store=..., now=clock.now())
 
-The OAuth 1.0a signature is verified by **oauthlib** (``SignatureOnlyEndpoint``) with a validator
-configured for real LMS traffic; this module adds what oauthlib leaves to its caller:
+The OAuth 1.0a signature is computed by **oauthlib**'s RFC 5849 helpers (parameter normalisation,
+base string URI, signature base string, HMAC-SHA1/HMAC-SHA256) and compared in constant time; the
+base string is built once per launch and only the HMAC is repeated per candidate secret. This
+module decides what oauthlib's ``SignatureOnlyEndpoint`` would leave to its caller or get wrong for
+real LMS traffic:
 
-* a distinct, stable ``code`` per failure (oauthlib only answers ``False``);
+* a distinct, stable ``code`` per failure (oauthlib's endpoint only answers ``False``);
+* protocol parameters checked for LMS traffic: HMAC-SHA1/SHA-256 only (no PLAINTEXT, no RSA), nonces
+  of 1-255 printable characters (oauthlib's defaults refuse Canvas's), two-legged only;
+* every parameter decoded exactly once (oauthlib's endpoint decodes ``oauth_*`` form values twice);
 * the timestamp window against an injected ``now`` (stale and future told apart);
 * candidate secrets: up to two are valid during a rotation grace period, and unknown or revoked
   keys are checked against dummy secrets so every key takes the same path (no timing oracle);
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import logging
 import re
 import secrets
@@ -33,15 +40,16 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256, RequestValidator, SignatureOnlyEndpoint
+from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256
+from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 
 from .errors import BodyTooLarge, GatewayError, UnsupportedMediaType, ValidationFailed
 
-# oauthlib logs every failed candidate at INFO (each launch tries a dummy secret, so every launch
-# logs a "failure") and the full signature base string (names, e-mails) at DEBUG: keep it quiet.
+# oauthlib logs the full signature base string (names, e-mails) at DEBUG when a verification fails;
+# we do not call its verify helpers, but keep its logger quiet should anything in it log.
 logging.getLogger("oauthlib").setLevel(logging.WARNING)
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -80,6 +88,10 @@ DEFAULT_WINDOW_SECONDS = 300
 NONCE_SKEW_SECONDS = 60
 
 ALLOWED_SIGNATURE_METHODS = (SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256)
+_SIGNERS = {
+    SIGNATURE_HMAC_SHA1: oauth_signature.sign_hmac_sha1_with_client,
+    SIGNATURE_HMAC_SHA256: oauth_signature.sign_hmac_sha256_with_client,
+}
 REQUIRED_OAUTH_PARAMS = (
     "oauth_consumer_key",
     "oauth_signature_method",
@@ -331,57 +343,11 @@ def _credentials(answer: ConsumerCredentials | Sequence[str] | None) -> tuple[st
     return ("active", found) if found and all(found) else ("unknown", ())
 
 
-# -- OAuth 1.0a with oauthlib ----------------------------------------------------------------------
+# -- OAuth 1.0a (oauthlib's RFC 5849 helpers) ----------------------------------------------------------------------
 
 
 def _printable(value: str) -> bool:
     return value.isprintable()
-
-
-class _LaunchValidator(RequestValidator):
-    """oauthlib's validator, configured deliberately for LTI 1.1 launches.
-
-    oauthlib's defaults reject real LMS traffic (keys and nonces of 20-30 letters and digits) and
-    accept PLAINTEXT and RSA. Here: HMAC-SHA1 and HMAC-SHA256 only; nonces of 1-255 printable
-    characters (Canvas sends long ones, Moodle 32 hex, others UUIDs with dashes); any key, because
-    :func:`verify_launch` filters keys (1-255 printable ASCII) before the lookup and an unacceptable
-    key must still take the dummy-secret path. The timestamp and nonce are checked by
-    :func:`verify_launch` against its ``now`` and its store *after* the signature (oauthlib would
-    check them before, against the wall clock), so oauthlib's own timestamp check is switched off
-    with an unbounded lifetime and ``validate_timestamp_and_nonce`` accepts. TLS is terminated by
-    API Gateway or the Function URL; the scheme in the URL is only part of the base string, hence
-    ``enforce_ssl = False``.
-
-    One validator is built per candidate secret: ``get_client_secret`` answers that candidate.
-    """
-
-    def __init__(self, candidate_secret: str, key_known: bool):
-        super().__init__()
-        self._secret = candidate_secret
-        self._key_known = key_known
-
-    allowed_signature_methods = ALLOWED_SIGNATURE_METHODS
-    enforce_ssl = False
-    timestamp_lifetime = float("inf")
-    dummy_client = "lti-gateway-dummy-consumer"
-
-    def check_client_key(self, client_key: str) -> bool:
-        # verify_launch checks the key's format before the lookup and treats a key outside it as
-        # unknown; such a key must still take the dummy-secret path here, not an early refusal.
-        return True
-
-    def check_nonce(self, nonce: str) -> bool:
-        return 1 <= len(nonce) <= _MAX_NONCE_LENGTH and _printable(nonce)
-
-    def validate_timestamp_and_nonce(self, client_key, timestamp, nonce, request, request_token=None,
-                                     access_token=None) -> bool:  # fmt: skip
-        return True  # checked by verify_launch: window against `now`, nonce only after the signature
-
-    def validate_client_key(self, client_key: str, request: Any) -> bool:
-        return self._key_known
-
-    def get_client_secret(self, client_key: str, request: Any) -> str:
-        return self._secret
 
 
 def _split_url(url: str) -> tuple[str, list[tuple[str, str]]]:
@@ -397,28 +363,24 @@ def _split_url(url: str) -> tuple[str, list[tuple[str, str]]]:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), query
 
 
-def _oauthlib_request(
-    base_url: str, query: Sequence[tuple[str, str]], params: Sequence[tuple[str, str]]
-) -> tuple[str, str, dict[str, str]]:
-    """The (uri, body, headers) oauthlib verifies: same parameters, protocol ones in the header.
+def _base_string(method: str, base_url: str, all_params: Sequence[tuple[str, str]]) -> str:
+    """The RFC 5849 signature base string, built once by oauthlib's own helpers.
 
-    RFC 5849 signs the union of query, header and body parameters, each decoded once, so where the
-    ``oauth_*`` parameters travel does not change the signature base string. They travel in the
-    Authorization header because oauthlib 4.0.1 percent-decodes ``oauth_*`` values taken from a
-    form body or query a second time (``signature.collect_parameters``): a consumer key or nonce
-    containing ``%41`` would be signed by the LMS as ``%41`` and checked by oauthlib as ``A``. From
-    the header oauthlib decodes them exactly once. The rest is re-encoded canonically (oauthlib
-    refuses raw ``[``, ``"`` or UTF-8 in a query or body; the decoded values are what is signed).
+    ``all_params`` are the query and body parameters, each decoded exactly once (``parse_qsl``), which
+    is what RFC 5849 section 3.4.1.3 signs: oauthlib's ``normalize_parameters`` encodes and sorts them,
+    ``base_string_uri`` normalises scheme, host, port and path, ``signature_base_string`` joins them.
+    (oauthlib's endpoint would collect the parameters from the raw body itself and percent-decode
+    ``oauth_*`` values from a form body a second time; handing it the decoded pairs avoids that.)
     """
-
-    def encode(pairs: Iterable[tuple[str, str]]) -> str:
-        return urlencode([(k, v) for k, v in pairs if not k.startswith("oauth_")], quote_via=quote)
-
-    protocol = [(k, v) for k, v in [*query, *params] if k.startswith("oauth_")]
-    authorization = "OAuth " + ", ".join(f'{k}="{quote(v, safe="~")}"' for k, v in protocol)
-    query_string = encode(query)
-    uri = f"{base_url}?{query_string}" if query_string else base_url
-    return uri, encode(params), {"Content-Type": FORM_URLENCODED, "Authorization": authorization}
+    signed = [(k, v) for k, v in all_params if k != "oauth_signature"]
+    try:
+        normalized = oauth_signature.normalize_parameters(signed)
+        uri = oauth_signature.base_string_uri(base_url)
+    except ValueError:  # oauthlib found the URI or parameters unusable (e.g. a port it refuses)
+        raise MalformedLaunch(
+            {"oauth": "request refused by the OAuth verifier"}, code="invalid_oauth_request"
+        ) from None
+    return oauth_signature.signature_base_string(method, uri, normalized)
 
 
 def _check_protocol_params(all_params: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -459,24 +421,24 @@ def _check_window(timestamp: int, now: float, window_seconds: int) -> None:
         raise LaunchRejected({"window_seconds": window_seconds}, code="timestamp_in_future")
 
 
-def _signature_matches(
-    request: tuple[str, str, dict[str, str]], method: str, candidates: Iterable[str], key_known: bool
-) -> bool:
-    """Verify with oauthlib against every candidate, without stopping early (constant work)."""
-    uri, body, headers = request
+class _Client(NamedTuple):
+    """What oauthlib's ``sign_hmac_*_with_client`` reads: LTI 1.1 is two-legged, no token secret."""
+
+    client_secret: str
+    resource_owner_secret: str = ""
+
+
+def _signature_matches(base_string: str, method: str, signature: str, candidates: Iterable[str]) -> bool:
+    """Sign ``base_string`` with every candidate (oauthlib's HMAC) and compare in constant time.
+
+    No early exit: every candidate costs one HMAC whether or not an earlier one matched.
+    """
+    sign = _SIGNERS[method]
+    received = signature.encode("utf-8", "surrogatepass")
     matched = False
     for candidate in candidates:
-        endpoint = SignatureOnlyEndpoint(_LaunchValidator(candidate, key_known))
-        try:
-            _valid, checked = endpoint.validate_request(uri, http_method=method, body=body, headers=headers)
-        except ValueError:  # oauthlib found the URI or parameters unusable (e.g. a port it refuses)
-            raise MalformedLaunch(
-                {"oauth": "request refused by the OAuth verifier"}, code="invalid_oauth_request"
-            ) from None
-        if checked is None or "signature" not in checked.validator_log:
-            # oauthlib refused the request before the signature; our checks should have caught it.
-            raise MalformedLaunch({"oauth": "request refused by the OAuth verifier"}, code="invalid_oauth_request")
-        matched |= bool(checked.validator_log["signature"])
+        expected = sign(base_string, _Client(candidate)).encode("ascii")
+        matched |= hmac.compare_digest(expected, received)
     return matched
 
 
@@ -682,7 +644,7 @@ def verify_launch(
     now: float,
     window_seconds: int = DEFAULT_WINDOW_SECONDS,
 ) -> VerifiedLaunch:
-    """Verify an LTI 1.1 launch: OAuth 1.0a (RFC 5849) with oauthlib, then the LTI parameters.
+    """Verify an LTI 1.1 launch: OAuth 1.0a (RFC 5849, oauthlib's signature helpers), then the LTI parameters.
 
     ``url`` is the URL the LMS signed (:func:`public_url`), query string included; ``form_params``
     the parsed body (:func:`parse_form_body`). ``lookup_secret(consumer_key)`` answers a
@@ -711,8 +673,8 @@ def verify_launch(
     status, found = _credentials(answer)
     candidates = list(found)
     candidates += [_DUMMY_SECRET] * max(0, _MIN_CANDIDATES - len(candidates))
-    request = _oauthlib_request(base_url, query, params)
-    matched = _signature_matches(request, method, candidates, key_known=status == "active")
+    base_string = _base_string(method, base_url, query + params)
+    matched = _signature_matches(base_string, oauth["oauth_signature_method"], oauth["oauth_signature"], candidates)
     # Decide only now, after the same work for unknown, revoked and known keys.
     if status == "unknown":
         raise LaunchRejected({"oauth_consumer_key": "unknown"}, code="unknown_consumer_key")
