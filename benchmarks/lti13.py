@@ -3,7 +3,7 @@
 All three verify the same RS256 id_token (a realistic Moodle/Canvas-shaped launch, ~2 KB):
 
 * **ours**: ``id_token.LaunchValidation(...).validate()``, the whole chain the launch function runs —
-  format, header, state, audience, registration, signature, times, nonce, deployment, version,
+  format, header, state, registration, signature, audience, times, nonce, deployment, version,
   message type, message, roles, subject. Warm container: the platform's key is parsed and cached by
   ``platform_jwks.PlatformKeys`` (its JWKS "fetched" once from an in-memory answer); the state store
   and the registration lookup are in-memory fakes (in Lambda they are one DeleteItem and a cached read).

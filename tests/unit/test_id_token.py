@@ -17,8 +17,8 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from lti_gateway import id_token
 from lti_gateway.errors import GatewayError
@@ -164,6 +164,12 @@ def _b64(data: bytes) -> str:
 
 def mint_unsigned(payload: dict[str, Any], header: dict[str, Any], signature: bytes = b"") -> str:
     return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}.{_b64(signature)}"
+
+
+def mint_raw(payload: bytes, *, key: rsa.RSAPrivateKey = PLATFORM_KEY) -> str:
+    """RS256 over any payload bytes, kid k1 (pyjwt refuses to encode some of the payloads tested here)."""
+    signing_input = f"{_b64(json.dumps({'alg': 'RS256', 'kid': 'k1'}).encode())}.{_b64(payload)}"
+    return f"{signing_input}.{_b64(key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()))}"
 
 
 def mint_hs256_with_public_key(payload: dict[str, Any]) -> str:
@@ -445,6 +451,88 @@ def test_the_platform_key_is_rotated_between_launches():
 
     assert world.validate(mint(claims(), key=OTHER_KEY, kid="k2")).kid == "k2"
     assert world.http.urls == [JWKS_URL, JWKS_URL]
+
+
+# -- one parse: the verified pass decodes the payload; the state names the registration ----------------------
+
+
+def test_an_accepted_launch_parses_its_payload_once(monkeypatch: pytest.MonkeyPatch):
+    """Only the header is decoded by hand; the payload's JSON is parsed by jwt.decode alone."""
+    world, token = World(), mint(claims())
+    world.validate(mint(claims()))  # warm: the JWKS is fetched and parsed
+    world.states.items[STATE] = state_item()
+    parsed: list[Any] = []
+    loads = json.loads
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        parsed.append(value := loads(*args, **kwargs))
+        return value
+
+    monkeypatch.setattr(json, "loads", counting)
+    world.validate(token)
+
+    assert sum(1 for value in parsed if isinstance(value, dict) and "nonce" in value) == 1
+
+
+def test_the_registration_is_found_from_the_state_not_from_the_token():
+    world = World()
+    assert rejected(world, mint(claims(iss="https://evil.example"))).code == "invalid_issuer"
+    assert world.lookups == [(ISS, CLIENT_ID)]
+
+
+@pytest.mark.parametrize(
+    ("state", "code"),
+    [(state_item(issuer=""), "invalid_issuer"), (state_item(client_id=None), "invalid_audience")],
+)
+def test_a_state_that_names_no_issuer_or_client_id_is_refused_without_a_lookup(state: dict[str, Any], code: str):
+    world = World(state=state)
+    assert rejected(world, mint(claims())).code == code
+    assert world.lookups == []
+
+
+# Refused by the verified pass (a forged signature, or a claim pyjwt checks), each keeps the code it had
+# when the chain checked iss, aud and azp before the signature; only then does pyjwt's reason count.
+FORGED: dict[str, tuple[dict[str, Any], str]] = {
+    "wrong iss": ({"iss": "https://evil.example"}, "invalid_issuer"),
+    "no iss": ({"iss": DELETE}, "invalid_issuer"),
+    "iss not a string": ({"iss": ["https://lms.example.edu"]}, "invalid_issuer"),
+    "wrong aud": ({"aud": "another-tool"}, "invalid_audience"),
+    "no aud": ({"aud": DELETE}, "invalid_audience"),
+    "empty aud": ({"aud": []}, "invalid_audience"),
+    "aud list without azp": ({"aud": [CLIENT_ID, "x"]}, "missing_azp"),
+    "wrong azp": ({"azp": "another-tool"}, "invalid_azp"),
+    "no nonce": ({"nonce": DELETE}, "missing_nonce"),
+    "sub not a string": ({"sub": 42}, "invalid_sub"),
+}
+
+
+@pytest.mark.parametrize("case", FORGED)
+def test_a_refusal_of_the_verified_pass_keeps_its_code(case: str):
+    changes, code = FORGED[case]
+    payload = json.dumps(claims(**changes)).encode()
+    checked_first = code in ("invalid_issuer", "invalid_audience", "missing_azp", "invalid_azp")
+
+    assert rejected(World(), mint_raw(payload)).code == code
+    assert rejected(World(), mint_raw(payload, key=OTHER_KEY)).code == (
+        code if checked_first else "id_token_signature_invalid"
+    )
+
+
+@pytest.mark.parametrize("payload", [b"[1, 2]", b'"a string"', b"not json", b"\xff\xfe", b""])
+def test_a_signed_payload_that_is_not_a_json_object_is_malformed(payload: bytes):
+    world = World()
+
+    error = rejected(world, mint_raw(payload))
+
+    assert (error.code, error.status) == ("malformed_id_token", 400)
+    assert world.states.calls == 1  # the state is spent: the payload is only decoded by the verified pass
+
+
+@pytest.mark.parametrize("tail", ["é", "\udc80", "\u2028"])
+def test_a_token_that_is_not_ascii_is_malformed(tail: str):
+    world = World()
+    assert rejected(world, mint(claims()) + tail).code == "malformed_id_token"
+    assert world.states.calls == 0
 
 
 # -- LTI 1.1 migration claim ------------------------------------------------------------------------------

@@ -5,13 +5,15 @@ A named chain of small steps (pylti1p3's shape, with a distinct error code per f
     launch = LaunchValidation(id_token, state, states=..., registrations=..., keys=..., now=...).validate()
 
     validate_size           ≤ 64 KiB (pyjwt decodes a 2 MB token happily)
-    validate_format         three base64url segments; header and payload are JSON objects
+    validate_format         ASCII, three segments, the header segment a JSON object (the payload is
+                            decoded by the verified pass)
     validate_header         alg RS256 only (never none, never HS256 keyed with a public key); kid required
     validate_state          consumed exactly once (one conditional delete), not expired
-    validate_audience       iss is the platform the login was for; aud contains our client id; azp
-    validate_registration   the platform registration by iss + client id, active, the one the state names
+    validate_registration   the registration for the issuer + client id the state names (never the
+                            token's), active, of the platform the state names
     validate_signature      the platform's key for kid (its registered JWKS, never jku/x5u); RS256;
                             iss, aud and the required claims (exp, iat, nonce, sub unless anonymous)
+    validate_audience       iss is the platform the login was for; aud contains our client id; azp
     validate_times          exp (≤ 60 s leeway), iat ≤ 10 min old and ≤ 60 s ahead, nbf
     validate_nonce          the nonce stored with the state
     validate_deployment     deployment_id is one of the registration's
@@ -24,6 +26,18 @@ A named chain of small steps (pylti1p3's shape, with a distinct error code per f
 The state is consumed before the signature is checked: a state is single-use whatever happens next,
 so a failed launch cannot be retried with the same state. Nothing else is written here; the caller
 stores the launch only after :meth:`LaunchValidation.validate` returned.
+
+The token is parsed once. Only the header segment is decoded by hand (for ``alg`` and ``kid``, as the
+style guide asks); ``jwt.decode`` does the verified pass — every segment's base64url, the signature, the
+payload's JSON, ``iss``, ``aud`` and the required claims — and the later steps read the claims it
+returned. The registration and key are found from what the *state* names (the issuer and client id
+the login was for), so nothing is read from the unverified payload on the way to a valid launch.
+When the verified pass fails, :meth:`LaunchValidation._refused` decodes the payload unverified only
+to name the failure as the chain always has: a payload that is not a JSON object is
+``malformed_id_token``, an ``iss``/``aud``/``azp`` that is not the login's is ``invalid_issuer``,
+``invalid_audience``, ``missing_azp`` or ``invalid_azp``, before pyjwt's own reason
+(``id_token_signature_invalid`` …). The unverified payload only ever picks the code of a refusal;
+no launch is accepted on anything but what ``jwt.decode`` verified.
 
 Authentication failures are 401 (:class:`IdTokenRejected`), malformed tokens and missing or
 ill-typed LTI claims 400 (:class:`MalformedIdToken`), an unreachable JWKS with nothing cached 502.
@@ -40,7 +54,8 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, NoReturn, Protocol
 
 import jwt
 
@@ -84,6 +99,14 @@ LINK_MESSAGES = (RESOURCE_LINK_REQUEST, SUBMISSION_REVIEW_REQUEST)
 # Our states are secrets.token_urlsafe(32); anything far from that shape is not one (no table read).
 _STATE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+# jwt.decode's arguments, built once and read-only (pyjwt merges a copy of ``options`` with its defaults).
+# Times are checked by validate_times against the injected clock, with our windows.
+_ALGORITHMS = (ALGORITHM,)
+_REQUIRED = ("iss", "aud", "exp", "iat", "nonce")
+_TIMES_OFF = {"verify_exp": False, "verify_iat": False, "verify_nbf": False}
+_DECODE_OPTIONS: Any = MappingProxyType({"require": (*_REQUIRED, "sub"), **_TIMES_OFF})
+_DECODE_OPTIONS_ANONYMOUS: Any = MappingProxyType({"require": _REQUIRED, **_TIMES_OFF})
 
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -185,7 +208,6 @@ class LaunchValidation:
         self._keys = keys
         self._now = int(now)
         self._header: dict[str, Any] = {}
-        self._unverified: dict[str, Any] = {}
         self._state: dict[str, Any] = {}
         self._client_id = ""
         self._registration: Any = None
@@ -197,9 +219,9 @@ class LaunchValidation:
             .validate_format()
             .validate_header()
             .validate_state()
-            .validate_audience()
             .validate_registration()
             .validate_signature()
+            .validate_audience()
             .validate_times()
             .validate_nonce()
             .validate_deployment()
@@ -222,17 +244,20 @@ class LaunchValidation:
         return self
 
     def validate_format(self) -> LaunchValidation:
-        assert self._token is not None
-        parts = self._token.split(".")
+        """Three segments, the header a JSON object. The payload is decoded by the verified pass alone."""
+        token = self._token
+        assert token is not None
         try:
-            if len(parts) != 3:
+            if not token.isascii():  # a JWS in compact form is ASCII (pyjwt would not encode a lone surrogate)
+                raise ValueError("not ASCII")
+            if token.count(".") != 2:
                 raise ValueError("not three segments")
-            header, payload = _b64_json(parts[0]), _b64_json(parts[1])
+            header = _b64_json(token[: token.index(".")])
         except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
             raise MalformedIdToken({"id_token": "not a JWS in compact form"}, code="malformed_id_token") from None
-        if not isinstance(header, dict) or not isinstance(payload, dict):
+        if not isinstance(header, dict):
             raise MalformedIdToken({"id_token": "header and payload must be JSON objects"}, code="malformed_id_token")
-        self._header, self._unverified = header, payload
+        self._header = header
         return self
 
     def validate_header(self) -> LaunchValidation:
@@ -261,25 +286,33 @@ class LaunchValidation:
 
     def validate_audience(self) -> LaunchValidation:
         """iss is the issuer the login was for; aud names our client id; several audiences need azp."""
-        if self._unverified.get("iss") != self._state.get("issuer"):
+        self._check_audience(self._claims)
+        return self
+
+    def _check_audience(self, claims: Mapping[str, Any]) -> None:
+        if claims.get("iss") != self._state.get("issuer"):
             raise IdTokenRejected({"iss": "not the platform this login was started for"}, code="invalid_issuer")
-        client_id = str(self._state.get("client_id") or "")
-        aud = self._unverified.get("aud")
+        client_id = self._client_id
+        aud = claims.get("aud")
         audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
         if not client_id or client_id not in audiences:
             raise IdTokenRejected({"aud": "does not contain this tool's client id"}, code="invalid_audience")
-        azp = self._unverified.get("azp")
+        azp = claims.get("azp")
         if len(audiences) > 1 and azp is None:
             raise IdTokenRejected({"azp": "required when aud has several audiences"}, code="missing_azp")
         if azp is not None and azp != client_id:
             raise IdTokenRejected({"azp": "is not this tool's client id"}, code="invalid_azp")
-        self._client_id = client_id
-        return self
 
     def validate_registration(self) -> LaunchValidation:
-        issuer = str(self._unverified["iss"])
+        """The registration the state names (the login's issuer and client id), not the token's claims."""
+        issuer, client_id = self._state.get("issuer"), self._state.get("client_id")
+        if not _text(issuer):
+            raise IdTokenRejected({"iss": "not the platform this login was started for"}, code="invalid_issuer")
+        if not _text(client_id):
+            raise IdTokenRejected({"aud": "does not contain this tool's client id"}, code="invalid_audience")
+        self._client_id = client_id
         try:
-            registration = self._registrations(issuer, self._client_id)
+            registration = self._registrations(issuer, client_id)
         except GatewayError as error:  # unknown_platform, platform_inactive … as 401s of a launch
             raise IdTokenRejected(error.details, code=error.code) from None
         if not getattr(registration, "active", True):
@@ -294,34 +327,47 @@ class LaunchValidation:
         key = self._keys.key_for(self._registration, str(self._header["kid"]))
         if key is None:
             raise IdTokenRejected({"kid": "the platform publishes no such key"}, code="unknown_kid")
-        required = ["iss", "aud", "exp", "iat", "nonce"]
-        if not getattr(self._registration, "allow_anonymous", False):
-            required.append("sub")
+        anonymous = getattr(self._registration, "allow_anonymous", False)
         try:
             self._claims = jwt.decode(
                 self._token,
                 key,
-                algorithms=[ALGORITHM],
+                algorithms=_ALGORITHMS,
                 audience=self._client_id,
                 issuer=self._registration.issuer,
-                # Times are checked by validate_times against the injected clock, with our windows.
-                options={"require": required, "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+                options=_DECODE_OPTIONS_ANONYMOUS if anonymous else _DECODE_OPTIONS,
             )
-        except jwt.MissingRequiredClaimError as error:
-            raise _missing(error.claim) from None
-        except jwt.InvalidSignatureError:
-            raise IdTokenRejected({"signature": "does not verify"}, code="id_token_signature_invalid") from None
-        except jwt.InvalidAudienceError:
-            raise IdTokenRejected({"aud": "does not contain this tool's client id"}, code="invalid_audience") from None
-        except jwt.InvalidIssuerError:
-            raise IdTokenRejected({"iss": "not the registered issuer"}, code="invalid_issuer") from None
-        except jwt.exceptions.InvalidSubjectError:  # not exported as jwt.InvalidSubjectError (found by fuzzing)
-            raise MalformedIdToken({"sub": "must be a string"}, code="invalid_sub") from None
-        except jwt.InvalidAlgorithmError:
-            raise IdTokenRejected({"alg": "not allowed"}, code="alg_not_allowed") from None
-        except jwt.PyJWTError:
-            raise IdTokenRejected({"id_token": "does not verify"}, code="invalid_id_token") from None
+        except jwt.PyJWTError as error:
+            self._refused(error)
         return self
+
+    def _refused(self, error: jwt.PyJWTError) -> NoReturn:
+        """Name a failed verified pass: a malformed payload, then the login's iss/aud/azp, then pyjwt's reason.
+
+        The payload is decoded here, unverified, only to choose the error code (the codes the chain gave
+        when it checked these before the signature); nothing read here can let a launch through.
+        """
+        assert self._token is not None
+        try:
+            payload = _b64_json(self._token.split(".")[1])
+        except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
+            raise MalformedIdToken({"id_token": "not a JWS in compact form"}, code="malformed_id_token") from None
+        if not isinstance(payload, dict):
+            raise MalformedIdToken({"id_token": "header and payload must be JSON objects"}, code="malformed_id_token")
+        self._check_audience(payload)
+        if isinstance(error, jwt.MissingRequiredClaimError):
+            raise _missing(error.claim) from None
+        if isinstance(error, jwt.InvalidSignatureError):
+            raise IdTokenRejected({"signature": "does not verify"}, code="id_token_signature_invalid") from None
+        if isinstance(error, jwt.InvalidAudienceError):
+            raise IdTokenRejected({"aud": "does not contain this tool's client id"}, code="invalid_audience") from None
+        if isinstance(error, jwt.InvalidIssuerError):
+            raise IdTokenRejected({"iss": "not the registered issuer"}, code="invalid_issuer") from None
+        if isinstance(error, jwt.exceptions.InvalidSubjectError):  # not exported as jwt.InvalidSubjectError (fuzzing)
+            raise MalformedIdToken({"sub": "must be a string"}, code="invalid_sub") from None
+        if isinstance(error, jwt.InvalidAlgorithmError):
+            raise IdTokenRejected({"alg": "not allowed"}, code="alg_not_allowed") from None
+        raise IdTokenRejected({"id_token": "does not verify"}, code="invalid_id_token") from None
 
     # -- when, and for which login ---------------------------------------------------------------------
     def validate_times(self) -> LaunchValidation:
