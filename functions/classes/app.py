@@ -138,16 +138,25 @@ def delete_unit(class_id: str, unit_id: str):
 
 # -- the public page --------------------------------------------------------------------------------
 
-_TITLES = {404: "Class not found", 409: "This class cannot be opened from here"}
+_TITLES = {
+    404: "Class not found",
+    409: "This class cannot be opened from here",
+    503: "This class cannot be opened right now",
+}
 _OPEN_MESSAGES = {
     "not_found": "There is no such class. Check the link you followed.",
     "lti_disabled": "LTI is not enabled for this class. Ask your teacher how to open it.",
     "no_class_lms_url": "No Class LMS URL is set for this class yet. Ask your teacher for the course link.",
+    "service_unavailable": "The service is busy. Wait a moment, then open the link again.",
 }
 
 
-def _html_page(status: int, message: str) -> Response:
-    correlation_id = getattr(app.lambda_context, "aws_request_id", None) or "-"
+def _correlation_id() -> str:
+    return getattr(app.lambda_context, "aws_request_id", None) or "-"
+
+
+def _html_page(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    correlation_id = _correlation_id()
     title = _TITLES.get(status, "Something went wrong")
     body = (
         "<!doctype html><html lang=en><meta charset=utf-8>"
@@ -157,17 +166,26 @@ def _html_page(status: int, message: str) -> Response:
         f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
         f"<p style='color:#666;font-size:.85rem'>Reference: {html.escape(correlation_id)}</p></body></html>"
     )
-    return Response(status_code=status, content_type="text/html; charset=utf-8", body=body, headers=PAGE_HEADERS)
+    return Response(
+        status_code=status,
+        content_type="text/html; charset=utf-8",
+        body=body,
+        headers={**PAGE_HEADERS, **(headers or {})},
+    )
 
 
 @app.get("/classes/<class_id>/open")
 def open_class(class_id: str):
-    """Students always enter through the LMS: redirect to the Class LMS URL. Never JSON, no org data."""
+    """Students always enter through the LMS: redirect to the Class LMS URL. Never JSON, no org data;
+    an AWS fault is a 503 page with ``Retry-After``, a bug a 500 page with only a reference."""
     try:
         target = classes.open_target(class_id)
-    except GatewayError as error:
-        logger.info("class open refused", extra={"error": error.code, "status": error.status})
-        return _html_page(error.status, _OPEN_MESSAGES.get(error.code, "This class cannot be opened right now."))
+    except Exception as exc:  # every failure of this public page is a page, never JSON
+        error = web.failure(exc, _correlation_id())
+        if isinstance(exc, GatewayError):  # web.failure logged the others
+            logger.info("class open refused", extra={"error": error.code, "status": error.status})
+        message = _OPEN_MESSAGES.get(error.code, "This class cannot be opened right now.")
+        return _html_page(error.status, message, web.retry_after_header(error))
     return Response(status_code=302, headers={"Location": target, **PAGE_HEADERS})
 
 

@@ -92,7 +92,8 @@ def revoke_key(key: str):
 
 @app.post("/<lts_version>/consumer/keys/lti")
 def learnosity_keys(lts_version: str):
-    """Learnosity Data API shape: errors are answered in its envelope too."""
+    """Learnosity Data API shape: errors are answered in its envelope too (an AWS fault a 503 with
+    ``Retry-After``, a bug a 500 naming only its correlation id), never as ``{error, details}``."""
     try:
         security, request_raw, action = learnosity.parse_form(web.form_body(app.current_event))
         throttle.check(f"data-api#{security['consumer_key']}", per_minute=settings().data_api_requests_per_minute)
@@ -101,10 +102,14 @@ def learnosity_keys(lts_version: str):
         )
         logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
         return web.json_response(200, learnosity.handle(principal, request_raw, action))
-    except GatewayError as error:
-        logger.info("data api request rejected", extra={"error": error.code, "lts_version": lts_version})
-        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, learnosity.Throttled) else None
-        return web.json_response(error.status, learnosity.error_envelope(error), headers)
+    except Exception as exc:  # every failure in the Data API envelope
+        correlation_id = app.current_event.request_context.request_id or getattr(
+            app.lambda_context, "aws_request_id", "-"
+        )
+        error = web.failure(exc, correlation_id)
+        if isinstance(exc, GatewayError):  # web.failure logged the others
+            logger.info("data api request rejected", extra={"error": error.code, "lts_version": lts_version})
+        return web.json_response(error.status, learnosity.error_envelope(error), web.retry_after_header(error))
 
 
 @app.get("/api/org")

@@ -217,7 +217,7 @@ def jwks():
 # -- LTI Dynamic Registration ---------------------------------------------------------------------------
 
 
-def _page(status: int, body: str, nonce: str) -> Response:
+def _page(status: int, body: str, nonce: str, headers: dict[str, str] | None = None) -> Response:
     return Response(
         status_code=status,
         content_type="text/html; charset=utf-8",
@@ -226,6 +226,7 @@ def _page(status: int, body: str, nonce: str) -> Response:
             "Content-Security-Policy": dynamic_registration.content_security_policy(nonce),
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
+            **(headers or {}),
         },
         body=body,
     )
@@ -233,13 +234,18 @@ def _page(status: int, body: str, nonce: str) -> Response:
 
 @app.get("/lti/register/<token>")
 def dynamic_register(token: str):
+    """The LMS opens this in a window or iframe: every answer is a page (an AWS fault a 503 page with
+    ``Retry-After``, a bug a 500 page with only a reference), never JSON."""
     nonce = secrets.token_urlsafe(16)
     try:
         registered = dynamic_registration.register(token, _query(), base=_base())
-    except GatewayError as error:
+    except Exception as exc:  # every failure of this page is a page, never JSON
         correlation_id = app.current_event.request_context.request_id or "-"
-        logger.info("dynamic registration refused", extra={"error": error.code, "status": error.status})
-        return _page(error.status, dynamic_registration.error_page(error, correlation_id, nonce), nonce)
+        error = web.failure(exc, correlation_id)
+        if isinstance(exc, GatewayError):  # web.failure logged the others
+            logger.info("dynamic registration refused", extra={"error": error.code, "status": error.status})
+        page = dynamic_registration.error_page(error, correlation_id, nonce)
+        return _page(error.status, page, nonce, web.retry_after_header(error))
     logger.info(
         "platform registered dynamically",
         extra={"org_id": registered.org_id, "platform_id": registered.platform_id, "issuer": registered.issuer},

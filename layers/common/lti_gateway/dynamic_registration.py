@@ -337,9 +337,12 @@ _FAILED = """<!doctype html>
 <body><h1>The tool could not be registered</h1>
 <p>{message}</p>
 <p>Reason: <code>{code}</code><br>Reference: <code>{correlation_id}</code></p>
-<p>Nothing was stored. Fix the cause and start the registration again from the LMS.</p>
+<p>{next_step}</p>
 </body></html>
 """
+_NEXT_STEP = "Nothing was stored. Fix the cause and start the registration again from the LMS."
+_RETRY_STEP = "Nothing was stored. Wait a moment, then start the registration again from the LMS."
+_REPORT_STEP = "If this keeps happening, send the reference to the tool's administrator."
 
 
 def content_security_policy(nonce: str) -> str:
@@ -361,11 +364,21 @@ def success_page(registered: Registered, nonce: str) -> str:
 
 
 def _message(error: GatewayError) -> str:
+    if error.code == "internal_error":  # a bug: its details are only the reference, shown below
+        return "The tool failed to complete the registration."
     if isinstance(error.details, str):
         return error.details
     if isinstance(error.details, dict):
         return "; ".join(f"{k}: {v}" for k, v in error.details.items())
     return "The registration request was not valid."
+
+
+def _next_step(error: GatewayError) -> str:
+    if getattr(error, "retry_after", None) is not None:  # AWS throttled or did not answer: a 503
+        return _RETRY_STEP
+    if error.code == "internal_error":
+        return _REPORT_STEP
+    return _NEXT_STEP
 
 
 def error_page(error: GatewayError, correlation_id: str, nonce: str) -> str:
@@ -375,4 +388,5 @@ def error_page(error: GatewayError, correlation_id: str, nonce: str) -> str:
         message=html.escape(_message(error)),
         code=html.escape(error.code),
         correlation_id=html.escape(correlation_id),
+        next_step=_next_step(error),
     )

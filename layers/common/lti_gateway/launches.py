@@ -193,12 +193,12 @@ def lti11_launch(
         _remember_context(class_item, verified.context_id, verified.consumer_key)
     launch_id = secrets.token_urlsafe(18)
     now = int(clock.now())
+    token = ltik.issue(launch_id, org_id, now=now)  # first: a cold KMS failure leaves no orphan context
     deps.launch_repo().put_launch_context(
         launch_id,
         _context_record(verified, org_id, class_id, unit_id),
         expires_at=now + LAUNCH_LIFETIME_SECONDS,
     )
-    token = ltik.issue(launch_id, org_id, now=now)
     return Handover(with_query(app_url, ltik=token), launch_id, org_id, class_id, unit_id)
 
 
@@ -495,8 +495,8 @@ def lti13_launch(
     record = _lti13_record(validated, org_id, class_id, unit_id, _lti11_migration(validated, org_id))
     launch_id = secrets.token_urlsafe(18)
     now = int(clock.now())
+    token = ltik.issue(launch_id, org_id, now=now)  # first: a cold KMS failure leaves no orphan context
     deps.launch_repo().put_launch_context(launch_id, record, expires_at=now + LAUNCH_LIFETIME_SECONDS)
-    token = ltik.issue(launch_id, org_id, now=now)
     return Handover(with_query(app_url, ltik=token), launch_id, org_id, class_id, unit_id, "1.3")
 
 

@@ -90,16 +90,18 @@ def page_args(event: Any) -> tuple[int, str | None]:
     return parse_limit(query.get("limit")), query.get("next")
 
 
+def retry_after_header(error: GatewayError) -> dict[str, str]:
+    """``{"Retry-After": …}`` for a Throttled (429) or ServiceUnavailable (503), else ``{}``."""
+    retry_after = getattr(error, "retry_after", None)
+    return {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
+
 def error_response(error: GatewayError) -> Response:
-    headers = dict(NO_STORE)
-    retry_after = getattr(error, "retry_after", None)  # Throttled (429), ServiceUnavailable (503)
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
     return Response(
         status_code=error.status,
         content_type="application/json",
         body=json.dumps(error.to_body()),
-        headers=headers,
+        headers={**NO_STORE, **retry_after_header(error)},
     )
 
 
@@ -127,6 +129,21 @@ def unavailable(error: Exception) -> GatewayError | None:
     Every handler family calls this from its catch-all, so DynamoDB/KMS trouble never reaches a 500.
     """
     return aws.as_unavailable(error)
+
+
+def failure(error: Exception, correlation_id: str) -> GatewayError:
+    """Any exception as the GatewayError a route answering in its own format (an HTML page, the
+    Learnosity envelope) renders: a GatewayError as is; an AWS throttle, timeout or connection failure
+    as the 503 of :func:`unavailable` (logged); anything else, a bug, as a 500 ``internal_error`` whose
+    details are only the correlation id (the trace goes to the log, never to the answer)."""
+    if isinstance(error, GatewayError):
+        return error
+    mapped = unavailable(error)
+    if mapped is not None:
+        log_rejection(mapped)
+        return mapped
+    logger.exception("unhandled error", extra={"correlation_id": correlation_id})
+    return GatewayError({"correlation_id": correlation_id}, code="internal_error", status=500)
 
 
 def resolver() -> APIGatewayHttpResolver:
