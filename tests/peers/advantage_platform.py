@@ -16,20 +16,21 @@ Controls: ``expire_tokens()`` (the next service call answers 401 once the token 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+
+from tests.peers.loopback import LoopbackServer, QuietHandler, send_reply
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/scope/"
@@ -82,7 +83,7 @@ class AdvantagePlatform:
         self._failures: list[tuple[int, bytes]] = []
         self._next_item = 100
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LoopbackServer | None = None
         if not self.members:
             self.members = [
                 {
@@ -120,8 +121,7 @@ class AdvantagePlatform:
         if self.mounted_on is not None:
             return self.mounted_on()
         assert self._server is not None, "enter the context first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.base_url
 
     @property
     def token_url(self) -> str:
@@ -141,14 +141,12 @@ class AdvantagePlatform:
 
     def __enter__(self) -> AdvantagePlatform:
         if self.mounted_on is None:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler_class())
-            threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+            self._server = LoopbackServer(self.handler_class()).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
 
     # -- controls ------------------------------------------------------------------------------------
     def expire_tokens(self) -> None:
@@ -338,22 +336,12 @@ class AdvantagePlatform:
         except Exception as err:  # a peer reports, it does not crash
             status, media, data, extra = 500, "application/json", {"error": repr(err)}, {}
         payload = data if isinstance(data, bytes) else b"" if data is None else json.dumps(data).encode()
-        request.send_response(status)
-        request.send_header("Content-Type", media)
-        request.send_header("Content-Length", str(len(payload)))
-        for k, v in extra.items():
-            request.send_header(k, v)
-        request.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            request.wfile.write(payload)
+        send_reply(request, status, payload, media, extra)
 
     def handler_class(self) -> type[BaseHTTPRequestHandler]:
         platform = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def _serve(self) -> None:
                 platform.serve(self)
 
@@ -369,31 +357,22 @@ class Recorder:
         self.hits: list[str] = []
         recorder = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def _serve(self) -> None:
                 recorder.hits.append(f"{self.command} {self.path} {self.headers.get('Authorization', '')}")
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
+                self.reply(200, b"{}", "application/json")
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._server = LoopbackServer(Handler)
 
     @property
     def base(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.base_url
 
     def __enter__(self) -> Recorder:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()

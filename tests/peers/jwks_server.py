@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
+
+from tests.peers.loopback import LoopbackServer, QuietHandler
 
 
 def public_jwk(private_key: Any, kid: str) -> dict[str, Any]:
@@ -30,8 +31,7 @@ class JwksServer:
         self.status = 200
         self.requests = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     def publish(self, private_key: Any, kid: str, *, replace: bool = False) -> None:
         """Publish the public half of ``private_key`` under ``kid`` (``replace``: withdraw the others)."""
@@ -41,37 +41,25 @@ class JwksServer:
     @property
     def url(self) -> str:
         assert self._server is not None, "start() first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/jwks"
+        return f"{self._server.base_url}/jwks"
 
     def start(self) -> JwksServer:
         peer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 with peer._lock:
                     peer.requests += 1
                     body = json.dumps({"keys": peer.keys}).encode()
                     status = peer.status
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(status, body, "application/json")
 
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), daemon=True)
-        self._thread.start()
+        self._server = LoopbackServer(Handler).start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
     def __enter__(self) -> JwksServer:

@@ -21,10 +21,9 @@ from __future__ import annotations
 import html
 import json
 import secrets
-import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -35,6 +34,8 @@ from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
 from lti1p3platform.request import Request, TRequest
+
+from tests.peers.loopback import LoopbackServer, QuietHandler
 
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 INSTRUCTOR = f"{LIS}membership#Instructor"
@@ -126,6 +127,8 @@ class Lti13Platform:
         self.pending: dict[str, PendingLaunch] = {}
         self.auth_requests: list[dict[str, str]] = []
         self.jwks_requests = 0
+        # a LoopbackServer, or any ThreadingHTTPServer a subclass's start() runs (AdvantageLms in
+        # tests/e2e/test_ltiaas_client.py): so only ThreadingHTTPServer's own methods are used on it
         self._server: ThreadingHTTPServer | None = None
         self.rotate_key()
 
@@ -243,7 +246,7 @@ class Lti13Platform:
     def start(self) -> Lti13Platform:
         platform = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 path = urlsplit(self.path).path
                 if path == "/jwks":
@@ -254,19 +257,9 @@ class Lti13Platform:
                     kind = "html"
                 else:
                     status, body, kind = 404, "not found", "plain"
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", f"{'application' if kind == 'json' else 'text'}/{kind}")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(status, body.encode(), f"{'application' if kind == 'json' else 'text'}/{kind}")
 
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.1,), daemon=True).start()
+        self._server = LoopbackServer(Handler).start()
         return self
 
     def stop(self) -> None:

@@ -16,19 +16,18 @@ reason is recorded in ``rejections``.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
 from authlib.oauth1.rfc5849.signature import hmac_sha1_signature
 from authlib.oauth1.rfc5849.wrapper import OAuth1Request
 
+from tests.peers.loopback import LoopbackServer, QuietHandler
 from tests.peers.oauth1_signer import rfc5849_base_string
 
 POX_NS = "http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0"
@@ -70,22 +69,19 @@ class OutcomeService:
         self._nonces: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._server = LoopbackServer(self._handler_class())
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/mod/lti/service.php"
+        return f"{self._server.base_url}/mod/lti/service.php"
 
     def __enter__(self) -> OutcomeService:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     # -- verification (Authlib + hashlib) ------------------------------------------------------
 
@@ -146,22 +142,12 @@ class OutcomeService:
             return "success", "Result deleted", ""
         return "unsupported", f"{op} is not supported", ""
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self) -> type[QuietHandler]:
         service = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def _answer(self, status: int, body: bytes, extra: dict[str, str] | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in (extra or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
-                    self.wfile.write(body)
+                self.reply(status, body, "application/xml", extra)
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))

@@ -13,12 +13,11 @@ Anything it refuses is answered 400 and recorded in ``rejections``.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.peers.loopback import LoopbackServer, QuietHandler
 
 CONFIG_PATH = "/api/lti/security/openid-configuration"
 REGISTER_PATH = "/api/lti/registrations"
@@ -38,14 +37,11 @@ class RegistrationPlatform:
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
         self.registrations: list[dict[str, Any]] = []
         self.rejections: list[str] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._server = LoopbackServer(self._handler())
 
     @property
     def origin(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.base_url
 
     @property
     def config_url(self) -> str:
@@ -73,13 +69,11 @@ class RegistrationPlatform:
         return config
 
     def start(self) -> RegistrationPlatform:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     # -- checks of what the tool sends ----------------------------------------------------------------
     def _authorised(self, headers: dict[str, str]) -> bool:
@@ -123,24 +117,16 @@ class RegistrationPlatform:
             problems.append(f"messages are {types}")
         return problems
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         platform = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
 
             def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
                 if platform.mode == "slow":
                     time.sleep(platform.slow_seconds)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a client that stopped reading
-                    self.wfile.write(body)
+                self.reply(status, body, content_type)
 
             def _json(self, status: int, value: Any) -> None:
                 self._send(status, json.dumps(value).encode())
