@@ -13,7 +13,6 @@ sends every path with a leading ``//``, quotes ``url``/``role`` twice and line i
 
 from __future__ import annotations
 
-import json
 from contextlib import redirect_stdout
 from io import StringIO
 from typing import Any
@@ -173,38 +172,8 @@ class AdvantageLms(Lti13Platform):
             token_path="/token",
         )
 
-    def start(self) -> AdvantageLms:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        platform = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                path = urlsplit(self.path).path
-                if self.command == "GET" and path in ("/jwks", "/auth"):
-                    if path == "/jwks":
-                        status, body, kind = 200, json.dumps({"keys": platform._registration().get_jwks()}), "json"
-                    else:
-                        (status, body), kind = platform._authorize(self.path), "html"
-                    data = body.encode()
-                    self.send_response(status)
-                    self.send_header("Content-Type", f"{'application' if kind == 'json' else 'text'}/{kind}")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                    return
-                platform.services.serve(self)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.1,), daemon=True).start()
-        return self
+    def serve_other(self, request: Any) -> None:
+        self.services.serve(request)
 
 
 @pytest.fixture(scope="module")

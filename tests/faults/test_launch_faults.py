@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from lti_gateway import classes, consumer_keys, launches, orgs
+from lti_gateway import consumer_keys, launches
 from tests.faults.conftest import assert_no_trace
 from tests.functional.test_lti13_launch import full_launch, id_token_for, items, launch_post, login
 from tests.peers.lms_params import CANVAS
 from tests.peers.oauth1_signer import launch_event, sign_launch
+from tests.support.app_fixtures import make_lti11_world
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
 APP = "https://app.example.com/lti/start"
@@ -35,17 +36,11 @@ def assert_page(answer, status: int, code: str) -> None:
 
 @pytest.fixture
 def lti11(stack, org, monkeypatch):
-    from lti_gateway import config
-
-    monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
-    config.settings.cache_clear()
-    principal = orgs.Principal(org.org_id, org.credential_id, "owner")
-    orgs.update_settings(principal, {"app_launch_url": APP})
-    key = consumer_keys.create_consumer_key(org.org_id, label="Canvas")
-    cls = classes.create_class(principal, {"name": "Physics 101"}, base=f"https://{HOST}")
+    world = make_lti11_world(org, monkeypatch)
+    cls = world["class"]
 
     def event() -> dict:
-        signed = sign_launch(cls["launch_url"], CANVAS, consumer_key=key["key"], secret=key["secret"])
+        signed = sign_launch(cls["launch_url"], CANVAS, consumer_key=world["key"], secret=world["secret"])
         return launch_event(signed, host=HOST, raw_path=urlsplit(cls["launch_url"]).path)
 
     return event

@@ -13,10 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from lti_gateway import classes, consumer_keys, launches, orgs
+from lti_gateway import consumer_keys, launches
 from lti_gateway.errors import Conflict, GatewayError
 from tests.peers.lms_params import CANVAS
 from tests.peers.oauth1_signer import launch_event, sign_launch
+from tests.support.app_fixtures import make_lti11_world
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
 APP = "https://app.example.com/lti/start"
@@ -68,15 +69,7 @@ def test_fifty_distinct_writers_lose_nothing(org, stack):
 
 @pytest.fixture
 def lti11_class(stack, org, monkeypatch):
-    from lti_gateway import config
-
-    monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
-    config.settings.cache_clear()
-    principal = orgs.Principal(org.org_id, org.credential_id, "owner")
-    orgs.update_settings(principal, {"app_launch_url": APP})
-    key = consumer_keys.create_consumer_key(org.org_id, label="Canvas")
-    cls = classes.create_class(principal, {"name": "Physics 101"}, base=f"https://{HOST}")
-    return {"principal": principal, "key": key["key"], "secret": key["secret"], "class": cls}
+    return make_lti11_world(org, monkeypatch)
 
 
 def _launch(world: dict, secret: str) -> str:

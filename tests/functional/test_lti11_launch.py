@@ -18,6 +18,7 @@ from lti_gateway import classes, consumer_keys, launches, ltik, orgs
 from lti_gateway.errors import GatewayError
 from tests.peers.lms_params import CANVAS, MOODLE
 from tests.peers.oauth1_signer import launch_event, sign_launch
+from tests.support.app_fixtures import make_lti11_world
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
 APP = "https://app.example.com/lti/start"
@@ -25,20 +26,8 @@ APP = "https://app.example.com/lti/start"
 
 @pytest.fixture
 def world(stack, org, monkeypatch):
-    """An organisation with a consumer key, a class with two units, and an app launch URL."""
-    from lti_gateway import config
-
-    monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
-    config.settings.cache_clear()
-    principal = orgs.Principal(org.org_id, org.credential_id, "owner")
-    orgs.update_settings(principal, {"app_launch_url": APP})
-    key = consumer_keys.create_consumer_key(org.org_id, label="Canvas")
-    base = f"https://{HOST}"
-    cls = classes.create_class(
-        principal, {"name": "Physics 101", "class_lms_url": "https://lms.example.edu/c/1"}, base=base
-    )
-    unit = classes.create_unit(principal, cls["class_id"], {"name": "Waves"}, base=base)
-    return {"org": org, "principal": principal, "key": key["key"], "secret": key["secret"], "class": cls, "unit": unit}
+    """An organisation with a consumer key, a class with a unit, and an app launch URL."""
+    return make_lti11_world(org, monkeypatch, unit=True)
 
 
 def _path(url: str) -> str:

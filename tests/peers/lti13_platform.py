@@ -23,7 +23,6 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -127,9 +126,7 @@ class Lti13Platform:
         self.pending: dict[str, PendingLaunch] = {}
         self.auth_requests: list[dict[str, str]] = []
         self.jwks_requests = 0
-        # a LoopbackServer, or any ThreadingHTTPServer a subclass's start() runs (AdvantageLms in
-        # tests/e2e/test_ltiaas_client.py): so only ThreadingHTTPServer's own methods are used on it
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LoopbackServer | None = None
         self.rotate_key()
 
     # -- keys --------------------------------------------------------------------------------------
@@ -256,16 +253,24 @@ class Lti13Platform:
                     status, body = platform._authorize(self.path)
                     kind = "html"
                 else:
-                    status, body, kind = 404, "not found", "plain"
+                    return platform.serve_other(self)
                 self.reply(status, body.encode(), f"{'application' if kind == 'json' else 'text'}/{kind}")
+
+            def do_POST(self) -> None:
+                platform.serve_other(self)
+
+            do_PUT = do_DELETE = do_POST
 
         self._server = LoopbackServer(Handler).start()
         return self
 
+    def serve_other(self, request: QuietHandler) -> None:
+        """Any request but ``GET /jwks`` and ``GET /auth``: 404 here; a subclass may answer more."""
+        request.reply(404, b"not found", "text/plain")
+
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
     def __enter__(self) -> Lti13Platform:

@@ -46,8 +46,12 @@ def insecure_platform_urls(stack, monkeypatch):
     platform_services.outbound_http.cache_clear()
 
 
-@pytest.fixture
-def lti11_world(stack, org, monkeypatch):
+def make_lti11_world(org, monkeypatch, *, unit: bool = False) -> dict:
+    """An organisation set up for LTI 1.1 launches: its app launch URL (origin allowed), a consumer
+    key labelled Canvas, a class with a Class LMS URL, and a unit in it when ``unit``.
+
+    ``{"org", "principal", "key", "secret", "class"[, "unit"]}``; needs the moto ``stack``.
+    """
     from lti_gateway import classes, config, consumer_keys, orgs
 
     monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
@@ -55,10 +59,19 @@ def lti11_world(stack, org, monkeypatch):
     principal = orgs.Principal(org.org_id, org.credential_id, "owner")
     orgs.update_settings(principal, {"app_launch_url": APP})
     key = consumer_keys.create_consumer_key(org.org_id, label="Canvas")
+    base = f"https://{HOST}"
     cls = classes.create_class(
-        principal, {"name": "Physics 101", "class_lms_url": "https://lms.example.edu/c/1"}, base=f"https://{HOST}"
+        principal, {"name": "Physics 101", "class_lms_url": "https://lms.example.edu/c/1"}, base=base
     )
-    return {"org": org, "principal": principal, "key": key["key"], "secret": key["secret"], "class": cls}
+    world = {"org": org, "principal": principal, "key": key["key"], "secret": key["secret"], "class": cls}
+    if unit:
+        world["unit"] = classes.create_unit(principal, cls["class_id"], {"name": "Waves"}, base=base)
+    return world
+
+
+@pytest.fixture
+def lti11_world(stack, org, monkeypatch):
+    return make_lti11_world(org, monkeypatch)
 
 
 @pytest.fixture
