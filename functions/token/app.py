@@ -28,7 +28,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lti_gateway import app_auth, app_idtoken, app_services, app_transport, deep_linking, service_keys, web
+from lti_gateway import app_auth, app_idtoken, app_transport, deep_linking, service_keys, web
 from lti_gateway.app_errors import NOT_FOUND, ApiError, contract_body
 from lti_gateway.errors import GatewayError
 from lti_gateway.observability import logger
@@ -95,6 +95,13 @@ def _body(max_bytes: int = web.MAX_JSON_BODY) -> dict[str, Any]:
     return web.json_body(app.current_event, max_bytes=max_bytes)
 
 
+def _services() -> Any:
+    # imported on the first service call: /api/idtoken cold starts skip outcomes and the platform clients
+    from lti_gateway import app_services
+
+    return app_services
+
+
 @app.get("/api/idtoken")
 def id_token():
     session = _session(LTIK)
@@ -104,18 +111,18 @@ def id_token():
 
 @app.get("/api/memberships")
 def memberships():
-    return _json(200, app_services.memberships(_session(LTIK_OR_SERVICE), _query()))
+    return _json(200, _services().memberships(_session(LTIK_OR_SERVICE), _query()))
 
 
 @app.get("/api/lineitems")
 def list_line_items():
-    return _json(200, app_services.list_line_items(_session(LTIK_OR_SERVICE), _query()))
+    return _json(200, _services().list_line_items(_session(LTIK_OR_SERVICE), _query()))
 
 
 @app.post("/api/lineitems")
 def create_line_item():
     session = _session(LTIK_OR_SERVICE)
-    return _json(201, app_services.create_line_item(session, _body()))
+    return _json(201, _services().create_line_item(session, _body()))
 
 
 def _line_item_target() -> tuple[str, bool]:
@@ -131,17 +138,17 @@ def line_item():
     method = app.current_event.http_method.upper()
     session = _session(LTIK_OR_SERVICE)
     if scores and method == "GET":
-        return _json(200, app_services.get_scores(session, raw_id, _query()))
+        return _json(200, _services().get_scores(session, raw_id, _query()))
     if scores and method == "POST":
-        app_services.submit_score(session, raw_id, _body())
+        _services().submit_score(session, raw_id, _body())
         logger.info("score submitted")
         return _no_content()
     if not scores and method == "GET":
-        return _json(200, app_services.get_line_item(session, raw_id))
+        return _json(200, _services().get_line_item(session, raw_id))
     if not scores and method == "PUT":
-        return _json(200, app_services.update_line_item(session, raw_id, _body()))
+        return _json(200, _services().update_line_item(session, raw_id, _body()))
     if not scores and method == "DELETE":
-        app_services.delete_line_item(session, raw_id)
+        _services().delete_line_item(session, raw_id)
         return _no_content()
     raise ApiError(404, NOT_FOUND, "No such route.")
 

@@ -38,8 +38,10 @@ from .http_client import HttpResponse, OutboundRefused, SafeHttp
 POX_NS = "http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0"
 CONTENT_TYPE = "application/xml"
 _DESCRIPTION_LIMIT = 500
-# Characters XML 1.0 cannot carry at all (ElementTree would write them and produce broken XML).
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters XML 1.0 cannot carry at all (ElementTree would write them and produce broken XML): C0
+# controls but tab, LF and CR, surrogates, U+FFFE and U+FFFF. Listed, not as the complement of what XML
+# allows ("[^\t\n\r\x20-\ud7ff...]"): that class spans all of Unicode and takes ~5 ms to compile.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _OK_CODES = ("success", "processing")
 
 
