@@ -195,7 +195,7 @@ def run(report: Report, *, quick: bool) -> None:
     from lti_gateway.local import LocalGateway
     from lti_gateway.local.server import reset_caches
 
-    seconds, max_requests = (2.0, 100) if quick else (10.0, 3000)
+    seconds, max_requests = (2.0, 100) if quick else (30.0, 3000)
     heading(
         f"Load on loopback: local gateway, {WORKERS} workers, ≤ {seconds:g} s or ≤ {max_requests:,} requests per route"
     )
