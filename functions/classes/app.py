@@ -151,12 +151,8 @@ _OPEN_MESSAGES = {
 }
 
 
-def _correlation_id() -> str:
-    return getattr(app.lambda_context, "aws_request_id", None) or "-"
-
-
 def _html_page(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    correlation_id = _correlation_id()
+    correlation_id = web.correlation_id(app)
     title = _TITLES.get(status, "Something went wrong")
     body = (
         "<!doctype html><html lang=en><meta charset=utf-8>"
@@ -181,7 +177,7 @@ def open_class(class_id: str):
     try:
         target = classes.open_target(class_id)
     except Exception as exc:  # every failure of this public page is a page, never JSON
-        error = web.failure(exc, _correlation_id())
+        error = web.failure(exc, web.correlation_id(app))
         if isinstance(exc, GatewayError):  # web.failure logged the others
             logger.info("class open refused", extra={"error": error.code, "status": error.status})
         message = _OPEN_MESSAGES.get(error.code, "This class cannot be opened right now.")

@@ -103,10 +103,7 @@ def learnosity_keys(lts_version: str):
         logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
         return web.json_response(200, learnosity.handle(principal, request_raw, action))
     except Exception as exc:  # every failure in the Data API envelope
-        correlation_id = app.current_event.request_context.request_id or getattr(
-            app.lambda_context, "aws_request_id", "-"
-        )
-        error = web.failure(exc, correlation_id)
+        error = web.failure(exc, web.correlation_id(app))
         if isinstance(exc, GatewayError):  # web.failure logged the others
             logger.info("data api request rejected", extra={"error": error.code, "lts_version": lts_version})
         return web.json_response(error.status, learnosity.error_envelope(error), web.retry_after_header(error))

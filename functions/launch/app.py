@@ -30,10 +30,6 @@ app = web.resolver()
 _PAGE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
-def _correlation_id() -> str:
-    return app.current_event.request_context.request_id or getattr(app.lambda_context, "aws_request_id", "-")
-
-
 def _refused(error: GatewayError) -> Response:
     if error.status >= 500:
         web.log_rejection(error)
@@ -44,12 +40,11 @@ def _refused(error: GatewayError) -> Response:
     back = launches.error_return_url(error)
     if back:
         return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": back}, body="")
-    retry_after = getattr(error, "retry_after", None)
     return Response(
         status_code=error.status,
         content_type="text/html; charset=utf-8",
-        headers={**_PAGE_HEADERS, **({"Retry-After": str(retry_after)} if retry_after is not None else {})},
-        body=launches.error_page(error, _correlation_id()),
+        headers={**_PAGE_HEADERS, **web.retry_after_header(error)},
+        body=launches.error_page(error, web.correlation_id(app)),
     )
 
 
@@ -79,7 +74,7 @@ def _failed(error: Exception) -> Response:
     mapped = web.unavailable(error)
     if mapped is not None:
         return _refused(mapped)
-    logger.exception("unhandled error", extra={"correlation_id": _correlation_id()})
+    logger.exception("unhandled error", extra={"correlation_id": web.correlation_id(app)})
     return _refused(GatewayError("The tool failed to complete this launch.", code="internal_error", status=500))
 
 

@@ -240,7 +240,7 @@ def dynamic_register(token: str):
     try:
         registered = dynamic_registration.register(token, _query(), base=_base())
     except Exception as exc:  # every failure of this page is a page, never JSON
-        correlation_id = app.current_event.request_context.request_id or "-"
+        correlation_id = web.correlation_id(app)
         error = web.failure(exc, correlation_id)
         if isinstance(exc, GatewayError):  # web.failure logged the others
             logger.info("dynamic registration refused", extra={"error": error.code, "status": error.status})

@@ -292,10 +292,10 @@ class LaunchValidation:
     def _check_audience(self, claims: Mapping[str, Any]) -> None:
         if claims.get("iss") != self._state.get("issuer"):
             raise IdTokenRejected({"iss": "not the platform this login was started for"}, code="invalid_issuer")
-        client_id = self._client_id
+        client_id = self._client_id  # set by validate_registration: a non-empty string
         aud = claims.get("aud")
         audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
-        if not client_id or client_id not in audiences:
+        if client_id not in audiences:
             raise IdTokenRejected({"aud": "does not contain this tool's client id"}, code="invalid_audience")
         azp = claims.get("azp")
         if len(audiences) > 1 and azp is None:

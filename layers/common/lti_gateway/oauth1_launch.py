@@ -87,11 +87,11 @@ DEFAULT_WINDOW_SECONDS = 300
 # How long past the window a nonce is remembered: clocks of LMS and Lambda disagree a little.
 NONCE_SKEW_SECONDS = 60
 
-ALLOWED_SIGNATURE_METHODS = (SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256)
 _SIGNERS = {
     SIGNATURE_HMAC_SHA1: oauth_signature.sign_hmac_sha1_with_client,
     SIGNATURE_HMAC_SHA256: oauth_signature.sign_hmac_sha256_with_client,
 }
+ALLOWED_SIGNATURE_METHODS = tuple(_SIGNERS)
 REQUIRED_OAUTH_PARAMS = (
     "oauth_consumer_key",
     "oauth_signature_method",
@@ -343,11 +343,7 @@ def _credentials(answer: ConsumerCredentials | Sequence[str] | None) -> tuple[st
     return ("active", found) if found and all(found) else ("unknown", ())
 
 
-# -- OAuth 1.0a (oauthlib's RFC 5849 helpers) ----------------------------------------------------------------------
-
-
-def _printable(value: str) -> bool:
-    return value.isprintable()
+# -- OAuth 1.0a (oauthlib's RFC 5849 helpers) -------------------------------------------------------
 
 
 def _split_url(url: str) -> tuple[str, list[tuple[str, str]]]:
@@ -409,7 +405,7 @@ def _check_protocol_params(all_params: Sequence[tuple[str, str]]) -> dict[str, s
     if not _TIMESTAMP.fullmatch(oauth["oauth_timestamp"]):
         raise MalformedLaunch({"oauth_timestamp": "must be seconds since the epoch"}, code="invalid_timestamp")
     nonce = oauth["oauth_nonce"]
-    if not (len(nonce) <= _MAX_NONCE_LENGTH and _printable(nonce)):
+    if not (len(nonce) <= _MAX_NONCE_LENGTH and nonce.isprintable()):
         raise MalformedLaunch({"oauth_nonce": f"1-{_MAX_NONCE_LENGTH} printable characters"}, code="invalid_nonce")
     return oauth
 
@@ -660,7 +656,8 @@ def verify_launch(
     method = method.upper()
     base_url, query = _split_url(url)
     params = [(str(k), str(v)) for k, v in form_params]
-    oauth = _check_protocol_params(query + params)
+    all_params = query + params
+    oauth = _check_protocol_params(all_params)
     _check_window(int(oauth["oauth_timestamp"]), now, window_seconds)
 
     consumer_key = oauth["oauth_consumer_key"]
@@ -673,7 +670,7 @@ def verify_launch(
     status, found = _credentials(answer)
     candidates = list(found)
     candidates += [_DUMMY_SECRET] * max(0, _MIN_CANDIDATES - len(candidates))
-    base_string = _base_string(method, base_url, query + params)
+    base_string = _base_string(method, base_url, all_params)
     matched = _signature_matches(base_string, oauth["oauth_signature_method"], oauth["oauth_signature"], candidates)
     # Decide only now, after the same work for unknown, revoked and known keys.
     if status == "unknown":

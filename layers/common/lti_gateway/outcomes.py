@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-import re
 import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -34,14 +33,11 @@ from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Cli
 
 from .errors import UpstreamFailed, ValidationFailed
 from .http_client import HttpResponse, OutboundRefused, SafeHttp
+from .validation import NOT_XML
 
 POX_NS = "http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0"
 CONTENT_TYPE = "application/xml"
 _DESCRIPTION_LIMIT = 500
-# Characters XML 1.0 cannot carry at all (ElementTree would write them and produce broken XML): C0
-# controls but tab, LF and CR, surrogates, U+FFFE and U+FFFF. Listed, not as the complement of what XML
-# allows ("[^\t\n\r\x20-\ud7ff...]"): that class spans all of Unicode and takes ~5 ms to compile.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _OK_CODES = ("success", "processing")
 
 
@@ -120,7 +116,7 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
 
 
 def _xml_text(value: str, what: str) -> str:
-    if _NOT_XML.search(value):
+    if NOT_XML.search(value):
         raise ValidationFailed({what: "contains characters XML cannot carry"}, code=f"invalid_{what}")
     return value
 

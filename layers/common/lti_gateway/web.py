@@ -131,6 +131,12 @@ def unavailable(error: Exception) -> GatewayError | None:
     return aws.as_unavailable(error)
 
 
+def correlation_id(app: APIGatewayHttpResolver) -> str:
+    """The reference an error page or envelope shows: the request id the logs carry as ``correlation_id``
+    (``correlation_paths.API_GATEWAY_HTTP``), else Lambda's request id."""
+    return app.current_event.request_context.request_id or getattr(app.lambda_context, "aws_request_id", None) or "-"
+
+
 def failure(error: Exception, correlation_id: str) -> GatewayError:
     """Any exception as the GatewayError a route answering in its own format (an HTML page, the
     Learnosity envelope) renders: a GatewayError as is; an AWS throttle, timeout or connection failure
