@@ -139,3 +139,23 @@ def snapshot(stack, *, skip_prefixes: tuple[str, ...] = ("RATE#",)) -> dict[str,
 def assert_no_trace(raw: str) -> None:
     for marker in ("Traceback", 'File "', "botocore", "ClientError", "ProvisionedThroughput", "Exception"):
         assert marker not in raw, f"{marker!r} in the answer: {raw[:500]}"
+
+
+# The fault kinds a client may retry (each a factory on ``faults``): 503 with Retry-After.
+RETRYABLE = ["throttled", "read_timeout", "unreachable"]
+
+
+def assert_page(answer, status: int, code: str | None = None) -> None:
+    """An HTML page (never JSON) with the status, a reference, no trace; ``Retry-After`` on a 503 only."""
+    assert answer.status == status, answer.raw
+    assert answer.headers["content-type"].startswith("text/html")
+    assert answer.raw.lstrip().lower().startswith("<!doctype html>")
+    assert "Reference:" in answer.raw
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    if code is not None:
+        assert f"<code>{code}</code>" in answer.raw
+    assert ("retry-after" in answer.headers) == (status == 503)
+    if status == 503:
+        assert int(answer.headers["retry-after"]) > 0
+    assert_no_trace(answer.raw)

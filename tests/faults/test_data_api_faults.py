@@ -12,10 +12,8 @@ from __future__ import annotations
 import pytest
 
 from lti_gateway import deps, learnosity
-from tests.faults.conftest import assert_no_trace, snapshot
+from tests.faults.conftest import RETRYABLE, assert_no_trace, snapshot
 from tests.functional.test_learnosity_data_api import post, signed_form
-
-RETRYABLE = ["throttled", "read_timeout", "unreachable"]
 
 
 def assert_envelope(answer, status: int, code: str) -> None:

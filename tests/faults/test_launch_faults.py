@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from lti_gateway import consumer_keys, launches
-from tests.faults.conftest import assert_no_trace
+from tests.faults.conftest import assert_page
 from tests.functional.test_lti13_launch import full_launch, id_token_for, items, launch_post, login
 from tests.peers.lms_params import CANVAS
 from tests.peers.oauth1_signer import launch_event, sign_launch
@@ -21,14 +21,6 @@ from tests.support.app_fixtures import make_lti11_world
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
 APP = "https://app.example.com/lti/start"
-
-
-def assert_page(answer, status: int, code: str) -> None:
-    assert answer.status == status, answer.raw
-    assert answer.headers["content-type"].startswith("text/html")
-    assert f"<code>{code}</code>" in answer.raw
-    assert_no_trace(answer.raw)
-    assert ("retry-after" in answer.headers) == (status == 503)
 
 
 # -- LTI 1.1 ------------------------------------------------------------------------------------------------

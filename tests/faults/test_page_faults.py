@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from lti_gateway import classes, deps, dynamic_registration, launches, orgs
-from tests.faults.conftest import assert_no_trace, snapshot
+from tests.faults.conftest import RETRYABLE, assert_page, snapshot
 from tests.functional.test_dynamic_registration import (
     lms_query,
     new_registration_url,
@@ -31,25 +31,6 @@ from tests.functional.test_lti13_launch import (
     login_event,
 )
 from tests.support.events import vary
-
-RETRYABLE = ["throttled", "read_timeout", "unreachable"]
-
-
-def assert_page(answer, status: int, code: str | None = None) -> None:
-    """An HTML page (never JSON) with the status, a reference, no trace; ``Retry-After`` on a 503 only."""
-    assert answer.status == status, answer.raw
-    assert answer.headers["content-type"].startswith("text/html")
-    assert answer.raw.lstrip().lower().startswith("<!doctype html>")
-    assert "Reference:" in answer.raw
-    assert answer.headers["cache-control"] == "no-store"
-    assert answer.headers["x-content-type-options"] == "nosniff"
-    if code is not None:
-        assert f"<code>{code}</code>" in answer.raw
-    assert ("retry-after" in answer.headers) == (status == 503)
-    if status == 503:
-        assert int(answer.headers["retry-after"]) > 0
-    assert_no_trace(answer.raw)
-
 
 # -- the public class "open" page ---------------------------------------------------------------------------
 

@@ -13,11 +13,9 @@ import pytest
 from lti_gateway import consumer_keys, deps, orgs, tool_keys
 from lti_gateway.errors import GatewayError
 from tests.conftest import invoke
-from tests.faults.conftest import assert_no_trace, snapshot
+from tests.faults.conftest import RETRYABLE, assert_no_trace, snapshot
 from tests.support.events import vary
 from tests.support.stack import load_function
-
-RETRYABLE = ["throttled", "read_timeout", "unreachable"]
 
 
 def assert_unavailable(answer, code: str = "service_unavailable") -> None:
