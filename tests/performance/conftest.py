@@ -111,3 +111,20 @@ def aws_calls():
 def creations():
     """``with creations() as made:`` — ``made`` lists clients, sessions and key objects created inside."""
     return _creations
+
+
+@pytest.fixture
+def export_fn(stack, monkeypatch):
+    """The export function on the test's moto stack, with an allowed app origin and no public base URL."""
+    from lti_gateway import config, deps
+    from tests.conftest import invoke
+    from tests.support.stack import load_function
+
+    monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    config.settings.cache_clear()
+    deps.export_files.cache_clear()
+    module = load_function("export")
+    yield lambda event: invoke(module, event)
+    config.settings.cache_clear()
+    deps.export_files.cache_clear()

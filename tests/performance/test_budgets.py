@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from lti_gateway import classes, config, deps, orgs
+from lti_gateway import classes, deps, orgs
 from tests.functional.test_lti13_launch import id_token_for, launch_post, login
 from tests.peers.lms_params import CANVAS
 from tests.support.app_api import ltik_auth, token_event
@@ -110,21 +110,6 @@ def test_a_warm_ltik_call_of_a_launch_with_services_makes_one_read(lti11_world, 
 
 
 # -- exports ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def export_fn(stack, monkeypatch):
-    from tests.conftest import invoke
-    from tests.support.stack import load_function
-
-    monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
-    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
-    config.settings.cache_clear()
-    deps.export_files.cache_clear()
-    module = load_function("export")
-    yield lambda event: invoke(module, event)
-    config.settings.cache_clear()
-    deps.export_files.cache_clear()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "cc"])

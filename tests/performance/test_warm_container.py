@@ -8,9 +8,7 @@ generation). The answer must be zero — anything else costs milliseconds on eve
 
 from __future__ import annotations
 
-import pytest
-
-from lti_gateway import classes, config, deps, orgs
+from lti_gateway import classes, orgs
 from tests.functional.test_lti13_launch import id_token_for, launch_post, login
 from tests.support.app_api import ltik_auth, token_event
 from tests.support.events import vary
@@ -60,20 +58,6 @@ def test_an_lti13_service_call_signs_with_the_cached_tool_key(lti13, token_fn, c
         answer = token_fn(event)
     assert answer.status == 200, answer.raw
     assert made == []
-
-
-@pytest.fixture
-def export_fn(stack, monkeypatch):
-    from tests.conftest import invoke
-    from tests.support.stack import load_function
-
-    monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
-    config.settings.cache_clear()
-    deps.export_files.cache_clear()
-    module = load_function("export")
-    yield lambda event: invoke(module, event)
-    config.settings.cache_clear()
-    deps.export_files.cache_clear()
 
 
 def test_an_export(org, export_fn, creations):
