@@ -45,7 +45,9 @@ def storage(mode: Mode) -> None:
     heading("Warm paths on moto in-process (informational: read as our overhead on top of the same calls)")
     with mock_aws():
         os.environ.update(create_stack(prefix="bench"))
-        from lti_gateway import consumer_keys, deps, orgs
+        from lti_gateway.admin import orgs
+        from lti_gateway.lti11 import consumer_keys
+        from lti_gateway.repositories import deps
 
         deps.reset()
         created = orgs.create_organisation("Bench University")

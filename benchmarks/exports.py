@@ -79,7 +79,9 @@ def _measure(render: Any, runs: int = 2) -> tuple[float, int]:
 
 def run(*, quick: bool = False) -> dict[tuple[str, int], tuple[float, int]]:
     """Print the table; answer {(format, units): (seconds, peak bytes)}."""
-    from lti_gateway import classes, consumer_keys, deps, exports, orgs
+    from lti_gateway.admin import classes, exports, orgs
+    from lti_gateway.lti11 import consumer_keys
+    from lti_gateway.repositories import deps
 
     created = orgs.create_organisation("Bench University")
     consumer_keys.create_consumer_key(created.org_id, label="Canvas")
@@ -114,7 +116,8 @@ def _end_to_end(owner: Any, units: int = 1_000) -> None:
     """The handler on moto: one class of ``units`` units, DynamoDB calls counted."""
     import boto3
 
-    from lti_gateway import aws, classes
+    from lti_gateway.admin import classes
+    from lti_gateway.repositories import aws
     from lti_gateway.repositories.classes import class_pk, unit_order_key, unit_sk, units_partition
     from tests.support.events import vary
     from tests.support.lambda_context import FakeContext
@@ -138,7 +141,7 @@ def _end_to_end(owner: Any, units: int = 1_000) -> None:
                     "position": i,
                 }
             )
-    from lti_gateway import orgs
+    from lti_gateway.admin import orgs
 
     api_key = orgs.create_credential(owner, {"role": "member"})["api_key"]
     app = load_function("export")
@@ -173,7 +176,7 @@ def main(*, quick: bool = False) -> dict[tuple[str, int], tuple[float, int]]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     from moto import mock_aws
 
-    from lti_gateway import deps
+    from lti_gateway.repositories import deps
     from tests.support.stack import create_stack
 
     with mock_aws():

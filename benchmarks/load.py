@@ -165,7 +165,7 @@ def _send(port: int, request: Request, *, expect: int) -> http.client.HTTPRespon
 
 def _run_routes(gateway, *, seconds: float, max_requests: int) -> list[tuple[RouteResult, RouteResult]]:
     """Per route: the warm-up (its containers' cold starts, all at once) and the measured run."""
-    from lti_gateway import classes, orgs
+    from lti_gateway.admin import classes, orgs
 
     port = urlsplit(gateway.base_url).port
     assert port is not None

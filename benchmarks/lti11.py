@@ -47,7 +47,7 @@ def _signed(count: int) -> list[Any]:
 
 def _ours(launches: Iterator[Any], *, candidates: int | None = None):
     """Our verification; ``candidates=1`` switches the constant-work padding off (not how it ships)."""
-    from lti_gateway import oauth1_launch
+    from lti_gateway.lti11 import oauth1_launch
     from tests.peers.oauth1_signer import launch_event
 
     events = (launch_event(signed, host=HOST, raw_path=PATH) for signed in launches)

@@ -102,8 +102,8 @@ class _States:
 
 
 def _ours(token: str, state: str, nonce: str, jwks: dict[str, Any]):
-    from lti_gateway import id_token, platform_jwks
-    from lti_gateway.platforms import Registration
+    from lti_gateway.lti13 import id_token, platform_jwks
+    from lti_gateway.lti13.platforms import Registration
 
     registration = Registration(
         platform_id="plt_bench",

@@ -19,7 +19,7 @@ from benchmarks.timing import Mode, Report, heading, line, per_call, ratio_row
 
 
 def run(mode: Mode, report: Report) -> None:
-    from lti_gateway import ltik
+    from lti_gateway.app_api import ltik
 
     heading("ltik check CPU (key cached)")
     key = ltik._Key(secrets.token_hex(8), secrets.token_bytes(32))

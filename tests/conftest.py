@@ -31,7 +31,7 @@ _RESET_ENV = ("KEYS_TABLE", "LAUNCH_TABLE", "CLASSES_TABLE", "KMS_KEY_ID", "DYNA
 
 
 def _reset_caches() -> None:
-    from lti_gateway import deps
+    from lti_gateway.repositories import deps
 
     deps.reset()
 
@@ -62,7 +62,7 @@ class Org:
 
 @pytest.fixture
 def make_org(stack):
-    from lti_gateway import orgs
+    from lti_gateway.admin import orgs
 
     def make(name: str = "Acme University") -> Org:
         created = orgs.create_organisation(name)
@@ -118,7 +118,7 @@ def logs():
     import io
     import logging
 
-    from lti_gateway.observability import logger
+    from lti_gateway.core.observability import logger
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

@@ -16,8 +16,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lti_gateway import exports, launch_urls, orgs, web
-from lti_gateway.observability import logger
+from lti_gateway import web
+from lti_gateway.admin import exports, orgs
+from lti_gateway.core import urls
+from lti_gateway.core.observability import logger
 
 app = web.resolver()
 
@@ -27,7 +29,7 @@ def _principal() -> orgs.Principal:
 
 
 def _base() -> str:
-    return launch_urls.event_base_url(app.current_event.raw_event)
+    return urls.event_base_url(app.current_event.raw_event)
 
 
 def _format(allowed: tuple[str, ...]) -> str:

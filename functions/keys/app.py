@@ -24,10 +24,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lti_gateway import consumer_keys, idempotency, learnosity, openapi, orgs, throttle, web
-from lti_gateway.config import settings
-from lti_gateway.errors import GatewayError
-from lti_gateway.observability import logger
+from lti_gateway import openapi, web
+from lti_gateway.admin import orgs, throttle
+from lti_gateway.core.config import settings
+from lti_gateway.core.errors import GatewayError
+from lti_gateway.core.observability import logger
+from lti_gateway.lti11 import consumer_keys, learnosity
+from lti_gateway.repositories import idempotency
 
 app = web.resolver()
 

@@ -1,4 +1,4 @@
-"""Launch function: LTI 1.1 and LTI 1.3 launches into a class or a unit (HTTP API route and Function URL).
+"""Launch function: LTI 1.1 and LTI 1.3 dispatch into a class or a unit (HTTP API route and Function URL).
 
 Routes (see template.yaml):
   GET|POST /lti/login                      LTI 1.3 OIDC login initiation: 302 to the platform (or, with
@@ -22,9 +22,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lti_gateway import launches, platform_storage, web
-from lti_gateway.errors import GatewayError
-from lti_gateway.observability import logger, metrics
+from lti_gateway import web
+from lti_gateway.core.errors import GatewayError
+from lti_gateway.core.observability import logger, metrics
+from lti_gateway.launch import dispatch
+from lti_gateway.lti13 import platform_storage
 
 app = web.resolver()
 _PAGE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
@@ -37,20 +39,20 @@ def _refused(error: GatewayError) -> Response:
         logger.info("launch rejected", extra={"reason": error.code, "status": error.status})
     metrics.add_dimension(name="reason", value=error.code)
     metrics.add_metric(name="LaunchRejected", unit=MetricUnit.Count, value=1)
-    back = launches.error_return_url(error)
+    back = dispatch.error_return_url(error)
     if back:
         return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": back}, body="")
     return Response(
         status_code=error.status,
         content_type="text/html; charset=utf-8",
         headers={**_PAGE_HEADERS, **web.retry_after_header(error)},
-        body=launches.error_page(error, web.correlation_id(app)),
+        body=dispatch.error_page(error, web.correlation_id(app)),
     )
 
 
 def _launch(class_id: str | None, unit_id: str | None) -> Response:
     try:
-        handover = launches.launch(app.current_event.raw_event, class_id, unit_id)
+        handover = dispatch.launch(app.current_event.raw_event, class_id, unit_id)
     except GatewayError as error:
         return _refused(error)
     logger.info(
@@ -86,7 +88,7 @@ def _no_such_launch_url(_: Exception) -> Response:
 @app.route("/lti/login", method=["GET", "POST"])
 def login():
     try:
-        redirect = launches.lti13_login(app.current_event.raw_event)
+        redirect = dispatch.lti13_login(app.current_event.raw_event)
     except GatewayError as error:
         return _refused(error)
     logger.info(

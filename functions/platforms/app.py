@@ -30,20 +30,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lti_gateway import (
-    dynamic_registration,
-    launch_urls,
-    lti11_bindings,
-    orgs,
-    pagination,
-    platforms,
-    tool_config,
-    tool_keys,
-    validation,
-    web,
-)
-from lti_gateway.errors import GatewayError, ValidationFailed
-from lti_gateway.observability import logger
+from lti_gateway import web
+from lti_gateway.admin import orgs, tool_config
+from lti_gateway.core import pagination, urls, validation
+from lti_gateway.core.errors import GatewayError, ValidationFailed
+from lti_gateway.core.observability import logger
+from lti_gateway.lti13 import dynamic_registration, lti11_bindings, platforms, tool_keys
 
 app = web.resolver()
 
@@ -61,7 +53,7 @@ def _owner() -> orgs.Principal:
 
 
 def _base() -> str:
-    return launch_urls.event_base_url(app.current_event.raw_event)
+    return urls.event_base_url(app.current_event.raw_event)
 
 
 def _query() -> dict[str, str]:

@@ -28,15 +28,17 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lti_gateway import app_auth, app_idtoken, app_transport, deep_linking, service_keys, web
-from lti_gateway.app_errors import NOT_FOUND, ApiError, contract_body
-from lti_gateway.errors import GatewayError
-from lti_gateway.observability import logger
+from lti_gateway import web
+from lti_gateway.app_api import auth, deep_linking, service_keys, transport
+from lti_gateway.app_api import idtoken as app_idtoken
+from lti_gateway.app_api.errors import NOT_FOUND, ApiError, contract_body
+from lti_gateway.core.errors import GatewayError
+from lti_gateway.core.observability import logger
 
 app = web.resolver()
-LTIK = (app_auth.LTIK,)
-LTIK_OR_SERVICE = (app_auth.LTIK, app_auth.SERVICE)
-SERVICE = (app_auth.SERVICE,)
+LTIK = (auth.LTIK,)
+LTIK_OR_SERVICE = (auth.LTIK, auth.SERVICE)
+SERVICE = (auth.SERVICE,)
 DEEP_LINKING_MAX_BODY = 256 * 1024
 
 
@@ -81,14 +83,14 @@ def _unexpected(error: Exception) -> Response:
     return _json(500, body)
 
 
-def _session(allow: tuple[app_auth.Kind, ...]) -> app_auth.AppSession:
-    session = app_auth.authenticate(app.current_event.headers.get("authorization"), allow=allow)
+def _session(allow: tuple[auth.Kind, ...]) -> auth.AppSession:
+    session = auth.authenticate(app.current_event.headers.get("authorization"), allow=allow)
     logger.append_keys(org_id=session.org_id, launch_id=session.launch_id, session=session.kind)
     return session
 
 
 def _query() -> dict[str, str]:
-    return app_transport.query(app.current_event.raw_event.get("rawQueryString"))
+    return transport.query(app.current_event.raw_event.get("rawQueryString"))
 
 
 def _body(max_bytes: int = web.MAX_JSON_BODY) -> dict[str, Any]:
@@ -97,15 +99,15 @@ def _body(max_bytes: int = web.MAX_JSON_BODY) -> dict[str, Any]:
 
 def _services() -> Any:
     # imported on the first service call: /api/idtoken cold starts skip outcomes and the platform clients
-    from lti_gateway import app_services
+    from lti_gateway.app_api import services
 
-    return app_services
+    return services
 
 
 @app.get("/api/idtoken")
 def id_token():
     session = _session(LTIK)
-    raw = app_transport.truthy(_query().get("raw"))
+    raw = transport.truthy(_query().get("raw"))
     return _json(200, app_idtoken.id_token(session, raw=raw))
 
 
@@ -126,7 +128,7 @@ def create_line_item():
 
 
 def _line_item_target() -> tuple[str, bool]:
-    target = app_transport.line_item_path(app.current_event.path)
+    target = transport.line_item_path(app.current_event.path)
     if target is None:
         raise ApiError(404, NOT_FOUND, "No such line item.")
     return target
@@ -176,4 +178,4 @@ def revoke_service_key():
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(app_transport.normalise_event(event), context)
+    return app.resolve(transport.normalise_event(event), context)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from lti_gateway import config, deps
+from lti_gateway.core import config
+from lti_gateway.repositories import deps
 
 pytestmark = pytest.mark.e2e
 

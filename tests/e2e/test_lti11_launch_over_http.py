@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from lti_gateway import ltik
+from lti_gateway.app_api import ltik
 from tests.peers.lms_params import CANVAS, MOODLE
 from tests.peers.oauth1_signer import FORM, sign_launch
 

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from lti_gateway import deps, ltik
+from lti_gateway.app_api import ltik
+from lti_gateway.repositories import deps
 from tests.peers.lti13_platform import (
     ADMIN,
     INSTRUCTOR,

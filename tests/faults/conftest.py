@@ -5,7 +5,7 @@
         faults.fail("kms.GenerateDataKey", faults.access_denied(), times=None)   # every one, from now on
 
 The hook sits on botocore's ``before-call`` event of the clients the handlers use (created by
-``lti_gateway.aws`` once per "container"), so an injected error comes out of the SDK exactly where a
+``lti_gateway.repositories.aws`` once per "container"), so an injected error comes out of the SDK exactly where a
 real one would, after the SDK's own retries (which a real throttle would have exhausted).
 ``faults.calls`` lists every call made (``"dynamodb.PutItem"``), injected or not.
 """
@@ -115,7 +115,7 @@ class Faults:
 @pytest.fixture
 def faults(stack):
     """Faults on the clients of this test's stack (fresh per test, like a new container's)."""
-    from lti_gateway import aws
+    from lti_gateway.repositories import aws
 
     injector = Faults()
     for client in (aws.dynamodb().meta.client, aws.dynamodb_client(), aws.kms(), aws.s3()):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from lti_gateway import deps, learnosity
+from lti_gateway.lti11 import learnosity
+from lti_gateway.repositories import deps
 from tests.faults.conftest import RETRYABLE, assert_no_trace, snapshot
 from tests.functional.test_learnosity_data_api import post, signed_form
 
@@ -115,7 +116,7 @@ def test_a_bug_is_a_500_envelope_naming_only_the_correlation_id(keys_fn, org, wa
 
 
 def test_throttling_still_answers_42000_with_retry_after(keys_fn, org, monkeypatch):
-    from lti_gateway import config
+    from lti_gateway.core import config
 
     monkeypatch.setenv("DATA_API_REQUESTS_PER_MINUTE", "1")
     config.settings.cache_clear()

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from lti_gateway import consumer_keys, launches
+from lti_gateway.launch import dispatch
+from lti_gateway.lti11 import consumer_keys
 from tests.faults.conftest import assert_page
 from tests.functional.test_lti13_launch import full_launch, id_token_for, items, launch_post, login
 from tests.peers.lms_params import CANVAS
@@ -62,7 +63,7 @@ def test_an_unreadable_consumer_key_is_a_503_page_not_an_unknown_key(faults, lti
 
 
 def test_kms_unavailable_on_a_cold_container_is_a_page(faults, lti11, launch_fn):
-    from lti_gateway import deps
+    from lti_gateway.repositories import deps
 
     deps.secret_box.cache_clear()
     consumer_keys.clear_cache()
@@ -75,7 +76,7 @@ def test_a_bug_is_a_500_page_with_a_reference_and_no_trace(lti11, launch_fn, mon
     def broken(*_args, **_kw):
         raise RuntimeError("secret internals: /var/task/app.py line 42")
 
-    monkeypatch.setattr(launches, "lti11_launch", broken)
+    monkeypatch.setattr(dispatch, "lti11_launch", broken)
 
     answer = launch_fn(lti11())
 
@@ -114,8 +115,8 @@ def test_cached_platform_keys_keep_working_while_the_jwks_is_down(world, launch_
     jwks.stop()
 
     assert full_launch(launch_fn, target)[0].status == 302
-    later = time.monotonic() + launches.platform_jwks.MAX_AGE_SECONDS + 1  # due for a refresh, which fails
-    monkeypatch.setattr(launches.platform_keys, "_clock", lambda: later)
+    later = time.monotonic() + dispatch.platform_jwks.MAX_AGE_SECONDS + 1  # due for a refresh, which fails
+    monkeypatch.setattr(dispatch.platform_keys, "_clock", lambda: later)
     assert full_launch(launch_fn, target)[0].status == 302  # the last good set is kept
 
 

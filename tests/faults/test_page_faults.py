@@ -1,7 +1,7 @@
 """Faults under the routes a person sees in a browser: answered as the route's HTML page, never JSON.
 
 The public class "open" page, the LTI Dynamic Registration page (opened by the LMS in a window or
-iframe) and the launch function's pages (login, LTI 1.1 and 1.3 launches): a DynamoDB or KMS throttle,
+iframe) and the launch function's pages (login, LTI 1.1 and 1.3 dispatch): a DynamoDB or KMS throttle,
 timeout or unreachable endpoint is a 503 page with ``Retry-After`` and a reference (correlation id);
 a bug a 500 page with only the reference. Nothing is half-written, and the same request works again
 once the fault is gone. (The launch POSTs' own fault tests are in ``test_launch_faults.py``.)
@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from lti_gateway import classes, deps, dynamic_registration, launches, orgs
+from lti_gateway.admin import classes, orgs
+from lti_gateway.launch import dispatch
+from lti_gateway.lti13 import dynamic_registration
+from lti_gateway.repositories import deps
 from tests.faults.conftest import RETRYABLE, assert_page, snapshot
 from tests.functional.test_dynamic_registration import (
     lms_query,
@@ -113,7 +116,7 @@ def test_a_throttled_platform_write_is_a_503_page_and_spends_nothing(faults, pla
 
 def test_kms_unavailable_to_a_registration_is_a_503_page(faults, platforms_fn, org, stack, lms, insecure, monkeypatch):
     """A KMS throttle wrapped in the gateway's own ``kms_unavailable`` keeps its ``Retry-After``."""
-    from lti_gateway.errors import ServiceUnavailable
+    from lti_gateway.core.errors import ServiceUnavailable
 
     url = new_registration_url(platforms_fn, org)
     before = snapshot(stack)
@@ -155,7 +158,7 @@ def test_a_bug_under_the_registration_page_is_a_500_page_with_only_a_reference(
 @pytest.mark.parametrize("operation", ["dynamodb.PutItem", "dynamodb"])
 def test_a_login_that_cannot_store_or_find_is_a_503_page(faults, world, launch_fn, stack, storage_target, operation):
     """``dynamodb.PutItem``: the state write; ``dynamodb``: every call (the platform lookup first)."""
-    launches.clear_caches()
+    dispatch.clear_caches()
     params = {"iss": ISS, "login_hint": "u", "target_link_uri": world["class"]["launch_url"], "client_id": CLIENT_ID}
     if storage_target:
         params["lti_storage_target"] = storage_target
@@ -185,7 +188,7 @@ def test_a_class_read_failing_after_the_id_token_verified_is_a_page_not_a_return
     target = world["class"]["launch_url"]
     assert full_launch(launch_fn, target)[0].status == 302  # warm: platform, keys, organisation cached
     event = _verified_post(launch_fn, target)
-    launches._classes.clear()
+    dispatch._classes.clear()
     before = len(items(stack, "LAUNCH#"))
     faults.fail("dynamodb.GetItem", faults.read_timeout(), times=None)
 

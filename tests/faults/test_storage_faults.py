@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from lti_gateway import consumer_keys, deps, orgs, tool_keys
-from lti_gateway.errors import GatewayError
+from lti_gateway.admin import orgs
+from lti_gateway.core.errors import GatewayError
+from lti_gateway.lti11 import consumer_keys
+from lti_gateway.lti13 import tool_keys
+from lti_gateway.repositories import deps
 from tests.conftest import invoke
 from tests.faults.conftest import RETRYABLE, assert_no_trace, snapshot
 from tests.support.events import vary
@@ -144,7 +147,7 @@ def test_kms_unavailable_to_open_a_secret_is_a_clear_answer(faults, org, stack, 
 
 @pytest.fixture
 def classes_owner(org):
-    from lti_gateway import classes
+    from lti_gateway.admin import classes
 
     principal = orgs.Principal(org.org_id, org.credential_id, "owner")
     return classes.create_class(principal, {"name": "Physics"}, base="https://gw.example")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from lti_gateway import line_item_ids, platform_services
-from lti_gateway.http_client import HttpResponse
+from lti_gateway.app_api import line_item_ids, platform_services
+from lti_gateway.core.http_client import HttpResponse
 from tests.faults.conftest import assert_no_trace, snapshot
 from tests.functional.test_app_auth import assert_contract_error
 from tests.support.app_api import ltik_auth, token_event

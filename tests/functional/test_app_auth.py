@@ -13,7 +13,8 @@ import boto3
 import jwt
 import pytest
 
-from lti_gateway import ltik, orgs
+from lti_gateway.admin import orgs
+from lti_gateway.app_api import ltik
 from tests.peers.lms_params import CANVAS
 from tests.support.app_api import ltik_auth, service_auth, token_event
 from tests.support.app_fixtures import *  # noqa: F403
@@ -93,7 +94,7 @@ def test_a_revoked_api_key_is_refused(lti11, token_fn):
     assert idtoken(token_fn, ltik_auth(member["api_key"], lti11["ltik"])).status == 200
 
     orgs.revoke_credential(owner, member["credential_id"])
-    from lti_gateway import app_auth
+    from lti_gateway.app_api import auth as app_auth
 
     app_auth.clear_cache()  # a warm container notices within CONSUMER_KEY_CACHE_SECONDS
 
@@ -232,7 +233,7 @@ def test_a_service_key_keeps_working_after_the_launch_context_expired(lti11, tok
 def test_the_next_launch_of_the_resource_link_replaces_the_service_key(
     lti11, lti11_launch, token_fn, stack, monkeypatch
 ):
-    from lti_gateway import clock
+    from lti_gateway.core import clock
 
     with monkeypatch.context() as earlier:
         earlier.setattr(clock, "now", lambda: time.time() - 5)  # the first launch, a few seconds earlier
@@ -314,7 +315,8 @@ def test_no_service_key_without_an_outcome_service(lti11_launch, lti11_world, to
 
 
 def test_parallel_id_token_reads_of_one_launch_issue_one_key(lti11, token_fn, stack):
-    from lti_gateway import app_auth, app_idtoken
+    from lti_gateway.app_api import auth as app_auth
+    from lti_gateway.app_api import idtoken as app_idtoken
 
     session = app_auth.authenticate(ltik_auth(lti11["api_key"], lti11["ltik"]), allow=(app_auth.LTIK,))
     with ThreadPoolExecutor(8) as pool:

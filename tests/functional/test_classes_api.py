@@ -9,8 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from lti_gateway import classes, config, deps
-from lti_gateway.errors import Conflict, NotFound
+from lti_gateway.admin import classes
+from lti_gateway.core import config
+from lti_gateway.core.errors import Conflict, NotFound
+from lti_gateway.repositories import deps
 from tests.support.events import vary
 
 ALLOWED = "https://app.example.com,http://127.0.0.1:8000"
@@ -493,7 +495,7 @@ def test_parallel_patches_lose_no_update(classes_fn, org):
 
 
 def _principal(org):
-    from lti_gateway import orgs
+    from lti_gateway.admin import orgs
 
     return orgs.Principal(org_id=org.org_id, credential_id=org.credential_id, role="owner")
 
@@ -998,7 +1000,7 @@ def test_bad_organisation_settings_change_nothing(keys_fn, org, body, error):
 
 
 def test_the_effective_app_launch_url_is_unit_then_class_then_organisation(classes_fn, keys_fn, org):
-    from lti_gateway.launch_urls import effective_app_launch_url
+    from lti_gateway.core.urls import effective_app_launch_url
 
     keys_fn(vary("org-update.json", api_key=org.api_key, body={"app_launch_url": "https://app.example.com/org"}))
     cls = new_class(classes_fn, org, app_launch_url="https://app.example.com/class")

@@ -13,8 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from lti_gateway import consumer_keys, launches
-from lti_gateway.errors import Conflict, GatewayError
+from lti_gateway.core.errors import Conflict, GatewayError
+from lti_gateway.launch import dispatch
+from lti_gateway.lti11 import consumer_keys
 from tests.peers.lms_params import CANVAS
 from tests.peers.oauth1_signer import launch_event, sign_launch
 from tests.support.app_fixtures import make_lti11_world
@@ -64,7 +65,7 @@ def test_fifty_distinct_writers_lose_nothing(org, stack):
     assert len([i for i in items if i.get("kind") == "consumer_key"]) == 50
 
 
-# -- key rotation while launches are in flight ---------------------------------------------------------
+# -- key rotation while dispatch are in flight ---------------------------------------------------------
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def _launch(world: dict, secret: str) -> str:
     signed = sign_launch(url, CANVAS, consumer_key=world["key"], secret=secret)
     event = launch_event(signed, host=HOST, raw_path="/lti/launch/" + world["class"]["class_id"])
     try:
-        launches.lti11_launch(event, world["class"]["class_id"], None)
+        dispatch.lti11_launch(event, world["class"]["class_id"], None)
     except GatewayError as error:
         return error.code
     return "accepted"
@@ -86,7 +87,7 @@ def _launch(world: dict, secret: str) -> str:
 
 def test_launches_signed_with_a_valid_secret_succeed_while_the_key_rotates(lti11_class):
     """GIVEN a warm launch container that cached the key, WHEN another container rotates it (with a
-    grace period) while launches are in flight, THEN every launch signed with the old secret succeeds,
+    grace period) while dispatch are in flight, THEN every launch signed with the old secret succeeds,
     and so does every launch signed with the new one as soon as the LMS has it."""
     world = lti11_class
     assert _launch(world, world["secret"]) == "accepted"  # warm: the key is cached in this container

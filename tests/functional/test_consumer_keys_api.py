@@ -7,7 +7,7 @@ import json
 import boto3
 import pytest
 
-from lti_gateway import consumer_keys
+from lti_gateway.lti11 import consumer_keys
 from tests.support.events import vary
 
 SUPPLIED = {"label": "Moodle", "key": "moodle.consumer-key.2026", "secret": "s3cret|value/with$chars+ok"}
@@ -367,14 +367,14 @@ def test_bad_rotation_requests_leave_the_secret_alone(keys_fn, org, body):
 
 def test_rotation_loses_no_concurrent_change(stack, org, keys_fn):
     """A rotation that read an old version is refused instead of overwriting the newer secret."""
-    from lti_gateway import deps
+    from lti_gateway.repositories import deps
 
     create(keys_fn, org, SUPPLIED)
     repo = deps.keys_repo()
     item = repo.get_consumer_key(SUPPLIED["key"])
     keys_fn(vary("keys-rotate.json", api_key=org.api_key, body={}))
 
-    from lti_gateway.errors import Conflict
+    from lti_gateway.core.errors import Conflict
 
     with pytest.raises(Conflict):
         repo.rotate_consumer_key(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from lti_gateway import orgs
-from lti_gateway.errors import ValidationFailed
+from lti_gateway.admin import orgs
+from lti_gateway.core.errors import ValidationFailed
 from tests.support.events import vary
 
 

@@ -11,8 +11,10 @@ import time
 import boto3
 import pytest
 
-from lti_gateway import config, dynamic_registration, orgs, platforms, tool_config
-from lti_gateway.errors import GatewayError
+from lti_gateway.admin import orgs, tool_config
+from lti_gateway.core import config
+from lti_gateway.core.errors import GatewayError
+from lti_gateway.lti13 import dynamic_registration, platforms
 from tests.peers.registration_platform import RegistrationPlatform
 from tests.support.events import vary
 

@@ -15,7 +15,10 @@ from xml.etree import ElementTree as ET
 import boto3
 import pytest
 
-from lti_gateway import aws, classes, config, consumer_keys, deps, orgs
+from lti_gateway.admin import classes, orgs
+from lti_gateway.core import config
+from lti_gateway.lti11 import consumer_keys
+from lti_gateway.repositories import aws, deps
 from lti_gateway.repositories.classes import class_pk, unit_order_key, unit_sk, units_partition
 from tests.support.events import vary
 from tests.support.lambda_context import FakeContext

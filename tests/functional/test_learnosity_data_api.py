@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from learnosity_sdk.request import Init
 
-from lti_gateway import consumer_keys
+from lti_gateway.lti11 import consumer_keys
 from tests.support.events import vary
 
 
@@ -129,7 +129,7 @@ def test_wrong_content_type_is_refused(keys_fn, org):
 
 
 def test_throttling_answers_like_learnosity(keys_fn, org, monkeypatch):
-    from lti_gateway import config
+    from lti_gateway.core import config
 
     monkeypatch.setenv("DATA_API_REQUESTS_PER_MINUTE", "2")
     config.settings.cache_clear()

@@ -1,4 +1,4 @@
-"""LTI 1.1 launches through the launch function, signed by an independent OAuth 1.0a signer (Authlib).
+"""LTI 1.1 dispatch through the launch function, signed by an independent OAuth 1.0a signer (Authlib).
 
 Every rejection is a 4xx HTML page (or, once the signature verified, a redirect back to the LMS with
 ``lti_errormsg``) and stores nothing.
@@ -14,8 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from lti_gateway import classes, consumer_keys, launches, ltik, orgs
-from lti_gateway.errors import GatewayError
+from lti_gateway.admin import classes, orgs
+from lti_gateway.app_api import ltik
+from lti_gateway.core.errors import GatewayError
+from lti_gateway.launch import dispatch
+from lti_gateway.lti11 import consumer_keys
 from tests.peers.lms_params import CANVAS, MOODLE
 from tests.peers.oauth1_signer import launch_event, sign_launch
 from tests.support.app_fixtures import make_lti11_world
@@ -117,7 +120,7 @@ def test_a_unit_app_launch_url_overrides_the_organisation(world, launch_fn):
         {"app_launch_url": "https://app.example.com/units/waves"},
         base=f"https://{HOST}",
     )
-    launches.clear_caches()
+    dispatch.clear_caches()
 
     answer = launch_fn(signed_event(world, unit=True))
 
@@ -244,7 +247,7 @@ def test_unknown_units_are_not_found(world, launch_fn, stack, unit):
 
 def test_a_class_without_any_app_launch_url_is_refused(world, launch_fn, stack):
     orgs.update_settings(world["principal"], {"app_launch_url": None})
-    launches.clear_caches()
+    dispatch.clear_caches()
     answer = launch_fn(signed_event(world, _without_return()))
     _assert_refused_page(answer, 409, "no_app_launch_url", stack)
 
@@ -264,7 +267,7 @@ def test_parallel_launches_with_the_same_nonce_let_exactly_one_through(world, st
 
     def attempt(_: int) -> str:
         try:
-            launches.lti11_launch(event, world["class"]["class_id"], None)
+            dispatch.lti11_launch(event, world["class"]["class_id"], None)
         except GatewayError as error:
             return error.code
         return "accepted"
@@ -278,7 +281,7 @@ def test_parallel_launches_with_the_same_nonce_let_exactly_one_through(world, st
 
 
 def test_the_sample_events_parse_and_are_refused_as_stale(stack, launch_fn):
-    """events/launch-lti11-*.json (for `sam local invoke -e`) are signed launches from 2026-11-25 08:00 UTC."""
+    """events/launch-lti11-*.json (for `sam local invoke -e`) are signed dispatch from 2026-11-25 08:00 UTC."""
     from tests.support.events import load_event
 
     for name in ("launch-lti11-class.json", "launch-lti11-unit.json"):

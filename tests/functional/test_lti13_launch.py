@@ -1,4 +1,4 @@
-"""LTI 1.3 launches through the launch function: OIDC login → state stored → id_token posted → 302 with an
+"""LTI 1.3 dispatch through the launch function: OIDC login → state stored → id_token posted → 302 with an
 ltik, on moto, with the platform's JWKS served on loopback.
 
 The platform side is minted here with pyjwt (the e2e test drives a real platform library instead).
@@ -19,19 +19,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lti_gateway import (
-    aws,
-    classes,
-    consumer_keys,
-    id_token,
-    launches,
-    lti11_bindings,
-    ltik,
-    oauth1_launch,
-    orgs,
-    platforms,
-)
-from lti_gateway.errors import GatewayError
+from lti_gateway.admin import classes, orgs
+from lti_gateway.app_api import ltik
+from lti_gateway.core.errors import GatewayError
+from lti_gateway.launch import dispatch
+from lti_gateway.lti11 import consumer_keys, oauth1_launch
+from lti_gateway.lti13 import id_token, lti11_bindings, platforms
+from lti_gateway.repositories import aws
 from tests.peers.jwks_server import JwksServer
 from tests.peers.oauth1_signer import launch_event
 from tests.support.events import vary
@@ -67,12 +61,12 @@ def jwks():
 @pytest.fixture
 def world(stack, org, jwks, monkeypatch):
     """An organisation with an app launch URL, a class with a unit, and a registered LTI 1.3 platform."""
-    from lti_gateway import config
+    from lti_gateway.core import config
 
     monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
     monkeypatch.setenv("ALLOW_INSECURE_PLATFORM_URLS", "true")  # the JWKS is on loopback, over http
     config.settings.cache_clear()
-    launches.clear_caches()
+    dispatch.clear_caches()
     principal = orgs.Principal(org.org_id, org.credential_id, "owner")
     orgs.update_settings(principal, {"app_launch_url": APP})
     cls = classes.create_class(principal, {"name": "Physics 101"}, base=BASE)
@@ -404,7 +398,7 @@ def test_a_deactivated_platform_cannot_log_in_or_finish_a_launch(world, launch_f
 
 def test_lti_disabled_on_the_class_sends_the_user_back_to_the_platform(world, launch_fn, stack):
     classes.update_class(world["principal"], world["class"]["class_id"], {"lti_enabled": False}, base=BASE)
-    launches.clear_caches()
+    dispatch.clear_caches()
 
     answer, _ = full_launch(launch_fn, world["class"]["launch_url"])
 
@@ -425,7 +419,7 @@ def test_the_platform_rotates_its_key_between_launches(world, launch_fn, jwks, m
 
     jwks.publish(KEY_2, "k2", replace=True)
     later = time.monotonic() + 31  # the last fetch is older than the refetch interval
-    monkeypatch.setattr(launches.platform_keys, "_clock", lambda: later)
+    monkeypatch.setattr(dispatch.platform_keys, "_clock", lambda: later)
     answer, _ = full_launch(launch_fn, target, key=KEY_2, kid="k2")
 
     assert answer.status == 302, answer.raw
@@ -526,7 +520,7 @@ def test_twenty_parallel_launches_with_the_same_state_let_exactly_one_through(wo
 
     def attempt(_: int) -> str:
         try:
-            launches.lti13_launch(event, params)
+            dispatch.lti13_launch(event, params)
         except GatewayError as error:
             return error.code
         return "accepted"
@@ -689,7 +683,7 @@ def migrating(world, stack):
 def test_an_unsigned_lti1p1_claim_records_one_pending_binding_and_binds_nothing(migrating, launch_fn, stack):
     key = migrating["key"]["key"]
     first = unsigned_launch(launch_fn, migrating, key)
-    launches.clear_caches()  # a cold container: the second launch reads the table again
+    dispatch.clear_caches()  # a cold container: the second launch reads the table again
     second = unsigned_launch(launch_fn, migrating, key)
 
     [binding] = binding_items(stack)
@@ -728,7 +722,7 @@ def test_an_approved_binding_binds_the_next_launches_and_a_rejected_one_never(
     for _ in range(2):
         stored = unsigned_launch(launch_fn, migrating, key)
         assert "lti11_consumer_key" not in stored and stored["lti1p1_binding"] == "rejected"
-        launches.clear_caches()
+        dispatch.clear_caches()
     [binding] = binding_items(stack)
     assert binding["status"] == "rejected"  # a launch never overwrites a decision
 
@@ -796,7 +790,7 @@ def test_another_organisations_key_is_never_offered_and_cannot_be_approved(
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":a": "approved"},
     )
-    launches.clear_caches()
+    dispatch.clear_caches()
     assert "lti11_consumer_key" not in unsigned_launch(launch_fn, migrating, foreign)
 
 

@@ -8,8 +8,8 @@ import boto3
 import jwt
 import pytest
 
-from lti_gateway import ltik
-from lti_gateway.errors import Unauthorized
+from lti_gateway.app_api import ltik
+from lti_gateway.core.errors import Unauthorized
 
 
 def test_round_trip(stack):
@@ -71,7 +71,7 @@ def test_forged_tampered_or_malformed_tokens_are_refused(stack, make):
 def test_required_claims_are_enforced(stack):
     good = ltik.issue("launch-1", "org_1")
     kid = jwt.get_unverified_header(good)["kid"]
-    from lti_gateway import ltik as module
+    from lti_gateway.app_api import ltik as module
 
     secret = module._signing_key().secret
     missing_exp = _forge({"sub": "x", "org": "o", "iat": 1}, secret, kid=kid)

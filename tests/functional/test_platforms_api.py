@@ -11,8 +11,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import RSAAlgorithm
 
-from lti_gateway import config, orgs, platforms, tool_keys
-from lti_gateway.errors import GatewayError
+from lti_gateway.admin import orgs
+from lti_gateway.core import config
+from lti_gateway.core.errors import GatewayError
+from lti_gateway.lti13 import platforms, tool_keys
 from tests.support.events import vary
 
 CANVAS = "https://canvas.instructure.com"
@@ -356,7 +358,7 @@ def test_update_with_a_stale_version_is_a_conflict(platforms_fn, org):
 
 def test_a_concurrent_change_between_read_and_write_is_not_lost(platforms_fn, org, stack):
     created = create(platforms_fn, org, MOODLE).body
-    from lti_gateway import deps
+    from lti_gateway.repositories import deps
 
     before = deps.platforms_repo().get_platform(created["id"], consistent=True)
     on(platforms_fn, "platforms-update.json", org, created["id"], body={"name": "Winner"})
@@ -588,7 +590,7 @@ def test_inactive_platforms_are_refused_at_login(platforms_fn, org):
 def test_launch_lookups_are_cached_per_container(platforms_fn, org, stack, monkeypatch):
     create(platforms_fn, org, MOODLE)
     platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"])
-    from lti_gateway import deps
+    from lti_gateway.repositories import deps
 
     calls = []
     repo = deps.platforms_repo()

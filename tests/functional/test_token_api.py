@@ -21,7 +21,7 @@ from ltiaas.resources.memberships.types import MembershipContainer
 from ltiaas.resources.scores.types import ResultContainer
 from ltiaas.utils.validation import validate
 
-from lti_gateway import line_item_ids
+from lti_gateway.app_api import line_item_ids
 from tests.functional.test_app_auth import assert_contract_error
 from tests.peers.advantage_platform import LINE_ITEMS, MOODLE_ITEM, Recorder
 from tests.peers.lms_params import CANVAS
@@ -261,7 +261,7 @@ def test_an_11_launch_without_an_outcome_service_has_no_line_items(lti11_launch,
 
 
 def test_a_revoked_consumer_key_cannot_sign_outcomes(lti11, token_fn, outcome_lms):
-    from lti_gateway import consumer_keys
+    from lti_gateway.lti11 import consumer_keys
 
     item_id = call(token_fn, lti11, "GET", "/api/lineitems").body["lineItems"][0]["id"]
     consumer_keys.revoke_key(lti11["principal"], lti11["key"])
@@ -328,7 +328,7 @@ def test_the_platform_token_is_fetched_once_cached_sealed_and_refreshed_on_a_401
 
 
 def test_a_token_from_another_container_is_reused(lti13, token_fn):
-    from lti_gateway import platform_tokens
+    from lti_gateway.app_api import platform_tokens
 
     assert call(token_fn, lti13, "GET", "/api/memberships").status == 200
     platform_tokens.clear_cache()  # a cold container: memory empty, the launch table still has it
@@ -469,7 +469,9 @@ def test_a_refused_client_assertion_is_a_502_with_the_token_endpoints_answer(lti
 
 
 def test_a_deactivated_platform_is_refused(lti13, token_fn):
-    from lti_gateway import orgs, platform_services, platforms
+    from lti_gateway.admin import orgs
+    from lti_gateway.app_api import platform_services
+    from lti_gateway.lti13 import platforms
 
     owner = orgs.Principal(lti13["org"].org_id, lti13["org"].credential_id, "owner")
     platforms.set_active(owner, lti13["platform_id"], False)
@@ -551,7 +553,7 @@ def dl_launch(lti13):
 
 
 def _decode(message: str) -> tuple[dict, dict]:
-    from lti_gateway import tool_keys
+    from lti_gateway.lti13 import tool_keys
 
     token = jose_jwt.decode(message, KeySet.import_key_set(tool_keys.public_jwks()), algorithms=["RS256"])
     return token.header, token.claims

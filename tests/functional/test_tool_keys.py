@@ -13,8 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from jwt import PyJWKSet
 
-from lti_gateway import tool_keys
-from lti_gateway.errors import Conflict
+from lti_gateway.core.errors import Conflict
+from lti_gateway.lti13 import tool_keys
 from tests.support.events import vary
 
 
@@ -25,7 +25,7 @@ def rsa_items(stack) -> list[dict]:
 
 def private_pems(stack) -> list[str]:
     """The private keys as PEM, recovered the only way possible: through the sealed values and KMS."""
-    from lti_gateway import deps
+    from lti_gateway.repositories import deps
 
     return [
         deps.secret_box().open(i["private_key_sealed"], bound_to=f"tool-rsa:{i['kid']}")
@@ -187,7 +187,7 @@ def test_concurrent_rotations_one_wins(stack):
     tool_keys.rotate()
 
     # A rotation based on the state read before the first one committed is refused as a whole.
-    from lti_gateway import deps
+    from lti_gateway.repositories import deps
 
     with pytest.raises(Conflict) as caught:
         deps.tool_keys_repo().rotate(
@@ -202,7 +202,7 @@ def test_concurrent_rotations_one_wins(stack):
 
 
 def test_rotate_api_is_for_owners(stack, platforms_fn, make_org):
-    from lti_gateway import orgs
+    from lti_gateway.admin import orgs
 
     owner = make_org()
     member_key = orgs.create_credential(orgs.Principal(owner.org_id, owner.credential_id, "owner"), {"role": "member"})[

@@ -57,7 +57,8 @@ class World:
     session: requests.Session = field(default_factory=requests.Session)
 
     def secrets(self) -> dict[str, str]:
-        from lti_gateway import deps, tool_keys
+        from lti_gateway.lti13 import tool_keys
+        from lti_gateway.repositories import deps
 
         found = dict(self.fixed_secrets)
         found |= {f"platform access token {i}": t for i, t in enumerate(list(self.lms._tokens))}
@@ -73,11 +74,13 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """The local gateway, an organisation, a consumer key and an LTI 1.3 launch of a local platform."""
-    from lti_gateway import classes, line_item_ids, platforms, tool_keys
+    from lti_gateway.admin import classes
+    from lti_gateway.admin.orgs import Principal
+    from lti_gateway.app_api import line_item_ids
+    from lti_gateway.core.observability import logger
     from lti_gateway.local import LocalGateway
     from lti_gateway.local.server import reset_caches
-    from lti_gateway.observability import logger
-    from lti_gateway.orgs import Principal
+    from lti_gateway.lti13 import platforms, tool_keys
     from tests.peers.advantage_platform import AdvantagePlatform
     from tests.support.app_api import SCOPES, lti13_claims, store_lti13_launch
 

@@ -19,8 +19,14 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lti_gateway import app_auth, app_transport, learnosity, line_item_ids, ltik, oidc, orgs, pagination, web
-from lti_gateway.errors import GatewayError
+from lti_gateway import web
+from lti_gateway.admin import orgs
+from lti_gateway.app_api import auth as app_auth
+from lti_gateway.app_api import line_item_ids, ltik, transport
+from lti_gateway.core import pagination
+from lti_gateway.core.errors import GatewayError
+from lti_gateway.lti11 import learnosity
+from lti_gateway.lti13 import oidc
 from tests.fuzz.conftest import AWS_EXAMPLES, fuzz
 from tests.fuzz.test_lti11_fuzz import TEXT, refused_cleanly
 
@@ -204,9 +210,9 @@ def test_any_page_token_and_limit_parse_or_are_a_400(token, limit):
 )
 def test_line_item_ids_paths_and_queries_never_raise(raw, path, query, stage):
     line_item_ids.decode(raw)
-    app_transport.line_item_path(path)
-    app_transport.query(query)
-    app_transport.normalise_event({"rawPath": path, "requestContext": {"http": {"path": path}, "stage": stage}})
+    transport.line_item_path(path)
+    transport.query(query)
+    transport.normalise_event({"rawPath": path, "requestContext": {"http": {"path": path}, "stage": stage}})
 
 
 @fuzz()

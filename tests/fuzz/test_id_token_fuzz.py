@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lti_gateway import id_token
-from lti_gateway.errors import GatewayError
+from lti_gateway.core.errors import GatewayError
+from lti_gateway.lti13 import id_token
 from tests.fuzz.conftest import fuzz
 from tests.fuzz.test_lti11_fuzz import TEXT, refused_cleanly
 from tests.unit.test_id_token import OTHER_KEY, PLATFORM_KEY, STATE, World, claims, mint_hs256_with_public_key

@@ -15,9 +15,9 @@ from urllib.parse import quote, urlencode
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from lti_gateway import oauth1_launch
-from lti_gateway.errors import GatewayError
-from lti_gateway.oauth1_launch import ConsumerSecrets, InMemoryNonceStore
+from lti_gateway.core.errors import GatewayError
+from lti_gateway.lti11 import oauth1_launch
+from lti_gateway.lti11.oauth1_launch import ConsumerSecrets, InMemoryNonceStore
 from tests.fuzz.conftest import fuzz
 from tests.peers.lms_params import CANVAS
 from tests.peers.oauth1_signer import sign_launch

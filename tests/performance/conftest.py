@@ -116,7 +116,8 @@ def creations():
 @pytest.fixture
 def export_fn(stack, monkeypatch):
     """The export function on the test's moto stack, with an allowed app origin and no public base URL."""
-    from lti_gateway import config, deps
+    from lti_gateway.core import config
+    from lti_gateway.repositories import deps
     from tests.conftest import invoke
     from tests.support.stack import load_function
 

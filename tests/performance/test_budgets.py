@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from lti_gateway import classes, deps, orgs
+from lti_gateway.admin import classes, orgs
+from lti_gateway.repositories import deps
 from tests.functional.test_lti13_launch import id_token_for, launch_post, login
 from tests.peers.lms_params import CANVAS
 from tests.support.app_api import ltik_auth, token_event

@@ -8,7 +8,7 @@ generation). The answer must be zero — anything else costs milliseconds on eve
 
 from __future__ import annotations
 
-from lti_gateway import classes, orgs
+from lti_gateway.admin import classes, orgs
 from tests.functional.test_lti13_launch import id_token_for, launch_post, login
 from tests.support.app_api import ltik_auth, token_event
 from tests.support.events import vary
@@ -89,7 +89,7 @@ def test_the_counters_do_see_a_client_and_a_key_being_made(stack, creations):
     import boto3
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from lti_gateway import platform_jwks
+    from lti_gateway.lti13 import platform_jwks
 
     pem = (
         "-----BEGIN PUBLIC KEY-----\n"

@@ -18,7 +18,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from lti_gateway import deps, ltik, tool_keys
+from lti_gateway.app_api import ltik
+from lti_gateway.lti13 import tool_keys
+from lti_gateway.repositories import deps
 from tests.functional import test_lti13_launch as l13
 from tests.functional.test_learnosity_data_api import signed_form
 from tests.peers.registration_platform import RegistrationPlatform
@@ -53,7 +55,7 @@ class Capture(logging.Handler):
 @pytest.fixture
 def debug_logs(capsys):
     """DEBUG everywhere for the test; yields ``lines()``: every log line and everything printed."""
-    from lti_gateway.observability import logger
+    from lti_gateway.core.observability import logger
 
     capture = Capture()
     root = logging.getLogger()
@@ -299,7 +301,7 @@ def test_lti13_services_platforms_and_tool_keys_leak_nothing(debug_logs, lti13, 
 
 
 def test_dynamic_registration_leaks_neither_token(debug_logs, platforms_fn, org, stack, monkeypatch):
-    from lti_gateway import config
+    from lti_gateway.core import config
 
     monkeypatch.setenv("ALLOW_INSECURE_PLATFORM_URLS", "true")
     config.settings.cache_clear()

@@ -135,7 +135,8 @@ def lti13_claims(
 
 def store_lti13_launch(org_id: str, claims: dict[str, Any], *, platform_id: str, client_id: str) -> tuple[str, str]:
     """Store a 1.3 launch context as the launch function would; ``(launch id, ltik)``."""
-    from lti_gateway import deps, ltik
+    from lti_gateway.app_api import ltik
+    from lti_gateway.repositories import deps
 
     launch_id = secrets.token_urlsafe(18)
     now = int(time.time())

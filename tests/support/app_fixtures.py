@@ -36,7 +36,8 @@ CLIENT_ID = "client-abc"
 @pytest.fixture
 def insecure_platform_urls(stack, monkeypatch):
     """Loopback http peers allowed (what the local gateway sets for its test platforms)."""
-    from lti_gateway import config, platform_services
+    from lti_gateway.app_api import platform_services
+    from lti_gateway.core import config
 
     monkeypatch.setenv("ALLOW_INSECURE_PLATFORM_URLS", "true")
     config.settings.cache_clear()
@@ -52,7 +53,9 @@ def make_lti11_world(org, monkeypatch, *, unit: bool = False) -> dict:
 
     ``{"org", "principal", "key", "secret", "class"[, "unit"]}``; needs the moto ``stack``.
     """
-    from lti_gateway import classes, config, consumer_keys, orgs
+    from lti_gateway.admin import classes, orgs
+    from lti_gateway.core import config
+    from lti_gateway.lti11 import consumer_keys
 
     monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
     config.settings.cache_clear()
@@ -83,7 +86,7 @@ def outcome_lms(lti11_world):
 @pytest.fixture
 def lti11_launch(lti11_world, launch_fn):
     """``launch(params) -> {"ltik", "launch_id"}``: a verified LTI 1.1 launch into the world's class."""
-    from lti_gateway import ltik as ltik_mod
+    from lti_gateway.app_api import ltik as ltik_mod
 
     def launch(params=CANVAS, *, world=None) -> dict:
         world = world or lti11_world
@@ -109,7 +112,8 @@ def lti13(stack, org, insecure_platform_urls):
     """A registered LTI 1.3 platform served on loopback (token endpoint, AGS, NRPS) and a launch
     context from it: ``{"lms", "platform_id", "launch", "org", "api_key", "ltik", "launch_id"}``.
     ``launch(**claims_kw)`` stores another launch of the same platform."""
-    from lti_gateway import orgs, platforms, tool_keys
+    from lti_gateway.admin import orgs
+    from lti_gateway.lti13 import platforms, tool_keys
 
     principal = orgs.Principal(org.org_id, org.credential_id, "owner")
     jwks = tool_keys.public_jwks()

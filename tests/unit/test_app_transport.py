@@ -6,12 +6,13 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from lti_gateway import app_transport, line_item_ids
-from lti_gateway.app_context import ServiceContext
-from lti_gateway.app_errors import ApiError, contract_body, reason
-from lti_gateway.app_idtoken import custom_values
-from lti_gateway.errors import BodyTooLarge, ValidationFailed
-from lti_gateway.platform_services import LmsAnswer, origin
+from lti_gateway.app_api import line_item_ids
+from lti_gateway.app_api import transport as app_transport
+from lti_gateway.app_api.errors import ApiError, contract_body, reason
+from lti_gateway.app_api.idtoken import custom_values
+from lti_gateway.app_api.launch_context import ServiceContext
+from lti_gateway.app_api.platform_services import LmsAnswer, origin
+from lti_gateway.core.errors import BodyTooLarge, ValidationFailed
 
 MOODLE = "https://moodle.example.org/mod/lti/services.php/2/lineitems/3/lineitem?type_id=1"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lti_gateway.consumer_keys import KEY_CHARS, parse_grace, validate_new_key
-from lti_gateway.errors import ValidationFailed
+from lti_gateway.core.errors import ValidationFailed
+from lti_gateway.lti11.consumer_keys import KEY_CHARS, parse_grace, validate_new_key
 
 
 def test_every_allowed_character_is_accepted():

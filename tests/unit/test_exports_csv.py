@@ -11,9 +11,9 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from lti_gateway import exports
-from lti_gateway.errors import ValidationFailed
-from lti_gateway.exports import ClassView, Context, UnitView
+from lti_gateway.admin import exports
+from lti_gateway.admin.exports import ClassView, Context, UnitView
+from lti_gateway.core.errors import ValidationFailed
 
 BASE = "https://lti.example.edu"
 CONTEXT = Context(

@@ -20,10 +20,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from lti_gateway import id_token
-from lti_gateway.errors import GatewayError
-from lti_gateway.http_client import HttpResponse
-from lti_gateway.id_token import (
+from lti_gateway.core.errors import GatewayError
+from lti_gateway.core.http_client import HttpResponse
+from lti_gateway.lti13 import id_token
+from lti_gateway.lti13.id_token import (
     DEEP_LINKING_SETTINGS,
     DEPLOYMENT_ID,
     LTI1P1,
@@ -35,8 +35,8 @@ from lti_gateway.id_token import (
     IdTokenRejected,
     LaunchValidation,
 )
-from lti_gateway.platform_jwks import PlatformKeys
-from lti_gateway.platforms import PlatformInactive, Registration, UnknownPlatform
+from lti_gateway.lti13.platform_jwks import PlatformKeys
+from lti_gateway.lti13.platforms import PlatformInactive, Registration, UnknownPlatform
 from lti_gateway.repositories.launch import ConsumedState
 
 NOW = 1_700_000_000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lti_gateway import config, launch_urls
-from lti_gateway.errors import ValidationFailed
+from lti_gateway.core import config, urls
+from lti_gateway.core.errors import ValidationFailed
 
 BASE_ENV = {"KEYS_TABLE": "k", "LAUNCH_TABLE": "l", "CLASSES_TABLE": "c", "KMS_KEY_ID": "key"}
 
@@ -33,13 +33,13 @@ def event(domain: str | None) -> dict:
 
 
 def test_launch_urls_from_the_request_host(env):
-    base = launch_urls.event_base_url(event("abc123.execute-api.eu-west-1.amazonaws.com"))
+    base = urls.event_base_url(event("abc123.execute-api.eu-west-1.amazonaws.com"))
 
     assert base == "https://abc123.execute-api.eu-west-1.amazonaws.com"
-    assert launch_urls.class_launch_url(base, "cls_0123456789abcdef") == (
+    assert urls.class_launch_url(base, "cls_0123456789abcdef") == (
         "https://abc123.execute-api.eu-west-1.amazonaws.com/lti/launch/cls_0123456789abcdef"
     )
-    assert launch_urls.unit_launch_url(base, "cls_0123456789abcdef", "unt_fedcba9876543210") == (
+    assert urls.unit_launch_url(base, "cls_0123456789abcdef", "unt_fedcba9876543210") == (
         "https://abc123.execute-api.eu-west-1.amazonaws.com/lti/launch/cls_0123456789abcdef/unt_fedcba9876543210"
     )
 
@@ -47,21 +47,21 @@ def test_launch_urls_from_the_request_host(env):
 def test_the_public_base_url_wins_over_the_request_host(env):
     env(PUBLIC_BASE_URL="https://lti.example.edu/gateway/")
 
-    base = launch_urls.event_base_url(event("abc123.execute-api.eu-west-1.amazonaws.com"))
+    base = urls.event_base_url(event("abc123.execute-api.eu-west-1.amazonaws.com"))
 
     assert base == "https://lti.example.edu/gateway"
-    assert launch_urls.class_launch_url(base, "cls_1") == "https://lti.example.edu/gateway/lti/launch/cls_1"
+    assert urls.class_launch_url(base, "cls_1") == "https://lti.example.edu/gateway/lti/launch/cls_1"
 
 
 def test_a_function_url_host_works_too(env):
     host = "abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws"
-    assert launch_urls.event_base_url(event(host)) == f"https://{host}"
+    assert urls.event_base_url(event(host)) == f"https://{host}"
 
 
 @pytest.mark.parametrize("domain", [None, "", "evil.example/path", "a b", "host@evil", "-bad.example"])
 def test_no_usable_host_and_no_public_base_url_is_refused(env, domain):
     with pytest.raises(ValidationFailed) as caught:
-        launch_urls.event_base_url(event(domain))
+        urls.event_base_url(event(domain))
     assert caught.value.code == "no_public_base_url"
 
 
@@ -80,7 +80,7 @@ def test_no_usable_host_and_no_public_base_url_is_refused(env, domain):
 )
 def test_allowed_app_launch_urls(env, url):
     env(ALLOWED_APP_ORIGINS="https://app.example.com, http://localhost:5173,http://127.0.0.1:8000")
-    assert launch_urls.validate_app_launch_url(url) == url
+    assert urls.validate_app_launch_url(url) == url
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_allowed_app_launch_urls(env, url):
 def test_refused_app_launch_urls(env, url, code):
     env(ALLOWED_APP_ORIGINS="https://app.example.com,http://localhost:5173")
     with pytest.raises(ValidationFailed) as caught:
-        launch_urls.validate_app_launch_url(url)
+        urls.validate_app_launch_url(url)
     assert caught.value.code == code
     assert "app_launch_url" in caught.value.details
 
@@ -115,23 +115,23 @@ def test_refused_app_launch_urls(env, url, code):
 def test_origin_refusals_name_the_allowed_origins(env):
     env(ALLOWED_APP_ORIGINS="https://app.example.com:443,https://Other.example.com:8443")
     with pytest.raises(ValidationFailed) as caught:
-        launch_urls.validate_app_launch_url("https://evil.example.net/")
+        urls.validate_app_launch_url("https://evil.example.net/")
     assert caught.value.details["allowed_origins"] == ["https://app.example.com", "https://other.example.com:8443"]
-    assert launch_urls.validate_app_launch_url("https://other.example.com:8443/x")
+    assert urls.validate_app_launch_url("https://other.example.com:8443/x")
 
 
 def test_a_star_allows_any_https_origin(env):
     env(ALLOWED_APP_ORIGINS="*")
-    assert launch_urls.validate_app_launch_url("https://anything.example.org/l")
+    assert urls.validate_app_launch_url("https://anything.example.org/l")
     with pytest.raises(ValidationFailed):
-        launch_urls.validate_app_launch_url("http://anything.example.org/l")
+        urls.validate_app_launch_url("http://anything.example.org/l")
 
 
 def test_class_lms_urls_are_any_absolute_http_url(env):
-    assert launch_urls.validate_lms_url("http://moodle.school.example/course/view.php?id=7#section-2")
+    assert urls.validate_lms_url("http://moodle.school.example/course/view.php?id=7#section-2")
     for bad in ("moodle.school.example/course", "ftp://x.example/", "https://a:b@x.example/", 7):
         with pytest.raises(ValidationFailed):
-            launch_urls.validate_lms_url(bad)
+            urls.validate_lms_url(bad)
 
 
 # -- effective app launch URL -----------------------------------------------------------------------
@@ -143,10 +143,10 @@ def test_effective_app_launch_url_prefers_unit_then_class_then_org(env):
     cls = {"app_launch_url": "https://app.example.com/class"}
     unit = {"app_launch_url": "https://app.example.com/unit"}
 
-    assert launch_urls.effective_app_launch_url(org, cls, unit) == "https://app.example.com/unit"
-    assert launch_urls.effective_app_launch_url(org, cls, {}) == "https://app.example.com/class"
-    assert launch_urls.effective_app_launch_url(org, {"app_launch_url": None}, None) == "https://app.example.com/org"
-    assert launch_urls.effective_app_launch_url(None, None, None) is None
+    assert urls.effective_app_launch_url(org, cls, unit) == "https://app.example.com/unit"
+    assert urls.effective_app_launch_url(org, cls, {}) == "https://app.example.com/class"
+    assert urls.effective_app_launch_url(org, {"app_launch_url": None}, None) == "https://app.example.com/org"
+    assert urls.effective_app_launch_url(None, None, None) is None
 
 
 def test_an_origin_removed_after_storing_is_refused_at_launch(env):
@@ -154,6 +154,6 @@ def test_an_origin_removed_after_storing_is_refused_at_launch(env):
     cls = {"app_launch_url": "https://old.example.com/launch"}
 
     with pytest.raises(ValidationFailed) as caught:
-        launch_urls.effective_app_launch_url(None, cls)
+        urls.effective_app_launch_url(None, cls)
     assert caught.value.code == "app_origin_not_allowed"
-    assert launch_urls.effective_app_launch_url(None, cls, recheck=False) == "https://old.example.com/launch"
+    assert urls.effective_app_launch_url(None, cls, recheck=False) == "https://old.example.com/launch"

@@ -7,7 +7,7 @@ import json
 import pytest
 from learnosity_sdk.request import Init
 
-from lti_gateway.learnosity import expected_signature, parse_form
+from lti_gateway.lti11.learnosity import expected_signature, parse_form
 
 
 @pytest.mark.parametrize(

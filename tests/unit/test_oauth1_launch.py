@@ -15,8 +15,8 @@ from urllib.parse import quote, urlencode
 import pytest
 from oauthlib.oauth1.rfc5849 import signature as oauthlib_signature
 
-from lti_gateway.errors import BodyTooLarge, GatewayError, UnsupportedMediaType, ValidationFailed
-from lti_gateway.oauth1_launch import (
+from lti_gateway.core.errors import BodyTooLarge, GatewayError, UnsupportedMediaType, ValidationFailed
+from lti_gateway.lti11.oauth1_launch import (
     LIS_V2,
     ConsumerSecrets,
     InMemoryNonceStore,

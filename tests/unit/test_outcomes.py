@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from lti_gateway.errors import ValidationFailed
-from lti_gateway.outcomes import (
+from lti_gateway.core.errors import ValidationFailed
+from lti_gateway.lti11.outcomes import (
     POX_NS,
     HttpResponse,
     OutcomeFailed,

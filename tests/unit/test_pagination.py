@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from lti_gateway import pagination
-from lti_gateway.errors import ValidationFailed
+from lti_gateway.core import pagination
+from lti_gateway.core.errors import ValidationFailed
 
 KEY = {"pk": "CK#a", "sk": "META", "gsi1pk": "ORG#o#CKEYS", "gsi1sk": "2026#a"}
 

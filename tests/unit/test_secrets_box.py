@@ -7,8 +7,8 @@ import os
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from lti_gateway.errors import UpstreamFailed
-from lti_gateway.secrets_box import SecretBox
+from lti_gateway.core.errors import UpstreamFailed
+from lti_gateway.repositories.secrets_box import SecretBox
 
 
 class CountingKms:

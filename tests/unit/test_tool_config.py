@@ -8,7 +8,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lti_gateway import tool_config, tool_keys
+from lti_gateway.admin import tool_config
+from lti_gateway.lti13 import tool_keys
 
 BASE = "https://lti.example.com/prefix"
 

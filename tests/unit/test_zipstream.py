@@ -10,8 +10,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from lti_gateway import exports, tool_config, zipstream
-from lti_gateway.zipstream import SpillingZipFile
+from lti_gateway.admin import exports, tool_config, zipstream
+from lti_gateway.admin.zipstream import SpillingZipFile
 
 from .test_exports_csv import CLS, CONTEXT, NullSink, _peak, units
 

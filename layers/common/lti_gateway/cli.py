@@ -97,7 +97,7 @@ def _target(args: argparse.Namespace) -> None:
     else:
         env = {"AWS_DEFAULT_REGION": args.region, "AWS_REGION": args.region} if args.region else {}
     os.environ.update(env)
-    from lti_gateway import aws
+    from lti_gateway.repositories import aws
 
     aws.reset()
 
@@ -113,7 +113,7 @@ def _print_credential(title: str, fields: dict[str, Any], args: argparse.Namespa
 
 
 def org_create(args: argparse.Namespace) -> None:
-    from lti_gateway import orgs
+    from lti_gateway.admin import orgs
 
     created = orgs.create_organisation(args.name)
     fields = {
@@ -126,7 +126,7 @@ def org_create(args: argparse.Namespace) -> None:
 
 
 def credential_create(args: argparse.Namespace) -> None:
-    from lti_gateway import orgs
+    from lti_gateway.admin import orgs
 
     # The operator holds the stack's own permissions; act as an owner of the organisation named.
     principal = orgs.Principal(org_id=args.org, credential_id="cli", role="owner")
@@ -142,8 +142,9 @@ def export(args: argparse.Namespace) -> None:
     The operator holds the stack's own permissions: the export runs as an owner of the class's
     organisation (``--org`` checks the class belongs to it). No size limit and no S3: it streams.
     """
-    from lti_gateway import classes, deps, exports, orgs
-    from lti_gateway.config import settings
+    from lti_gateway.admin import classes, exports, orgs
+    from lti_gateway.core.config import settings
+    from lti_gateway.repositories import deps
 
     base = (args.base_url or settings().public_base_url or "").rstrip("/")
     if not base:
@@ -231,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def keys_rotate(args: argparse.Namespace) -> None:
     """Rotate the tool's RSA key (the JWKS keeps the previous one, so tokens in flight still verify)."""
-    from lti_gateway import tool_keys
+    from lti_gateway.lti13 import tool_keys
 
     rotated = tool_keys.rotate()
     if args.json:
@@ -248,7 +249,7 @@ def keys_rotate(args: argparse.Namespace) -> None:
 
 
 def exports_formats() -> tuple[str, ...]:
-    from lti_gateway.exports import CLASS_FORMATS
+    from lti_gateway.admin.exports import CLASS_FORMATS
 
     return CLASS_FORMATS
 
@@ -257,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from lti_gateway.config import ConfigError
-    from lti_gateway.errors import GatewayError
+    from lti_gateway.core.config import ConfigError
+    from lti_gateway.core.errors import GatewayError
 
     try:
         _target(args)

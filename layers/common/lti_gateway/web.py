@@ -15,11 +15,11 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from . import aws
-from .errors import BodyTooLarge, GatewayError, InvalidJson, UnsupportedMediaType, ValidationFailed
-from .observability import logger
-from .orgs import Principal, authenticate_bearer
-from .pagination import parse_limit
+from lti_gateway.admin.orgs import Principal, authenticate_bearer
+from lti_gateway.core.errors import BodyTooLarge, GatewayError, InvalidJson, UnsupportedMediaType, ValidationFailed
+from lti_gateway.core.observability import logger
+from lti_gateway.core.pagination import parse_limit
+from lti_gateway.repositories import aws
 
 MAX_JSON_BODY = 16 * 1024
 MAX_FORM_BODY = 256 * 1024

@@ -4,6 +4,6 @@
 tests start the same thing in-process with ``LocalGateway(port=0).start()``.
 """
 
-from .server import LocalGateway, Organisation
+from lti_gateway.local.server import LocalGateway, Organisation
 
 __all__ = ["LocalGateway", "Organisation"]

@@ -19,8 +19,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .server import LocalGateway, log
-from .template import TemplateError
+from lti_gateway.local.server import LocalGateway, log
+from lti_gateway.local.template import TemplateError
 
 STATE_FILE = "dev-stack.json"
 

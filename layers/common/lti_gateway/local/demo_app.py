@@ -24,8 +24,8 @@ code{{background:#f3f3f3;padding:.1rem .3rem;word-break:break-all}}</style></hea
 
 
 def demo_app_page(target: str, *, base_url: str | None = None, api_key: str | None = None) -> str:
-    from lti_gateway import ltik
-    from lti_gateway.errors import GatewayError
+    from lti_gateway.app_api import ltik
+    from lti_gateway.core.errors import GatewayError
 
     token = (parse_qs(urlsplit(target).query).get("ltik") or [""])[0]
     if not token:

@@ -23,8 +23,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import template as tpl
-from .server import default_template
+from lti_gateway.local import template as tpl
+from lti_gateway.local.server import default_template
 
 OUTPUT = Path(__file__).resolve().parents[1] / "openapi.json"
 TITLE = "LTI Gateway"

@@ -24,10 +24,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import template as tpl
-from .demo_app import DEMO_APP_PATH, demo_app_page
-from .events import InvalidResponse, LambdaContext, http_api_event, http_response, split_target
-from .stack import LocalStack, start_stack
+from lti_gateway.local import template as tpl
+from lti_gateway.local.demo_app import DEMO_APP_PATH, demo_app_page
+from lti_gateway.local.events import InvalidResponse, LambdaContext, http_api_event, http_response, split_target
+from lti_gateway.local.stack import LocalStack, start_stack
 
 MAX_BODY = 10 * 1024 * 1024  # HTTP APIs accept 10 MB payloads
 MAX_CONTAINERS = 16  # per function; further parallel requests wait for a free one
@@ -47,7 +47,7 @@ def log(message: str) -> None:
 
 def reset_caches() -> None:
     """Forget every per-container client, setting and repository (they read the env we just set)."""
-    from lti_gateway import deps
+    from lti_gateway.repositories import deps
 
     deps.reset()
 
@@ -365,12 +365,7 @@ class LocalGateway:
         return merged
 
     def _seed(self) -> None:
-        try:
-            from lti_gateway import consumer_keys, orgs  # noqa: F401 - both needed before an org is created
-        except ModuleNotFoundError as exc:
-            log(f"warning: no demo organisation ({exc.name} is not written yet)")
-            return
-        from lti_gateway import classes, orgs
+        from lti_gateway.admin import classes, orgs
 
         org = self.create_organisation("Demo University")
         key = self.create_consumer_key(org.org_id, label="Demo LMS")
@@ -386,7 +381,7 @@ class LocalGateway:
             for name in ("Unit 1: Getting started", "Unit 2: Practice")
         ]
         # A dynamic-registration URL for LTI 1.3 platforms (reusable while the local gateway runs).
-        from lti_gateway import dynamic_registration
+        from lti_gateway.lti13 import dynamic_registration
 
         registration = dynamic_registration.create_registration_url(owner, {"reusable": True}, base=base)
         self.stack.update(
@@ -407,14 +402,14 @@ class LocalGateway:
 
     def create_organisation(self, name: str) -> Organisation:
         """A new organisation and its owner API key, straight through the domain API."""
-        from lti_gateway import orgs
+        from lti_gateway.admin import orgs
 
         created = orgs.create_organisation(name)
         return Organisation(created.org_id, created.credential_id, created.api_key, getattr(created, "name", name))
 
     def create_consumer_key(self, org_id: str, *, label: str | None = None) -> dict[str, Any]:
         """A new LTI 1.1 consumer key of ``org_id``: ``{"key", "secret", "label", ...}``."""
-        from lti_gateway import consumer_keys
+        from lti_gateway.lti11 import consumer_keys
 
         return consumer_keys.create_consumer_key(org_id, label=label)
 

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from .template import LOCAL_PREFIX, LocalResources, create_buckets, create_tables, resources
+from lti_gateway.local.template import LOCAL_PREFIX, LocalResources, create_buckets, create_tables, resources
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
@@ -69,7 +69,7 @@ def start_stack(template: dict[str, Any], *, region: str = REGION) -> LocalStack
     if dynamodb_url is None or kms_url is None:
         from moto.server import ThreadedMotoServer
 
-        from . import moto_serial
+        from lti_gateway.local import moto_serial
 
         moto_serial.install()  # parallel requests must not corrupt moto's (non thread-safe) backends
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log

@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .dynamo import cancellation_reasons, is_conditional_failure, to_attr
+from lti_gateway.repositories.dynamo import cancellation_reasons, is_conditional_failure, to_attr
 
 META = "META"
 

@@ -35,8 +35,14 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from ..errors import Conflict, NotFound
-from .dynamo import cancellation_reasons, is_conditional_failure, query_page, strip_none, to_attr
+from lti_gateway.core.errors import Conflict, NotFound
+from lti_gateway.repositories.dynamo import (
+    cancellation_reasons,
+    is_conditional_failure,
+    query_page,
+    strip_none,
+    to_attr,
+)
 
 META = "META"
 UNIT_PREFIX = "UNIT#"

@@ -8,8 +8,8 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from .. import pagination
-from ..aws import RETRYABLE_CANCELLATIONS
+from lti_gateway.core import pagination
+from lti_gateway.repositories.aws import RETRYABLE_CANCELLATIONS
 
 _serializer = TypeSerializer()
 

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from boto3.dynamodb.conditions import Key
 
-from .classes import classes_partition, units_partition
+from lti_gateway.repositories.classes import classes_partition, units_partition
 
 # Items per Query page. A page is also capped at 1 MB by DynamoDB; units are ~200 bytes projected.
 PAGE_SIZE = 1000

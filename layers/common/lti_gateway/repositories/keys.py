@@ -21,8 +21,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import Conflict, NotFound
-from .dynamo import cancellation_reasons, is_conditional_failure, query_page, strip_none, to_attr
+from lti_gateway.core.errors import Conflict, NotFound
+from lti_gateway.repositories.dynamo import (
+    cancellation_reasons,
+    is_conditional_failure,
+    query_page,
+    strip_none,
+    to_attr,
+)
 
 META = "META"
 

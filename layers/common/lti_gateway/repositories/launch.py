@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from .dynamo import is_conditional_failure
+from lti_gateway.repositories.dynamo import is_conditional_failure
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from .. import pagination
-from ..errors import Conflict, GatewayError, NotFound
-from .dynamo import cancellation_reasons, is_conditional_failure, strip_none, to_attr
+from lti_gateway.core import pagination
+from lti_gateway.core.errors import Conflict, GatewayError, NotFound
+from lti_gateway.repositories.dynamo import cancellation_reasons, is_conditional_failure, strip_none, to_attr
 
 META = "META"
 KIND = "platform"

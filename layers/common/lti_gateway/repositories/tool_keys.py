@@ -22,8 +22,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from ..errors import Conflict
-from .dynamo import cancellation_reasons, to_attr
+from lti_gateway.core.errors import Conflict
+from lti_gateway.repositories.dynamo import cancellation_reasons, to_attr
 
 PARTITION = "TOOLKEY#rsa"
 POINTER = "CURRENT"

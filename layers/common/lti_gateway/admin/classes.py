@@ -1,0 +1,419 @@
+"""Classes and units: the mapping of LMS courses and assignments onto the product's classes.
+
+A class (``cls_`` + 16 hex) is Codio's class: ``name``, the "Enable LTI" switch ``lti_enabled``, the
+"Class LMS URL" ``class_lms_url`` (the LMS course home students are sent back to) and an optional
+``app_launch_url`` overriding the organisation's. Its *class launch URL* is what an LMS course links
+to; the LMS context ids that launched into it are recorded on it (a copied LMS course, new context
+id, same URL, lands in the same class and is recorded alongside).
+
+A unit (``unt_`` + 16 hex) belongs to one class: ``name``, ``position`` (an ordering key: listings are
+by position, ties in creation order; appending takes the class's next free position; reorder rewrites them
+as 0..n-1) and an optional ``app_launch_url``. Its *unit launch URL* is what an LMS assignment points at.
+
+Owners and members of an organisation may both manage its classes; another organisation's class
+or unit is a 404, as is a malformed id. Every operation takes the calling :class:`Principal`; the
+organisation id never comes from the request. Deleting a class deletes its units.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from lti_gateway.admin.orgs import Principal
+from lti_gateway.core import clock, validation
+from lti_gateway.core.errors import Conflict, NotFound, ValidationFailed
+from lti_gateway.core.urls import class_launch_url, unit_launch_url, validate_app_launch_url, validate_lms_url
+from lti_gateway.repositories import deps
+from lti_gateway.repositories.classes import MAX_TRANSACTION_ITEMS, context_key
+
+CLASS_ID = re.compile(r"^cls_[0-9a-f]{16}$")
+UNIT_ID = re.compile(r"^unt_[0-9a-f]{16}$")
+MAX_NAME = 200
+MAX_POSITION = 1_000_000
+MAX_CONTEXT_ID = 1024
+# A reorder is one transaction: the class's units guard plus one update per unit that moves.
+MAX_REORDER_CHANGES = MAX_TRANSACTION_ITEMS - 1
+MAX_REORDER_IDS = 1000
+ATTEMPTS = 3  # optimistic writes re-read and retry this often before answering 409
+
+CLASS_FIELDS = ("name", "lti_enabled", "class_lms_url", "app_launch_url")
+UNIT_FIELDS = ("name", "position", "app_launch_url")
+
+
+# -- validation -------------------------------------------------------------------------------------
+
+
+def _name(value: Any) -> str:
+    return validation.text("name", value, max_len=MAX_NAME)
+
+
+def _optional(value: Any, check: Any) -> Any:
+    return None if value is None else check(value)
+
+
+def _class_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if "name" in body or not partial:
+        fields["name"] = _name(body.get("name"))
+    if "lti_enabled" in body or not partial:
+        fields["lti_enabled"] = validation.boolean("lti_enabled", body.get("lti_enabled", True))
+    if "class_lms_url" in body:
+        fields["class_lms_url"] = _optional(body["class_lms_url"], validate_lms_url)
+    if "app_launch_url" in body:
+        fields["app_launch_url"] = _optional(body["app_launch_url"], validate_app_launch_url)
+    return fields
+
+
+def _unit_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if "name" in body or not partial:
+        fields["name"] = _name(body.get("name"))
+    if "position" in body and (partial or body["position"] is not None):
+        fields["position"] = validation.whole_number("position", body["position"], low=0, high=MAX_POSITION)
+    if "app_launch_url" in body:
+        fields["app_launch_url"] = _optional(body["app_launch_url"], validate_app_launch_url)
+    return fields
+
+
+def _patch(body: dict[str, Any], allowed: tuple[str, ...]) -> int | None:
+    """Checks common to PATCH bodies; returns the client's expected ``version``, if it sent one."""
+    validation.reject_unknown(body, (*allowed, "version"))
+    if not set(body) - {"version"}:
+        raise ValidationFailed(f"send at least one of {', '.join(allowed)}", code="nothing_to_update")
+    if "version" not in body:
+        return None
+    return validation.whole_number("version", body["version"], low=1, high=2**53)
+
+
+# -- views ------------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def public_class(item: dict[str, Any], base: str) -> dict[str, Any]:
+    contexts = sorted(
+        ({k: _plain(v) for k, v in entry.items()} for entry in (item.get("lms_contexts") or {}).values()),
+        key=lambda c: (str(c.get("first_seen_at")), str(c.get("context_id"))),
+    )
+    return {
+        "class_id": item["class_id"],
+        "name": item["name"],
+        "lti_enabled": bool(item.get("lti_enabled", True)),
+        "class_lms_url": item.get("class_lms_url"),
+        "app_launch_url": item.get("app_launch_url"),
+        "launch_url": class_launch_url(base, item["class_id"]),
+        "lms_context_ids": sorted(item.get("lms_context_ids") or ()),
+        "lms_contexts": contexts,
+        "created_at": item["created_at"],
+        "updated_at": item.get("updated_at"),
+        "version": int(item["version"]),
+    }
+
+
+def public_unit(item: dict[str, Any], base: str) -> dict[str, Any]:
+    return {
+        "unit_id": item["unit_id"],
+        "class_id": item["class_id"],
+        "name": item["name"],
+        "position": int(item["position"]),
+        "app_launch_url": item.get("app_launch_url"),
+        "launch_url": unit_launch_url(base, item["class_id"], item["unit_id"]),
+        "created_at": item["created_at"],
+        "updated_at": item.get("updated_at"),
+        "version": int(item["version"]),
+    }
+
+
+# -- classes ----------------------------------------------------------------------------------------
+
+
+def _class_not_found() -> NotFound:
+    return NotFound({"class_id": "no such class"})
+
+
+def _unit_not_found() -> NotFound:
+    return NotFound({"unit_id": "no such unit"})
+
+
+def _owned_class(principal: Principal, class_id: str, *, consistent: bool = False) -> dict[str, Any]:
+    item = deps.classes_repo().get_class(class_id, consistent=consistent) if CLASS_ID.match(class_id) else None
+    if item is None or item.get("org_id") != principal.org_id:
+        raise _class_not_found()
+    return item
+
+
+def create_class(principal: Principal, body: dict[str, Any], *, base: str) -> dict[str, Any]:
+    validation.reject_unknown(body, CLASS_FIELDS)
+    fields = _class_fields(body, partial=False)
+    now = clock.iso(clock.now())
+    item = {
+        **fields,
+        "class_id": f"cls_{secrets.token_hex(8)}",
+        "org_id": principal.org_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return public_class(deps.classes_repo().put_class(item), base)
+
+
+def get_class(principal: Principal, class_id: str, *, base: str) -> dict[str, Any]:
+    return public_class(_owned_class(principal, class_id), base)
+
+
+def list_classes(principal: Principal, *, limit: int, token: str | None, base: str) -> dict[str, Any]:
+    items, next_token = deps.classes_repo().list_classes(principal.org_id, limit=limit, token=token)
+    return {"classes": [public_class(i, base) for i in items], "next": next_token}
+
+
+def update_class(principal: Principal, class_id: str, body: dict[str, Any], *, base: str) -> dict[str, Any]:
+    """Partial update. With ``version`` in the body: applied only at that version (else 409
+    ``concurrent_change``). Without: applied to the version just read, re-read and retried on a race."""
+    expected = _patch(body, CLASS_FIELDS)
+    fields = _class_fields(body, partial=True)
+    if not CLASS_ID.match(class_id):
+        raise _class_not_found()
+    repo = deps.classes_repo()
+    for attempt in range(ATTEMPTS):
+        if expected is not None:
+            version = expected  # the repository tells a missing class (404) from a moved one (409)
+        else:
+            version = int(_owned_class(principal, class_id, consistent=True)["version"])
+        try:
+            updated = repo.update_class(
+                principal.org_id, class_id, fields, expected_version=version, at=clock.iso(clock.now())
+            )
+        except Conflict:
+            if expected is not None or attempt == ATTEMPTS - 1:
+                raise
+            continue
+        return public_class(updated, base)
+    raise AssertionError("unreachable")
+
+
+def delete_class(principal: Principal, class_id: str) -> int:
+    """Delete a class and every unit of it; returns how many units were deleted."""
+    if not CLASS_ID.match(class_id):
+        raise _class_not_found()
+    return deps.classes_repo().delete_class(principal.org_id, class_id)
+
+
+# -- units ------------------------------------------------------------------------------------------
+
+
+def _guarded(principal: Principal, class_id: str, write: Any) -> Any:
+    """Run ``write(class_item)`` (a units-guarded transaction) on a fresh read, retrying on races."""
+    for attempt in range(ATTEMPTS):
+        class_item = _owned_class(principal, class_id, consistent=True)
+        try:
+            return write(class_item)
+        except Conflict:
+            if attempt == ATTEMPTS - 1:
+                _owned_class(principal, class_id, consistent=True)  # gone meanwhile → 404, not 409
+                raise
+    raise AssertionError("unreachable")
+
+
+def _owned_unit(principal: Principal, class_id: str, unit_id: str, *, consistent: bool = False) -> dict[str, Any]:
+    if not (CLASS_ID.match(class_id) and UNIT_ID.match(unit_id)):
+        raise _unit_not_found()
+    item = deps.classes_repo().get_unit(class_id, unit_id, consistent=consistent)
+    if item is None or item.get("org_id") != principal.org_id:
+        raise _unit_not_found()
+    return item
+
+
+def create_unit(principal: Principal, class_id: str, body: dict[str, Any], *, base: str) -> dict[str, Any]:
+    validation.reject_unknown(body, UNIT_FIELDS)
+    fields = _unit_fields(body, partial=False)
+    now = clock.iso(clock.now())
+    unit_id = f"unt_{secrets.token_hex(8)}"
+
+    def write(class_item: dict[str, Any]) -> dict[str, Any]:
+        next_position = int(class_item["next_position"])
+        position = fields.get("position", next_position)
+        item = {
+            **fields,
+            "position": position,
+            "unit_id": unit_id,
+            "class_id": class_id,
+            "org_id": principal.org_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        return deps.classes_repo().put_unit(
+            item,
+            seen_units_version=int(class_item["units_version"]),
+            next_position=max(next_position, position + 1),
+        )
+
+    return public_unit(_guarded(principal, class_id, write), base)
+
+
+def get_unit(principal: Principal, class_id: str, unit_id: str, *, base: str) -> dict[str, Any]:
+    return public_unit(_owned_unit(principal, class_id, unit_id), base)
+
+
+def list_units(principal: Principal, class_id: str, *, limit: int, token: str | None, base: str) -> dict[str, Any]:
+    _owned_class(principal, class_id)
+    items, next_token = deps.classes_repo().list_units(class_id, limit=limit, token=token)
+    return {"units": [public_unit(i, base) for i in items], "next": next_token}
+
+
+def update_unit(
+    principal: Principal, class_id: str, unit_id: str, body: dict[str, Any], *, base: str
+) -> dict[str, Any]:
+    """Partial update, optimistic like :func:`update_class` (``version`` in the body is honoured)."""
+    expected = _patch(body, UNIT_FIELDS)
+    fields = _unit_fields(body, partial=True)
+    if not UNIT_ID.match(unit_id):
+        raise _unit_not_found()
+
+    def write(class_item: dict[str, Any]) -> dict[str, Any]:
+        unit = _owned_unit(principal, class_id, unit_id, consistent=True)
+        if expected is not None and int(unit["version"]) != expected:
+            raise _Moved()
+        next_position = int(class_item["next_position"])
+        if "position" in fields:
+            next_position = max(next_position, fields["position"] + 1)
+        return deps.classes_repo().update_unit(
+            principal.org_id,
+            unit,
+            fields,
+            expected_version=int(unit["version"]),
+            seen_units_version=int(class_item["units_version"]),
+            next_position=next_position,
+            at=clock.iso(clock.now()),
+        )
+
+    try:
+        return public_unit(_guarded(principal, class_id, write), base)
+    except _Moved:
+        raise Conflict("the unit changed since that version; read it and retry", code="concurrent_change") from None
+
+
+class _Moved(Exception):
+    """The client's expected version is stale: no retry can help."""
+
+
+def delete_unit(principal: Principal, class_id: str, unit_id: str) -> None:
+    if not (CLASS_ID.match(class_id) and UNIT_ID.match(unit_id)):
+        raise _unit_not_found()
+    deps.classes_repo().delete_unit(principal.org_id, class_id, unit_id)
+
+
+def _reorder_ids(body: dict[str, Any]) -> list[str]:
+    validation.reject_unknown(body, ("unit_ids",))
+    ids = body.get("unit_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValidationFailed({"unit_ids": "must be a list of unit ids"})
+    if len(ids) > MAX_REORDER_IDS:
+        raise ValidationFailed({"unit_ids": f"at most {MAX_REORDER_IDS} ids"})
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValidationFailed({"unit_ids": "each unit must appear once", "duplicates": duplicates})
+    return ids
+
+
+def _in_order(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(units, key=lambda u: (int(u["position"]), int(u["seq"]), u["unit_id"]))
+
+
+def reorder_units(principal: Principal, class_id: str, body: dict[str, Any], *, base: str) -> dict[str, Any]:
+    """Give the class's units the order of ``unit_ids`` (exactly the class's unit ids): positions 0..n-1.
+
+    One transaction, conditional on no unit having been created, moved or deleted since they were
+    read; only units whose position changes are written (at most 99 per reorder).
+    """
+    ids = _reorder_ids(body)
+    repo = deps.classes_repo()
+
+    def write(class_item: dict[str, Any]) -> None:
+        current = {u["unit_id"]: u for u in repo.all_units(class_id)}
+        missing = sorted(set(current) - set(ids))
+        unknown = [i for i in ids if i not in current]
+        if missing or unknown:
+            raise ValidationFailed(
+                {"unit_ids": "must be exactly the class's unit ids", "missing": missing, "unknown": unknown},
+                code="unit_ids_mismatch",
+            )
+        changes = [(current[i], p) for p, i in enumerate(ids) if int(current[i]["position"]) != p]
+        if len(changes) > MAX_REORDER_CHANGES:
+            raise ValidationFailed(
+                {"unit_ids": f"a reorder may move at most {MAX_REORDER_CHANGES} units; move the rest with PATCH"},
+                code="too_many_changes",
+            )
+        if changes or int(class_item["next_position"]) != len(ids):
+            repo.reorder_units(
+                principal.org_id,
+                class_id,
+                changes,
+                seen_units_version=int(class_item["units_version"]),
+                next_position=len(ids),
+                at=clock.iso(clock.now()),
+            )
+
+    _guarded(principal, class_id, write)
+    return {"units": [public_unit(u, base) for u in _in_order(repo.all_units(class_id))]}
+
+
+# -- the public "send students back" link -----------------------------------------------------------
+
+
+def open_target(class_id: str) -> str:
+    """The Class LMS URL to send a student to; NotFound, or Conflict ``lti_disabled``/``no_class_lms_url``."""
+    item = deps.classes_repo().get_class(class_id) if CLASS_ID.match(class_id) else None
+    if item is None:
+        raise _class_not_found()
+    if not item.get("lti_enabled", True):
+        raise Conflict("LTI is not enabled for this class", code="lti_disabled")
+    if not item.get("class_lms_url"):
+        raise Conflict("no Class LMS URL is set for this class", code="no_class_lms_url")
+    return str(item["class_lms_url"])
+
+
+# -- for the launch function ------------------------------------------------------------------------
+
+
+def get_for_launch(class_id: str, unit_id: str | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The class (and unit) a launch URL names, in one read; NotFound for unknown or malformed ids.
+
+    The items are returned as stored (``org_id``, ``lti_enabled``, ``app_launch_url``, ``lms_contexts`` …);
+    the caller checks that ``org_id`` is the consumer key's or platform's organisation and that LTI is
+    enabled, and resolves the app launch URL with :func:`lti_gateway.core.urls.effective_app_launch_url`.
+    """
+    if not CLASS_ID.match(class_id):
+        raise _class_not_found()
+    repo = deps.classes_repo()
+    if unit_id is None:
+        item = repo.get_class(class_id)
+        if item is None:
+            raise _class_not_found()
+        return item, None
+    if not UNIT_ID.match(unit_id):
+        raise _unit_not_found()
+    class_item, unit_item = repo.get_class_and_unit(class_id, unit_id)
+    if class_item is None:
+        raise _class_not_found()
+    if unit_item is None:
+        raise _unit_not_found()
+    return class_item, unit_item
+
+
+def record_launch_context(class_item: dict[str, Any], context_id: str, source: str, *, at: str | None = None) -> bool:
+    """Record that LMS context ``context_id`` (seen with consumer key or issuer ``source``) launched
+    into this class; no write when ``class_item`` (as read for the launch) already has it. True if written."""
+    if not isinstance(context_id, str) or not context_id or len(context_id) > MAX_CONTEXT_ID:
+        raise ValidationFailed({"context_id": f"must be 1-{MAX_CONTEXT_ID} characters"})
+    if context_key(source, context_id) in (class_item.get("lms_contexts") or {}):
+        return False
+    deps.classes_repo().record_context(
+        class_item["org_id"], class_item["class_id"], context_id, source, at or clock.iso(clock.now())
+    )
+    return True

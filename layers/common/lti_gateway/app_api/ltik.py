@@ -1,0 +1,122 @@
+"""The ``ltik``: a signed token naming one stored launch, handed to the app as ``?ltik=``.
+
+An HS256 JWT (pyjwt) with ``sub`` = launch id, ``org`` = organisation, ``iat`` and ``exp`` = iat + 24 h,
+signed with a per-stack 256-bit key that is generated once, sealed with KMS and stored in the keys
+table. It names the launch and nothing else: the launch context itself stays in DynamoDB.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from jwt.utils import base64url_decode
+
+from lti_gateway.core import clock
+from lti_gateway.core.errors import Unauthorized
+from lti_gateway.repositories import deps
+
+LIFETIME_SECONDS = 24 * 3600
+ALGORITHM = "HS256"
+MAX_LENGTH = 2048
+_KEY_NAME = "ltik"
+
+
+@dataclass(frozen=True)
+class LtikClaims:
+    launch_id: str
+    org_id: str
+    issued_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class _Key:
+    kid: str
+    secret: bytes
+
+
+_lock = threading.Lock()
+_keys: dict[str, _Key] = {}
+_current: list[_Key] = []
+
+
+def _load_or_create() -> _Key:
+    """The stack's ltik key: read it, or create it once (conditional put; a racing creator wins)."""
+    repo = deps.keys_repo()
+    box = deps.secret_box()
+    item = repo.get_tool_key(_KEY_NAME)
+    if item is None:
+        kid = secrets.token_hex(8)
+        raw = base64.b64encode(secrets.token_bytes(32)).decode()
+        sealed = box.seal(raw, bound_to=f"ltik-key:{kid}")
+        item = repo.create_tool_key(
+            _KEY_NAME, {"kid": kid, "created_at": clock.iso(clock.now()), "secret_sealed": sealed}
+        )
+    secret = base64.b64decode(box.open(item["secret_sealed"], bound_to=f"ltik-key:{item['kid']}"))
+    return _Key(item["kid"], secret)
+
+
+def _signing_key() -> _Key:
+    with _lock:
+        if not _current:
+            key = _load_or_create()
+            _current.append(key)
+            _keys[key.kid] = key
+        return _current[0]
+
+
+def issue(launch_id: str, org_id: str, *, now: float | None = None) -> str:
+    key = _signing_key()
+    issued = int(clock.now() if now is None else now)
+    claims = {"sub": launch_id, "org": org_id, "iat": issued, "exp": issued + LIFETIME_SECONDS}
+    return jwt.encode(claims, key.secret, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": "ltik"})
+
+
+def verify(token: str, *, now: float | None = None) -> LtikClaims:
+    """The claims of a valid, unexpired ltik; 401 ``invalid_ltik`` for anything else."""
+    invalid = Unauthorized("invalid or expired ltik", code="invalid_ltik")
+    if not isinstance(token, str) or not 1 <= len(token) <= MAX_LENGTH or token.count(".") != 2:
+        raise invalid
+    key = _signing_key()
+    try:
+        # Read the kid from the header segment alone (get_unverified_header re-scans the whole token).
+        header: Any = json.loads(base64url_decode(token.split(".", 1)[0].encode()))
+    except (ValueError, binascii.Error, RecursionError):
+        raise invalid from None
+    if not isinstance(header, dict) or header.get("kid") != key.kid:
+        raise invalid
+    try:
+        claims = jwt.decode(
+            token,
+            key.secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "org", "iat", "exp"]},
+            leeway=0,
+        )
+    except jwt.PyJWTError:
+        raise invalid from None
+    current = int(clock.now() if now is None else now)
+    if not isinstance(claims["sub"], str) or not isinstance(claims["org"], str) or claims["exp"] <= current:
+        raise invalid
+    return LtikClaims(claims["sub"], claims["org"], int(claims["iat"]), int(claims["exp"]))
+
+
+def derive(label: str) -> bytes:
+    """HMAC-SHA256 of ``label`` under the ltik key (domain-separated from ltik signatures): values
+    bound to a launch, such as its service key, that the gateway can recompute and nobody can forge."""
+    return hmac.new(_signing_key().secret, b"derive:" + label.encode(), hashlib.sha256).digest()
+
+
+def reset() -> None:
+    with _lock:
+        _keys.clear()
+        _current.clear()

@@ -1,0 +1,255 @@
+"""Calls to a platform's LTI Advantage services (AGS, NRPS) on behalf of one launch context.
+
+Never a confused deputy: every URL called (the claim's own endpoints, and any URL or line item id the
+app passes) must be on the origin (scheme, host, port) of that context's own service endpoints —
+NRPS ``context_memberships_url`` for rosters, AGS ``lineitems``/``lineitem`` for grades — and https
+(http only with ``ALLOW_INSECURE_PLATFORM_URLS``, the local test setting). Otherwise 400
+``INVALID_URL_PARAMETER`` and nothing is sent; the platform access token goes nowhere else. The
+transport (:class:`~lti_gateway.core.http_client.SafeHttp`) follows no redirect and refuses private
+addresses.
+
+An LMS 401 drops the cached access token and retries once with a fresh one. LMS 400/403/404/409/422
+are mirrored, anything else non-2xx is a 502; both in the contract's shape with ``externalError``,
+``externalUrl`` and the LMS body (truncated) in ``bodyReceived``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from lti_gateway.app_api import platform_tokens
+from lti_gateway.app_api.errors import (
+    UNREGISTERED_OR_INACTIVE_PLATFORM,
+    ApiError,
+    invalid_url,
+    not_available,
+    platform_failed,
+)
+from lti_gateway.app_api.launch_context import SCOPE_NRPS, ServiceContext
+from lti_gateway.core.cache import TtlCache
+from lti_gateway.core.config import settings
+from lti_gateway.core.http_client import OutboundRefused, SafeHttp
+
+Service = Literal["ags", "nrps"]
+TIMEOUT_SECONDS = 6.0
+MAX_RESPONSE_BYTES = 2 * 1024 * 1024
+MIRRORED = (400, 403, 404, 409, 422)
+_LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]*)*)")
+_REL = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))""", re.IGNORECASE)
+
+
+@cache
+def outbound_http() -> SafeHttp:
+    """The services' transport: https and public addresses only, unless the local test setting."""
+    insecure = settings().allow_insecure_platform_urls
+    return SafeHttp(
+        timeout=TIMEOUT_SECONDS,
+        max_response_bytes=MAX_RESPONSE_BYTES,
+        allow_http=insecure,
+        allow_private_addresses=insecure,
+    )
+
+
+# -- where a context may send its token ------------------------------------------------------------------
+
+
+def origin(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    port = port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{parts.hostname.lower()}:{port}"
+
+
+def service_urls(ctx: ServiceContext, service: Service) -> list[str]:
+    if service == "nrps":
+        url = (ctx.nrps or {}).get("context_memberships_url")
+        return [url] if isinstance(url, str) else []
+    ags = ctx.ags or {}
+    return [u for u in (ags.get("lineitems"), ags.get("lineitem")) if isinstance(u, str)]
+
+
+def check_url(ctx: ServiceContext, url: str, service: Service) -> str:
+    """``url`` if it may be called for ``service`` of ``ctx``; 400 ``INVALID_URL_PARAMETER`` otherwise."""
+    if not isinstance(url, str) or not url.isascii() or any(c.isspace() or ord(c) < 32 for c in url):
+        raise invalid_url("The URL is not a valid absolute URL.")
+    target = origin(url)
+    if target is None or urlsplit(url).fragment:
+        raise invalid_url("The URL is not a valid absolute URL.")
+    if not target.startswith("https://") and not settings().allow_insecure_platform_urls:
+        raise invalid_url("The URL must be https.")
+    allowed = {origin(u) for u in service_urls(ctx, service)} - {None}
+    if target not in allowed:
+        raise invalid_url("The URL is not on the origin of this context's platform service endpoints.")
+    return url
+
+
+# -- the registration behind a 1.3 context ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlatformAccess:
+    """What a context needs to get an access token: the registration's token endpoint."""
+
+    endpoint: platform_tokens.TokenEndpoint
+    scopes: tuple[str, ...]
+
+
+_registrations: TtlCache[Any] = TtlCache()
+
+
+def _default_registration(ctx: ServiceContext) -> Any:
+    """The registration (``platforms.Registration``) behind ``ctx``, by its platform id; None when it is
+    gone or belongs to another organisation. Cached per warm container like consumer keys."""
+    from lti_gateway.lti13 import platforms
+    from lti_gateway.repositories import deps
+
+    if not ctx.platform_id:
+        return None
+
+    def load() -> Any:
+        item = deps.platforms_repo().get_platform(ctx.platform_id)
+        return platforms.registration_of(item) if item is not None else None
+
+    registration = _registrations.get(ctx.platform_id, load, ttl_seconds=settings().consumer_key_cache_seconds)
+    if registration is None or registration.org_id != ctx.org_id:
+        return None
+    return registration
+
+
+# Tests replace this to use a hand-built registration; production reads the platforms module.
+registration_lookup: Callable[[ServiceContext], Any] = _default_registration
+
+
+def _field(registration: Any, *names: str) -> Any:
+    for name in names:
+        value = registration.get(name) if isinstance(registration, Mapping) else getattr(registration, name, None)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def access_for(ctx: ServiceContext) -> PlatformAccess:
+    registration = registration_lookup(ctx)
+    if registration is None or _field(registration, "active", "status") in (False, "inactive", "deleted"):
+        raise ApiError(
+            401, UNREGISTERED_OR_INACTIVE_PLATFORM, "The platform of this launch is not registered or not active."
+        )
+    client_id = str(_field(registration, "client_id") or ctx.client_id or "")
+    issuer = _field(registration, "issuer")
+    if (ctx.client_id and client_id != ctx.client_id) or (ctx.issuer and issuer and issuer != ctx.issuer):
+        raise ApiError(401, UNREGISTERED_OR_INACTIVE_PLATFORM, "The platform registration changed since this launch.")
+    endpoint = platform_tokens.endpoint_for(
+        str(ctx.issuer or _field(registration, "issuer") or ""),
+        client_id,
+        _field(registration, "auth_token_url", "access_token_url", "token_url"),
+        _field(registration, "auth_server", "authorization_server"),
+    )
+    return PlatformAccess(endpoint, scopes_of(ctx))
+
+
+def clear_cache() -> None:
+    _registrations.clear()
+
+
+def scopes_of(ctx: ServiceContext) -> tuple[str, ...]:
+    """Every scope the launch allows (one token serves every call of the context)."""
+    scopes = set(ctx.ags_scopes)
+    if ctx.nrps:
+        scopes.add(SCOPE_NRPS)
+    return tuple(sorted(scopes))
+
+
+# -- calling ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LmsAnswer:
+    status: int
+    data: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def links(self) -> dict[str, str]:
+        """``rel -> URL`` of the RFC 8288 ``Link`` header (AGS and NRPS paging)."""
+        header = next((v for k, v in self.headers.items() if k.lower() == "link"), "")
+        found: dict[str, str] = {}
+        for match in _LINK.finditer(header or ""):
+            url, params = match.group(1).strip(), match.group(2)
+            for rel_match in _REL.finditer(params):
+                for rel in (rel_match.group(1) or rel_match.group(2) or "").split():
+                    found.setdefault(rel.lower(), url)
+        return found
+
+
+def call(
+    ctx: ServiceContext,
+    service: Service,
+    method: str,
+    url: str,
+    *,
+    accept: str,
+    content_type: str | None = None,
+    body: Any = None,
+    access: PlatformAccess | None = None,
+    http: SafeHttp | None = None,
+) -> LmsAnswer:
+    """One service call with the context's access token (one refresh on a 401)."""
+    check_url(ctx, url, service)
+    access = access or access_for(ctx)
+    http = http or outbound_http()
+    payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+    answer = None
+    for attempt in range(2):
+        token = platform_tokens.access_token(access.endpoint, access.scopes, http=http)
+        headers = {"Authorization": f"Bearer {token}", "Accept": accept}
+        if content_type:
+            headers["Content-Type"] = content_type
+        try:
+            answer = http.request(method, url, body=payload, headers=headers)
+        except OutboundRefused as refused:
+            raise platform_failed(f"The platform service could not be called ({refused.kind}).", url=url) from None
+        except OSError:
+            raise platform_failed("The platform service did not answer in time.", url=url) from None
+        if answer.status == 401 and attempt == 0:
+            platform_tokens.invalidate(access.endpoint, access.scopes)
+            continue
+        break
+    assert answer is not None
+    if not 200 <= answer.status < 300:
+        status = answer.status if answer.status in MIRRORED else 502
+        raise platform_failed(
+            f"The platform answered HTTP {answer.status} to {method} {service.upper()}.",
+            status=status,
+            url=url,
+            body=answer.body,
+        )
+    data: Any = None
+    if answer.body and answer.status != 204:
+        try:
+            data = json.loads(answer.body)
+        except (ValueError, RecursionError):
+            raise platform_failed(
+                "The platform answered something that is not JSON.", url=url, body=answer.body
+            ) from None
+    return LmsAnswer(answer.status, data, answer.headers)
+
+
+def require(ctx: ServiceContext, service: Service, *any_of_scopes: str) -> None:
+    """403 ``SERVICE_NOT_AVAILABLE_FOR_CONTEXT`` unless the context has ``service`` (and a scope)."""
+    if ctx.family != "1.3":
+        raise not_available("This LTI 1.1 launch has no LTI Advantage services.")
+    if not service_urls(ctx, service):
+        name = "Names and Roles" if service == "nrps" else "Assignment and Grades"
+        raise not_available(f"The platform offers no {name} service for this context.")
+    if any_of_scopes and not set(any_of_scopes) & set(ctx.ags_scopes):
+        raise not_available("The platform did not grant the scope this call needs.")

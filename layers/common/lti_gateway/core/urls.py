@@ -1,0 +1,149 @@
+"""The URLs of classes and units, and the checks on URLs people store (no open redirect).
+
+- Launch URLs are what an admin pastes into the LMS: ``{base}/lti/launch/{class_id}`` for a class,
+  ``{base}/lti/launch/{class_id}/{unit_id}`` for a unit. ``base`` is ``PUBLIC_BASE_URL`` when set (a
+  custom domain, or the local gateway), else ``https://{requestContext.domainName}`` of the request.
+- An app launch URL is where a launch is handed over with ``?ltik=``. It is set per organisation and
+  may be overridden per class and per unit; it must be an https URL (http only for loopback hosts)
+  whose origin is one of the ``AllowedAppOrigins`` stack parameter (``*`` allows any).
+- A Class LMS URL is the LMS course home students are sent back to: any absolute http(s) URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from lti_gateway.core.config import settings
+from lti_gateway.core.errors import ValidationFailed
+
+MAX_URL = 2048
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$")
+
+
+# -- launch URLs ------------------------------------------------------------------------------------
+
+
+def base_url(domain_name: str | None) -> str:
+    """``PUBLIC_BASE_URL`` if configured, else ``https://{domain_name}`` (the API's own host)."""
+    configured = settings().public_base_url
+    if configured:
+        return configured
+    domain = (domain_name or "").strip().lower()
+    if not _DOMAIN.match(domain):
+        raise ValidationFailed(
+            "the request names no valid host to build launch URLs from; set PUBLIC_BASE_URL",
+            code="no_public_base_url",
+        )
+    return f"https://{domain}"
+
+
+def event_base_url(event: Mapping[str, Any]) -> str:
+    """The base URL for an API Gateway (payload 2.0) or Function URL event."""
+    return base_url(str((event.get("requestContext") or {}).get("domainName") or ""))
+
+
+def class_launch_url(base: str, class_id: str) -> str:
+    return f"{base.rstrip('/')}/lti/launch/{class_id}"
+
+
+def unit_launch_url(base: str, class_id: str, unit_id: str) -> str:
+    return f"{base.rstrip('/')}/lti/launch/{class_id}/{unit_id}"
+
+
+# -- stored URLs ------------------------------------------------------------------------------------
+
+
+def _parse(field: str, value: Any) -> Any:
+    """Common shape checks: a printable ASCII absolute http(s) URL with a host, no userinfo."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationFailed({field: "must be a non-empty string"})
+    if len(value) > MAX_URL:
+        raise ValidationFailed({field: f"must be at most {MAX_URL} characters"})
+    if not value.isascii() or any(c.isspace() or not c.isprintable() for c in value):
+        raise ValidationFailed({field: "must be an ASCII URL without spaces or control characters (punycode hosts)"})
+    split = urlsplit(value)
+    if split.scheme.lower() not in ("http", "https") or not split.netloc:
+        raise ValidationFailed({field: "must be an absolute http(s) URL"})
+    if "@" in split.netloc:
+        raise ValidationFailed({field: "must not contain a user name or password"})
+    try:
+        port = split.port
+    except ValueError:
+        raise ValidationFailed({field: "has an invalid port"}) from None
+    if not split.hostname:
+        raise ValidationFailed({field: "must name a host"})
+    return split, port
+
+
+def origin(scheme: str, host: str, port: int | None) -> str:
+    """``scheme://host[:port]``, lower case, the default port dropped (so equal origins compare equal)."""
+    scheme, host = scheme.lower(), host.lower()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def _normalised_allowed(allowed: tuple[str, ...]) -> list[str]:
+    out = []
+    for entry in allowed:
+        if entry == "*":
+            out.append(entry)
+            continue
+        split = urlsplit(entry)
+        out.append(origin(split.scheme, split.hostname or "", split.port))
+    return out
+
+
+def validate_lms_url(value: Any, *, field: str = "class_lms_url") -> str:
+    """A Class LMS URL: absolute http(s), ≤ 2048 characters, no userinfo (fragments are fine)."""
+    _parse(field, value)
+    return value
+
+
+def validate_app_launch_url(value: Any, *, field: str = "app_launch_url") -> str:
+    """An app launch URL, checked against ``AllowedAppOrigins``; 400 ``app_origin_not_allowed`` if not."""
+    split, port = _parse(field, value)
+    scheme = split.scheme.lower()
+    host = split.hostname.lower()
+    if scheme != "https" and host not in LOOPBACK_HOSTS:
+        raise ValidationFailed({field: "must use https (http only for 127.0.0.1 or localhost)"})
+    if "#" in value:
+        raise ValidationFailed({field: "must not contain a fragment (#…); the ltik is added as a query parameter"})
+    allowed = _normalised_allowed(settings().allowed_app_origins)
+    if "*" not in allowed and origin(scheme, host, port) not in allowed:
+        raise ValidationFailed(
+            {
+                field: f"origin {origin(scheme, host, port)} is not allowed",
+                "allowed_origins": allowed,
+                "hint": "ask the stack's administrators to add it to the AllowedAppOrigins parameter",
+            },
+            code="app_origin_not_allowed",
+        )
+    return value
+
+
+def effective_app_launch_url(
+    org: Mapping[str, Any] | None,
+    class_item: Mapping[str, Any] | None,
+    unit_item: Mapping[str, Any] | None = None,
+    *,
+    recheck: bool = True,
+) -> str | None:
+    """Where a launch goes: the unit's app launch URL, else the class's, else the organisation's.
+
+    ``None`` when none is set. With ``recheck`` (the default) the chosen URL is validated again, so
+    an origin removed from ``AllowedAppOrigins`` after the URL was stored is refused at launch time
+    (``ValidationFailed`` with code ``app_origin_not_allowed``).
+    """
+    for source in (unit_item, class_item, org):
+        url = (source or {}).get("app_launch_url")
+        if url:
+            return validate_app_launch_url(url) if recheck else str(url)
+    return None
