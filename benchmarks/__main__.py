@@ -46,10 +46,10 @@ def storage(mode: Mode) -> None:
     with mock_aws():
         os.environ.update(create_stack(prefix="bench"))
         from lti_gateway.admin import orgs
+        from lti_gateway.core import runtime
         from lti_gateway.lti11 import consumer_keys
-        from lti_gateway.repositories import deps
 
-        deps.reset()
+        runtime.reset()
         created = orgs.create_organisation("Bench University")
         key = consumer_keys.create_consumer_key(created.org_id, label="bench")["key"]
         keys_app = load_function("keys")
@@ -65,7 +65,7 @@ def storage(mode: Mode) -> None:
             number=mode.iterations(100, 10),
             rounds=mode.rounds(5, 1),
         )
-        deps.reset()
+        runtime.reset()
     base = times["getitem"]
     print(f"  baseline: one DynamoDB GetItem on moto = {base * 1e6:.0f} µs")
     for label, name in (

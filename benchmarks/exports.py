@@ -118,7 +118,7 @@ def _end_to_end(owner: Any, units: int = 1_000) -> None:
 
     from lti_gateway.admin import classes
     from lti_gateway.repositories import aws
-    from lti_gateway.repositories.classes import class_pk, unit_order_key, unit_sk, units_partition
+    from lti_gateway.repositories.schema import class_pk, unit_order_key, unit_sk, units_partition
     from tests.support.events import vary
     from tests.support.lambda_context import FakeContext
     from tests.support.stack import load_function
@@ -176,12 +176,12 @@ def main(*, quick: bool = False) -> dict[tuple[str, int], tuple[float, int]]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     from moto import mock_aws
 
-    from lti_gateway.repositories import deps
+    from lti_gateway.core import runtime
     from tests.support.stack import create_stack
 
     with mock_aws():
         os.environ.update(create_stack(prefix="bench-exports"))
-        deps.reset()
+        runtime.reset()
         return run(quick=quick)
 
 

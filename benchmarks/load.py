@@ -202,8 +202,7 @@ def _run_routes(gateway, *, seconds: float, max_requests: int) -> list[tuple[Rou
 
 
 def run(report: Report, *, quick: bool) -> None:
-    from lti_gateway.local import LocalGateway
-    from lti_gateway.local.server import reset_caches
+    from lti_gateway.local.server import LocalGateway, reset_caches
 
     seconds, max_requests = (2.0, 100) if quick else (30.0, 3000)
     heading(

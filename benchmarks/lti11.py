@@ -47,6 +47,7 @@ def _signed(count: int) -> list[Any]:
 
 def _ours(launches: Iterator[Any], *, candidates: int | None = None):
     """Our verification; ``candidates=1`` switches the constant-work padding off (not how it ships)."""
+    from lti_gateway.core import http
     from lti_gateway.lti11 import oauth1_launch
     from tests.peers.oauth1_signer import launch_event
 
@@ -59,8 +60,8 @@ def _ours(launches: Iterator[Any], *, candidates: int | None = None):
 
     def verify() -> Any:
         event = next(events)
-        params = oauth1_launch.parse_form_body(event)
-        url = oauth1_launch.public_url(event)
+        params = http.form_pairs(event)
+        url = http.public_url(event)
         return oauth1_launch.verify_launch(
             "POST", url, params, lookup_secret=lookup, nonce_store=nonces, now=time.time()
         )

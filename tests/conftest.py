@@ -31,9 +31,10 @@ _RESET_ENV = ("KEYS_TABLE", "LAUNCH_TABLE", "CLASSES_TABLE", "KMS_KEY_ID", "DYNA
 
 
 def _reset_caches() -> None:
-    from lti_gateway.repositories import deps
+    """Forget every per-container object (each registered itself in ``core.runtime``)."""
+    from lti_gateway.core import runtime
 
-    deps.reset()
+    runtime.reset()
 
 
 @pytest.fixture

@@ -19,26 +19,20 @@ members alike) and answers JSON:
 
 from __future__ import annotations
 
-import html
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lti_gateway import web
 from lti_gateway.admin import classes, orgs
-from lti_gateway.core import urls
+from lti_gateway.core import http, responses, urls
 from lti_gateway.core.errors import GatewayError
 from lti_gateway.core.observability import logger
 
 app = web.resolver()
 
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+OPEN_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+PAGE_HEADERS = {**responses.PAGE_HEADERS, "Content-Security-Policy": OPEN_CSP}
 
 
 def _principal() -> orgs.Principal:
@@ -54,7 +48,7 @@ def _page_args() -> tuple[int, str | None]:
 
 
 def _no_content() -> Response:
-    return Response(status_code=204, headers=dict(web.NO_STORE))
+    return Response(status_code=204, headers=dict(responses.NO_STORE))
 
 
 # -- classes ----------------------------------------------------------------------------------------
@@ -63,28 +57,28 @@ def _no_content() -> Response:
 @app.post("/api/classes")
 def create_class():
     principal = _principal()
-    created = classes.create_class(principal, web.json_body(app.current_event), base=_base())
+    created = classes.create_class(principal, http.json_body(app.current_event), base=_base())
     logger.info("class created", extra={"class_id": created["class_id"]})
-    return web.json_response(201, created)
+    return responses.json_response(201, created)
 
 
 @app.get("/api/classes")
 def list_classes():
     principal = _principal()
     limit, token = _page_args()
-    return web.json_response(200, classes.list_classes(principal, limit=limit, token=token, base=_base()))
+    return responses.json_response(200, classes.list_classes(principal, limit=limit, token=token, base=_base()))
 
 
 @app.get("/api/classes/<class_id>")
 def get_class(class_id: str):
-    return web.json_response(200, classes.get_class(_principal(), class_id, base=_base()))
+    return responses.json_response(200, classes.get_class(_principal(), class_id, base=_base()))
 
 
 @app.patch("/api/classes/<class_id>")
 def update_class(class_id: str):
     principal = _principal()
-    body = web.json_body(app.current_event)
-    return web.json_response(200, classes.update_class(principal, class_id, body, base=_base()))
+    body = http.json_body(app.current_event)
+    return responses.json_response(200, classes.update_class(principal, class_id, body, base=_base()))
 
 
 @app.delete("/api/classes/<class_id>")
@@ -100,35 +94,35 @@ def delete_class(class_id: str):
 @app.post("/api/classes/<class_id>/units")
 def create_unit(class_id: str):
     principal = _principal()
-    created = classes.create_unit(principal, class_id, web.json_body(app.current_event), base=_base())
+    created = classes.create_unit(principal, class_id, http.json_body(app.current_event), base=_base())
     logger.info("unit created", extra={"class_id": class_id, "unit_id": created["unit_id"]})
-    return web.json_response(201, created)
+    return responses.json_response(201, created)
 
 
 @app.get("/api/classes/<class_id>/units")
 def list_units(class_id: str):
     principal = _principal()
     limit, token = _page_args()
-    return web.json_response(200, classes.list_units(principal, class_id, limit=limit, token=token, base=_base()))
+    return responses.json_response(200, classes.list_units(principal, class_id, limit=limit, token=token, base=_base()))
 
 
 @app.post("/api/classes/<class_id>/units/reorder")
 def reorder_units(class_id: str):
     principal = _principal()
-    body = web.json_body(app.current_event)
-    return web.json_response(200, classes.reorder_units(principal, class_id, body, base=_base()))
+    body = http.json_body(app.current_event)
+    return responses.json_response(200, classes.reorder_units(principal, class_id, body, base=_base()))
 
 
 @app.get("/api/classes/<class_id>/units/<unit_id>")
 def get_unit(class_id: str, unit_id: str):
-    return web.json_response(200, classes.get_unit(_principal(), class_id, unit_id, base=_base()))
+    return responses.json_response(200, classes.get_unit(_principal(), class_id, unit_id, base=_base()))
 
 
 @app.patch("/api/classes/<class_id>/units/<unit_id>")
 def update_unit(class_id: str, unit_id: str):
     principal = _principal()
-    body = web.json_body(app.current_event)
-    return web.json_response(200, classes.update_unit(principal, class_id, unit_id, body, base=_base()))
+    body = http.json_body(app.current_event)
+    return responses.json_response(200, classes.update_unit(principal, class_id, unit_id, body, base=_base()))
 
 
 @app.delete("/api/classes/<class_id>/units/<unit_id>")
@@ -153,38 +147,26 @@ _OPEN_MESSAGES = {
 }
 
 
-def _html_page(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    correlation_id = web.correlation_id(app)
-    title = _TITLES.get(status, "Something went wrong")
-    body = (
-        "<!doctype html><html lang=en><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>{html.escape(title)}</title>"
-        "<body style='font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem'>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
-        f"<p style='color:#666;font-size:.85rem'>Reference: {html.escape(correlation_id)}</p></body></html>"
-    )
-    return Response(
-        status_code=status,
-        content_type="text/html; charset=utf-8",
-        body=body,
-        headers={**PAGE_HEADERS, **(headers or {})},
+def _open_refused(error: GatewayError, correlation_id: str) -> Response:
+    """The page of a link that cannot be followed: no reason code (the reference is enough), no org data;
+    brace-free (style attributes, under its ``'unsafe-inline'`` CSP)."""
+    return responses.error_page(
+        error,
+        correlation_id,
+        title=_TITLES.get(error.status, "Something went wrong"),
+        message=_OPEN_MESSAGES.get(error.code, "This class cannot be opened right now."),
+        show_reason=False,
+        csp=OPEN_CSP,
+        inline_style=True,
     )
 
 
 @app.get("/classes/<class_id>/open")
+@web.errors_as(app, _open_refused, "class open refused")
 def open_class(class_id: str):
     """Students always enter through the LMS: redirect to the Class LMS URL. Never JSON, no org data;
     an AWS fault is a 503 page with ``Retry-After``, a bug a 500 page with only a reference."""
-    try:
-        target = classes.open_target(class_id)
-    except Exception as exc:  # every failure of this public page is a page, never JSON
-        error = web.failure(exc, web.correlation_id(app))
-        if isinstance(exc, GatewayError):  # web.failure logged the others
-            logger.info("class open refused", extra={"error": error.code, "status": error.status})
-        message = _OPEN_MESSAGES.get(error.code, "This class cannot be opened right now.")
-        return _html_page(error.status, message, web.retry_after_header(error))
-    return Response(status_code=302, headers={"Location": target, **PAGE_HEADERS})
+    return Response(status_code=302, headers={"Location": classes.open_target(class_id), **PAGE_HEADERS})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

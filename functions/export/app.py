@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lti_gateway import web
 from lti_gateway.admin import exports, orgs
-from lti_gateway.core import urls
+from lti_gateway.core import responses, urls
 from lti_gateway.core.observability import logger
 
 app = web.resolver()
@@ -49,7 +49,7 @@ def _answer(export: exports.Export, **log: str) -> Response:
         },
     )
     if export.download is not None:
-        return web.json_response(200, export.download)
+        return responses.json_response(200, export.download)
     # The body is bytes, answered base64-encoded (API Gateway decodes it), so the size checked against
     # Lambda's response limit is exact. The content type goes in as a lower-case header on purpose:
     # given ``content_type="application/json"`` Powertools would JSON-encode the bytes again.
@@ -57,7 +57,7 @@ def _answer(export: exports.Export, **log: str) -> Response:
         status_code=200,
         body=export.body,
         headers={
-            **web.NO_STORE,
+            **responses.NO_STORE,
             "content-type": export.media_type,
             "Content-Disposition": export.disposition,
             "X-Content-Type-Options": "nosniff",

@@ -17,7 +17,6 @@ Routes (see template.yaml):
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
@@ -26,11 +25,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lti_gateway import openapi, web
 from lti_gateway.admin import orgs, throttle
+from lti_gateway.core import http, responses
 from lti_gateway.core.config import settings
-from lti_gateway.core.errors import GatewayError
 from lti_gateway.core.observability import logger
 from lti_gateway.lti11 import consumer_keys, learnosity
-from lti_gateway.repositories import idempotency
 
 app = web.resolver()
 
@@ -43,105 +41,93 @@ def _page_args() -> tuple[int, str | None]:
     return web.page_args(app.current_event)
 
 
-def _create_key(request: dict[str, Any]) -> dict[str, Any]:
-    return consumer_keys.new_key_record(request["org_id"], request["payload"])
-
-
 @app.post("/api/keys")
 def create_key():
     principal = _principal()
-    principal.require_owner()
-    body = web.json_body(app.current_event)
-    record = idempotency.once(
-        "consumer-keys",
-        _create_key,
-        org_id=principal.org_id,
+    principal.require_owner()  # before the body is read: a member learns nothing from a 400
+    created = consumer_keys.create_idempotently(
+        principal,
+        http.json_body(app.current_event),
         idempotency_key=app.current_event.headers.get("idempotency-key"),
-        payload=body,
         lambda_context=app.lambda_context,
     )
-    created = consumer_keys.reveal(record)
     logger.info("consumer key created", extra={"key": created["key"]})
-    return web.json_response(201, created)
+    return responses.json_response(201, created)
 
 
 @app.get("/api/keys")
 def list_keys():
     principal = _principal()
     limit, token = _page_args()
-    return web.json_response(200, consumer_keys.list_keys(principal, limit=limit, token=token))
+    return responses.json_response(200, consumer_keys.list_keys(principal, limit=limit, token=token))
 
 
 @app.get("/api/keys/<key>")
 def get_key(key: str):
-    return web.json_response(200, consumer_keys.get_key(_principal(), unquote(key)))
+    return responses.json_response(200, consumer_keys.get_key(_principal(), unquote(key)))
 
 
 @app.post("/api/keys/<key>/rotate")
 def rotate_key(key: str):
     principal = _principal()
-    body = web.json_body(app.current_event)
+    body = http.json_body(app.current_event)
     rotated = consumer_keys.rotate_key(principal, unquote(key), body)
     logger.info("consumer key rotated", extra={"key": rotated["key"]})
-    return web.json_response(200, rotated)
+    return responses.json_response(200, rotated)
 
 
 @app.delete("/api/keys/<key>")
 def revoke_key(key: str):
     revoked = consumer_keys.revoke_key(_principal(), unquote(key))
     logger.info("consumer key revoked", extra={"key": revoked["key"]})
-    return web.json_response(200, revoked)
+    return responses.json_response(200, revoked)
 
 
 @app.post("/<lts_version>/consumer/keys/lti")
+@web.errors_as(app, responses.data_api_error, "data api request rejected")
 def learnosity_keys(lts_version: str):
     """Learnosity Data API shape: errors are answered in its envelope too (an AWS fault a 503 with
     ``Retry-After``, a bug a 500 naming only its correlation id), never as ``{error, details}``."""
-    try:
-        security, request_raw, action = learnosity.parse_form(web.form_body(app.current_event))
-        throttle.check(f"data-api#{security['consumer_key']}", per_minute=settings().data_api_requests_per_minute)
-        principal = learnosity.authenticate(
-            security, request_raw, action, window_seconds=settings().learnosity_window_seconds
-        )
-        logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
-        return web.json_response(200, learnosity.handle(principal, request_raw, action))
-    except Exception as exc:  # every failure in the Data API envelope
-        error = web.failure(exc, web.correlation_id(app))
-        if isinstance(exc, GatewayError):  # web.failure logged the others
-            logger.info("data api request rejected", extra={"error": error.code, "lts_version": lts_version})
-        return web.json_response(error.status, learnosity.error_envelope(error), web.retry_after_header(error))
+    logger.append_keys(lts_version=lts_version)
+    security, request_raw, action = learnosity.parse_form(http.form_body(app.current_event))
+    throttle.check(f"data-api#{security['consumer_key']}", per_minute=settings().data_api_requests_per_minute)
+    principal = learnosity.authenticate(
+        security, request_raw, action, window_seconds=settings().learnosity_window_seconds
+    )
+    logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
+    return responses.json_response(200, learnosity.handle(principal, request_raw, action))
 
 
 @app.get("/api/org")
 def get_org():
-    return web.json_response(200, orgs.get_organisation(_principal()))
+    return responses.json_response(200, orgs.get_organisation(_principal()))
 
 
 @app.patch("/api/org")
 def update_org():
-    updated = orgs.update_settings(_principal(), web.json_body(app.current_event))
+    updated = orgs.update_settings(_principal(), http.json_body(app.current_event))
     logger.info("organisation settings updated")
-    return web.json_response(200, updated)
+    return responses.json_response(200, updated)
 
 
 @app.get("/api/credentials")
 def list_credentials():
     principal = _principal()
     limit, token = _page_args()
-    return web.json_response(200, orgs.list_credentials(principal, limit=limit, token=token))
+    return responses.json_response(200, orgs.list_credentials(principal, limit=limit, token=token))
 
 
 @app.post("/api/credentials")
 def create_credential():
     principal = _principal()
-    created = orgs.create_credential(principal, web.json_body(app.current_event))
+    created = orgs.create_credential(principal, http.json_body(app.current_event))
     logger.info("api credential created", extra={"created_credential_id": created["credential_id"]})
-    return web.json_response(201, created)
+    return responses.json_response(201, created)
 
 
 @app.delete("/api/credentials/<credential_id>")
 def revoke_credential(credential_id: str):
-    return web.json_response(200, orgs.revoke_credential(_principal(), credential_id))
+    return responses.json_response(200, orgs.revoke_credential(_principal(), credential_id))
 
 
 @app.get("/api/openapi.json")

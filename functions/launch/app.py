@@ -23,31 +23,31 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lti_gateway import web
-from lti_gateway.core.errors import GatewayError
+from lti_gateway.core import responses
+from lti_gateway.core.errors import GatewayError, NotFound
 from lti_gateway.core.observability import logger, metrics
-from lti_gateway.launch import dispatch
+from lti_gateway.launch import dispatch, pages
 from lti_gateway.lti13 import platform_storage
 
-app = web.resolver()
-_PAGE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+_PAGE_HEADERS = responses.PAGE_HEADERS
+
+
+def _answer(error: GatewayError, correlation_id: str) -> Response:
+    """How a refused or failed launch is answered (counted by reason first): back to the LMS with
+    ``lti_errormsg`` once the launch verified, else the launch error page. Never JSON: an AWS fault is a
+    503 page with ``Retry-After``, a bug a 500 page with only a reference (``web.refusal`` classified
+    and logged it)."""
+    metrics.add_dimension(name="reason", value=error.code)
+    metrics.add_metric(name="LaunchRejected", unit=MetricUnit.Count, value=1)
+    return pages.error_return(error) or pages.error_page(error, correlation_id)
+
+
+LAUNCH_REJECTED = "launch rejected"
+app = web.resolver(_answer, LAUNCH_REJECTED, not_found=NotFound("no such launch URL"))
 
 
 def _refused(error: GatewayError) -> Response:
-    if error.status >= 500:
-        web.log_rejection(error)
-    else:
-        logger.info("launch rejected", extra={"reason": error.code, "status": error.status})
-    metrics.add_dimension(name="reason", value=error.code)
-    metrics.add_metric(name="LaunchRejected", unit=MetricUnit.Count, value=1)
-    back = dispatch.error_return_url(error)
-    if back:
-        return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": back}, body="")
-    return Response(
-        status_code=error.status,
-        content_type="text/html; charset=utf-8",
-        headers={**_PAGE_HEADERS, **web.retry_after_header(error)},
-        body=dispatch.error_page(error, web.correlation_id(app)),
-    )
+    return web.refusal(app, error, _answer, LAUNCH_REJECTED)
 
 
 def _launch(class_id: str | None, unit_id: str | None) -> Response:
@@ -67,22 +67,6 @@ def _launch(class_id: str | None, unit_id: str | None) -> Response:
     )
     metrics.add_metric(name="LaunchAccepted", unit=MetricUnit.Count, value=1)
     return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": handover.location}, body="")
-
-
-@app.exception_handler(Exception)
-def _failed(error: Exception) -> Response:
-    """Launches answer pages, never JSON: a throttled or unreachable AWS dependency is a 503 page with
-    ``Retry-After``; anything else a 500 page with only a reference (the trace goes to the log)."""
-    mapped = web.unavailable(error)
-    if mapped is not None:
-        return _refused(mapped)
-    logger.exception("unhandled error", extra={"correlation_id": web.correlation_id(app)})
-    return _refused(GatewayError("The tool failed to complete this launch.", code="internal_error", status=500))
-
-
-@app.not_found
-def _no_such_launch_url(_: Exception) -> Response:
-    return _refused(GatewayError("no such launch URL", code="not_found", status=404))
 
 
 @app.route("/lti/login", method=["GET", "POST"])

@@ -24,16 +24,13 @@ Public:
 
 from __future__ import annotations
 
-import secrets
-
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lti_gateway import web
 from lti_gateway.admin import orgs, tool_config
-from lti_gateway.core import pagination, urls, validation
-from lti_gateway.core.errors import GatewayError, ValidationFailed
+from lti_gateway.core import http, pagination, responses, urls, validation
+from lti_gateway.core.errors import ValidationFailed
 from lti_gateway.core.observability import logger
 from lti_gateway.lti13 import dynamic_registration, lti11_bindings, platforms, tool_keys
 
@@ -67,7 +64,7 @@ def _query() -> dict[str, str]:
 def list_platforms():
     principal = _principal()
     query = _query()
-    return web.json_response(
+    return responses.json_response(
         200,
         platforms.list_platforms(
             principal,
@@ -82,51 +79,51 @@ def list_platforms():
 @app.post("/api/platforms")
 def create_platform():
     principal = _principal()
-    created = platforms.create_platform(principal, web.json_body(app.current_event))
+    created = platforms.create_platform(principal, http.json_body(app.current_event))
     logger.info("platform registered", extra={"platform_id": created["id"], "issuer": created["url"]})
-    return web.json_response(201, created)
+    return responses.json_response(201, created)
 
 
 @app.post("/api/platforms/registration-url")
 def create_registration_url():
     principal = _principal()
-    created = dynamic_registration.create_registration_url(principal, web.json_body(app.current_event), base=_base())
+    created = dynamic_registration.create_registration_url(principal, http.json_body(app.current_event), base=_base())
     logger.info("registration url created", extra={"reusable": created["reusable"]})
-    return web.json_response(201, created)
+    return responses.json_response(201, created)
 
 
 @app.get("/api/platforms/<platform_id>")
 def get_platform(platform_id: str):
-    return web.json_response(200, platforms.get_platform(_principal(), platform_id))
+    return responses.json_response(200, platforms.get_platform(_principal(), platform_id))
 
 
 @app.put("/api/platforms/<platform_id>")
 def update_platform(platform_id: str):
     principal = _principal()
-    updated = platforms.update_platform(principal, platform_id, web.json_body(app.current_event))
+    updated = platforms.update_platform(principal, platform_id, http.json_body(app.current_event))
     logger.info("platform updated", extra={"platform_id": platform_id})
-    return web.json_response(200, updated)
+    return responses.json_response(200, updated)
 
 
 @app.delete("/api/platforms/<platform_id>")
 def delete_platform(platform_id: str):
     deleted = platforms.delete_platform(_principal(), platform_id)
     logger.info("platform deleted", extra={"platform_id": platform_id})
-    return web.json_response(200, deleted)
+    return responses.json_response(200, deleted)
 
 
 @app.post("/api/platforms/<platform_id>/activate")
 def activate_platform(platform_id: str):
     answer = platforms.set_active(_principal(), platform_id, True)
     logger.info("platform activated", extra={"platform_id": platform_id})
-    return web.json_response(200, answer)
+    return responses.json_response(200, answer)
 
 
 @app.post("/api/platforms/<platform_id>/deactivate")
 def deactivate_platform(platform_id: str):
     answer = platforms.set_active(_principal(), platform_id, False)
     logger.info("platform deactivated", extra={"platform_id": platform_id})
-    return web.json_response(200, answer)
+    return responses.json_response(200, answer)
 
 
 # -- LTI 1.1 -> 1.3 bindings awaiting an owner's decision ----------------------------------------------
@@ -135,7 +132,7 @@ def deactivate_platform(platform_id: str):
 @app.get("/api/platforms/<platform_id>/lti11-bindings")
 def list_lti11_bindings(platform_id: str):
     query = _query()
-    return web.json_response(
+    return responses.json_response(
         200,
         lti11_bindings.list_bindings(
             _principal(),
@@ -149,13 +146,13 @@ def list_lti11_bindings(platform_id: str):
 
 def _decide(platform_id: str, binding_id: str, decision: str):
     principal = _principal()
-    validation.reject_unknown(web.json_body(app.current_event), ())  # an empty body, or {}
+    validation.reject_unknown(http.json_body(app.current_event), ())  # an empty body, or {}
     decided = lti11_bindings.decide(principal, platform_id, binding_id, decision)
     logger.info(
         "lti 1.1 binding decided",
         extra={"platform_id": platform_id, "binding_id": binding_id, "status": decided["status"]},
     )
-    return web.json_response(200, decided)
+    return responses.json_response(200, decided)
 
 
 @app.post("/api/platforms/<platform_id>/lti11-bindings/<binding_id>/approve")
@@ -181,7 +178,9 @@ def _inline_jwk() -> bool:
 @app.get("/api/tool-configuration")
 def tool_configuration():
     _owner()
-    return web.json_response(200, tool_config.configuration(_base(), public_jwk=tool_keys.current_public_key().jwk))
+    return responses.json_response(
+        200, tool_config.configuration(_base(), public_jwk=tool_keys.current_public_key().jwk)
+    )
 
 
 @app.get("/api/tool-configuration/canvas")
@@ -189,60 +188,37 @@ def canvas_configuration():
     _owner()
     inline = _inline_jwk()
     jwk = tool_keys.current_public_key().jwk if inline else None
-    return web.json_response(200, tool_config.canvas_developer_key(_base(), public_jwk=jwk))
+    return responses.json_response(200, tool_config.canvas_developer_key(_base(), public_jwk=jwk))
 
 
 @app.post("/api/tool-keys/rotate")
 def rotate_tool_key():
     _owner()
-    web.json_body(app.current_event)  # an empty body, or {} (size and type still checked)
+    http.json_body(app.current_event)  # an empty body, or {} (size and type still checked)
     rotated = tool_keys.rotate()
     logger.info("tool key rotated", extra={"kid": rotated["current"]["kid"]})
-    return web.json_response(200, rotated)
+    return responses.json_response(200, rotated)
 
 
 @app.get("/.well-known/jwks.json")
 def jwks():
-    return web.json_response(200, tool_keys.public_jwks(), headers=JWKS_HEADERS)
+    return responses.json_response(200, tool_keys.public_jwks(), headers=JWKS_HEADERS)
 
 
 # -- LTI Dynamic Registration ---------------------------------------------------------------------------
 
 
-def _page(status: int, body: str, nonce: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        status_code=status,
-        content_type="text/html; charset=utf-8",
-        headers={
-            "Cache-Control": "no-store",
-            "Content-Security-Policy": dynamic_registration.content_security_policy(nonce),
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-            **(headers or {}),
-        },
-        body=body,
-    )
-
-
 @app.get("/lti/register/<token>")
+@web.errors_as(app, dynamic_registration.error_page, "dynamic registration refused")
 def dynamic_register(token: str):
     """The LMS opens this in a window or iframe: every answer is a page (an AWS fault a 503 page with
     ``Retry-After``, a bug a 500 page with only a reference), never JSON."""
-    nonce = secrets.token_urlsafe(16)
-    try:
-        registered = dynamic_registration.register(token, _query(), base=_base())
-    except Exception as exc:  # every failure of this page is a page, never JSON
-        correlation_id = web.correlation_id(app)
-        error = web.failure(exc, correlation_id)
-        if isinstance(exc, GatewayError):  # web.failure logged the others
-            logger.info("dynamic registration refused", extra={"error": error.code, "status": error.status})
-        page = dynamic_registration.error_page(error, correlation_id, nonce)
-        return _page(error.status, page, nonce, web.retry_after_header(error))
+    registered = dynamic_registration.register(token, _query(), base=_base())
     logger.info(
         "platform registered dynamically",
         extra={"org_id": registered.org_id, "platform_id": registered.platform_id, "issuer": registered.issuer},
     )
-    return _page(200, dynamic_registration.success_page(registered, nonce), nonce)
+    return dynamic_registration.success_page(registered)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -21,7 +21,6 @@ Every error is a JSON object in the contract's shape (``{"status", "error", "det
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -31,11 +30,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lti_gateway import web
 from lti_gateway.app_api import auth, deep_linking, service_keys, transport
 from lti_gateway.app_api import idtoken as app_idtoken
-from lti_gateway.app_api.errors import NOT_FOUND, ApiError, contract_body
-from lti_gateway.core.errors import GatewayError
+from lti_gateway.app_api.errors import NOT_FOUND
+from lti_gateway.core import http, responses
+from lti_gateway.core.errors import ApiError
 from lti_gateway.core.observability import logger
 
-app = web.resolver()
+# Every error, of any route, in the contract's shape (a bug: 500 ``INTERNAL_ERROR`` with only its
+# ``correlationId``; an AWS fault: 503 with ``Retry-After``), through web's one error path.
+app = web.resolver(
+    responses.contract_error, "app api request rejected", not_found=ApiError(404, NOT_FOUND, "No such route.")
+)
 LTIK = (auth.LTIK,)
 LTIK_OR_SERVICE = (auth.LTIK, auth.SERVICE)
 SERVICE = (auth.SERVICE,)
@@ -43,44 +47,11 @@ DEEP_LINKING_MAX_BODY = 256 * 1024
 
 
 def _json(status: int, body: Any) -> Response:
-    return web.json_response(status, body)
+    return responses.json_response(status, body)
 
 
 def _no_content() -> Response:
-    return Response(status_code=204, headers=dict(web.NO_STORE), body="")
-
-
-@app.exception_handler(GatewayError)
-def _error(error: GatewayError) -> Response:
-    body = contract_body(error)
-    if error.status >= 500:
-        extra = {"error": body["details"]["message"], "aws_error": getattr(error, "aws_error", None)}
-        logger.warning("app api request failed upstream", extra={k: v for k, v in extra.items() if v})
-    else:
-        logger.info("app api request rejected", extra={"error": body["details"]["message"], "status": error.status})
-    retry_after = getattr(error, "retry_after", None)  # a throttled or unreachable AWS dependency (503)
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return web.json_response(error.status, body, headers)
-
-
-@app.not_found
-def _not_found(_: Exception) -> Response:
-    return _error(ApiError(404, NOT_FOUND, "No such route."))
-
-
-@app.exception_handler(Exception)
-def _unexpected(error: Exception) -> Response:
-    mapped = web.unavailable(error)
-    if mapped is not None:
-        return _error(mapped)
-    correlation_id = getattr(app.lambda_context, "aws_request_id", None) or str(uuid.uuid4())
-    logger.exception("unhandled error", extra={"correlation_id": correlation_id})
-    body = {
-        "status": 500,
-        "error": "Internal Server Error",
-        "details": {"message": "INTERNAL_ERROR", "correlationId": correlation_id},
-    }
-    return _json(500, body)
+    return Response(status_code=204, headers=dict(responses.NO_STORE), body="")
 
 
 def _session(allow: tuple[auth.Kind, ...]) -> auth.AppSession:
@@ -93,8 +64,8 @@ def _query() -> dict[str, str]:
     return transport.query(app.current_event.raw_event.get("rawQueryString"))
 
 
-def _body(max_bytes: int = web.MAX_JSON_BODY) -> dict[str, Any]:
-    return web.json_body(app.current_event, max_bytes=max_bytes)
+def _body(max_bytes: int = http.MAX_JSON_BYTES) -> dict[str, Any]:
+    return http.json_body(app.current_event, max_bytes=max_bytes)
 
 
 def _services() -> Any:

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lti_gateway.local import LocalGateway
 from lti_gateway.local.__main__ import write_state
-from lti_gateway.local.server import reset_caches
+from lti_gateway.local.server import LocalGateway, reset_caches
 
 # The gateway's own endpoints, never ones left in the developer's shell (tests stay hermetic).
 _ENDPOINTS = ("DYNAMODB_ENDPOINT_URL", "KMS_ENDPOINT_URL", "AWS_ENDPOINT_URL")

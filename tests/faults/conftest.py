@@ -20,11 +20,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-# The dynamic-registration LMS peer (on loopback) and local mode that lets the gateway reach it.
-from tests.functional.test_dynamic_registration import insecure, lms  # noqa: F401
-
 # The LTI 1.3 launch world (a registered platform, its JWKS on loopback) and the launch function.
-from tests.functional.test_lti13_launch import jwks, world  # noqa: F401
+from tests.functional.launch.test_lti13_launch import jwks, world  # noqa: F401
+
+# The dynamic-registration LMS peer (on loopback) and local mode that lets the gateway reach it.
+from tests.functional.lti13.test_dynamic_registration import insecure, lms  # noqa: F401
 
 Factory = Callable[[str], Exception]
 

@@ -14,7 +14,7 @@ import pytest
 from lti_gateway.lti11 import learnosity
 from lti_gateway.repositories import deps
 from tests.faults.conftest import RETRYABLE, assert_no_trace, snapshot
-from tests.functional.test_learnosity_data_api import post, signed_form
+from tests.functional.lti11.test_learnosity_data_api import post, signed_form
 
 
 def assert_envelope(answer, status: int, code: str) -> None:

@@ -14,8 +14,10 @@ import pytest
 
 from lti_gateway.launch import dispatch
 from lti_gateway.lti11 import consumer_keys
+from lti_gateway.lti13 import launch as lti13_launch
+from lti_gateway.lti13 import platform_jwks
 from tests.faults.conftest import assert_page
-from tests.functional.test_lti13_launch import full_launch, id_token_for, items, launch_post, login
+from tests.functional.launch.test_lti13_launch import full_launch, id_token_for, items, launch_post, login
 from tests.peers.lms_params import CANVAS
 from tests.peers.oauth1_signer import launch_event, sign_launch
 from tests.support.app_fixtures import make_lti11_world
@@ -115,8 +117,8 @@ def test_cached_platform_keys_keep_working_while_the_jwks_is_down(world, launch_
     jwks.stop()
 
     assert full_launch(launch_fn, target)[0].status == 302
-    later = time.monotonic() + dispatch.platform_jwks.MAX_AGE_SECONDS + 1  # due for a refresh, which fails
-    monkeypatch.setattr(dispatch.platform_keys, "_clock", lambda: later)
+    later = time.monotonic() + platform_jwks.MAX_AGE_SECONDS + 1  # due for a refresh, which fails
+    monkeypatch.setattr(lti13_launch.platform_keys, "_clock", lambda: later)
     assert full_launch(launch_fn, target)[0].status == 302  # the last good set is kept
 
 

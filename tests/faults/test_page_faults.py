@@ -12,18 +12,11 @@ from __future__ import annotations
 import pytest
 
 from lti_gateway.admin import classes, orgs
-from lti_gateway.launch import dispatch
+from lti_gateway.launch import handover
 from lti_gateway.lti13 import dynamic_registration
 from lti_gateway.repositories import deps
 from tests.faults.conftest import RETRYABLE, assert_page, snapshot
-from tests.functional.test_dynamic_registration import (
-    lms_query,
-    new_registration_url,
-    open_from_lms,
-    registration_url_items,
-    stored_platforms,
-)
-from tests.functional.test_lti13_launch import (
+from tests.functional.launch.test_lti13_launch import (
     CLIENT_ID,
     ISS,
     full_launch,
@@ -33,6 +26,14 @@ from tests.functional.test_lti13_launch import (
     login,
     login_event,
 )
+from tests.functional.lti13.test_dynamic_registration import (
+    lms_query,
+    new_registration_url,
+    open_from_lms,
+    registration_url_items,
+    stored_platforms,
+)
+from tests.support import launch_state
 from tests.support.events import vary
 
 # -- the public class "open" page ---------------------------------------------------------------------------
@@ -158,7 +159,7 @@ def test_a_bug_under_the_registration_page_is_a_500_page_with_only_a_reference(
 @pytest.mark.parametrize("operation", ["dynamodb.PutItem", "dynamodb"])
 def test_a_login_that_cannot_store_or_find_is_a_503_page(faults, world, launch_fn, stack, storage_target, operation):
     """``dynamodb.PutItem``: the state write; ``dynamodb``: every call (the platform lookup first)."""
-    dispatch.clear_caches()
+    launch_state.forget()
     params = {"iss": ISS, "login_hint": "u", "target_link_uri": world["class"]["launch_url"], "client_id": CLIENT_ID}
     if storage_target:
         params["lti_storage_target"] = storage_target
@@ -188,7 +189,7 @@ def test_a_class_read_failing_after_the_id_token_verified_is_a_page_not_a_return
     target = world["class"]["launch_url"]
     assert full_launch(launch_fn, target)[0].status == 302  # warm: platform, keys, organisation cached
     event = _verified_post(launch_fn, target)
-    dispatch._classes.clear()
+    handover._classes.clear()
     before = len(items(stack, "LAUNCH#"))
     faults.fail("dynamodb.GetItem", faults.read_timeout(), times=None)
 

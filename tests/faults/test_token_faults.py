@@ -3,7 +3,7 @@
 Our storage throttled or unreachable: 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After``. The LMS's
 token endpoint or its AGS/NRPS services failing, timing out or answering garbage: 502
 ``PLATFORM_REQUEST_FAILED`` with ``externalError`` (the LMS's own 4xx are mirrored, tested in
-tests/functional/test_token_api.py). No platform token is cached from a failed grant.
+tests/functional/app_api/test_token_api.py). No platform token is cached from a failed grant.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from lti_gateway.app_api import line_item_ids, platform_services
 from lti_gateway.core.http_client import HttpResponse
 from tests.faults.conftest import assert_no_trace, snapshot
-from tests.functional.test_app_auth import assert_contract_error
+from tests.functional.app_api.test_app_auth import assert_contract_error
 from tests.support.app_api import ltik_auth, token_event
 from tests.support.app_fixtures import *  # noqa: F403
 

@@ -78,8 +78,7 @@ def world(tmp_path_factory):
     from lti_gateway.admin.orgs import Principal
     from lti_gateway.app_api import line_item_ids
     from lti_gateway.core.observability import logger
-    from lti_gateway.local import LocalGateway
-    from lti_gateway.local.server import reset_caches
+    from lti_gateway.local.server import LocalGateway, reset_caches
     from lti_gateway.lti13 import platforms, tool_keys
     from tests.peers.advantage_platform import AdvantagePlatform
     from tests.support.app_api import SCOPES, lti13_claims, store_lti13_launch

@@ -2,7 +2,7 @@
 
 Every input is accepted (only a token signed by the platform key, with the login's state) or refused
 with a 4xx GatewayError; nothing else escapes. The storage, registration and JWKS are the unit tests'
-fakes (tests/unit/test_id_token.py), so this runs without AWS.
+fakes (tests/unit/lti13/test_id_token.py), so this runs without AWS.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lti_gateway.core import vocabulary as lti
 from lti_gateway.core.errors import GatewayError
 from lti_gateway.lti13 import id_token
 from tests.fuzz.conftest import fuzz
 from tests.fuzz.test_lti11_fuzz import TEXT, refused_cleanly
-from tests.unit.test_id_token import OTHER_KEY, PLATFORM_KEY, STATE, World, claims, mint_hs256_with_public_key
+from tests.unit.lti13.test_id_token import OTHER_KEY, PLATFORM_KEY, STATE, World, claims, mint_hs256_with_public_key
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | TEXT,
@@ -38,17 +39,17 @@ CLAIM_NAMES = st.sampled_from(
         "iat",
         "nbf",
         "nonce",
-        id_token.MESSAGE_TYPE,
-        id_token.VERSION,
-        id_token.DEPLOYMENT_ID,
-        id_token.TARGET_LINK_URI,
-        id_token.RESOURCE_LINK,
-        id_token.ROLES,
-        id_token.CONTEXT,
-        id_token.CUSTOM,
-        id_token.DEEP_LINKING_SETTINGS,
-        id_token.LAUNCH_PRESENTATION,
-        id_token.LTI1P1,
+        lti.MESSAGE_TYPE,
+        lti.VERSION,
+        lti.DEPLOYMENT_ID,
+        lti.TARGET_LINK_URI,
+        lti.RESOURCE_LINK,
+        lti.ROLES,
+        lti.CONTEXT,
+        lti.CUSTOM,
+        lti.DEEP_LINKING_SETTINGS,
+        lti.LAUNCH_PRESENTATION,
+        lti.LTI1P1,
     ]
 )
 HEADER_VALUES = {

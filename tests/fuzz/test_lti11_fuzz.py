@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from lti_gateway.core import http, responses
 from lti_gateway.core.errors import GatewayError
 from lti_gateway.lti11 import oauth1_launch
 from lti_gateway.lti11.oauth1_launch import ConsumerSecrets, InMemoryNonceStore
@@ -47,7 +48,7 @@ NAMES = st.sampled_from(OAUTH_NAMES + LTI_NAMES) | TEXT
 def refused_cleanly(error: GatewayError) -> None:
     assert 400 <= error.status < 500, (error.status, error.code)
     assert isinstance(error.code, str) and error.code
-    json.dumps(error.to_body())  # the details serialise (they end up in a page or a JSON body)
+    json.dumps(responses.error_body(error))  # the details serialise (they end up in a page or a JSON body)
 
 
 def lookup(key: str) -> ConsumerSecrets:
@@ -108,7 +109,7 @@ def form_events(draw) -> dict[str, Any]:
 @given(event=form_events())
 def test_any_form_body_parses_or_is_a_4xx(event):
     try:
-        params = oauth1_launch.parse_form_body(event)
+        params = http.form_pairs(event)
     except GatewayError as error:
         refused_cleanly(error)
         return
@@ -143,7 +144,7 @@ def forwarding_headers(draw) -> dict[str, str]:
 def test_any_forwarding_headers_give_a_url_or_a_4xx(headers, raw_path, raw_query):
     event = {"headers": headers, "rawPath": raw_path, "rawQueryString": raw_query, "requestContext": {}}
     try:
-        url = oauth1_launch.public_url(event)
+        url = http.public_url(event)
     except GatewayError as error:
         refused_cleanly(error)
         return

@@ -29,7 +29,7 @@ from jwt.algorithms import RSAAlgorithm
 
 # The fixtures the gates drive flows with: the app API's (LTI 1.1 world, launches, token function, an
 # LTI 1.3 platform on loopback) and the LTI 1.3 launch tests' (a registered platform with its JWKS).
-from tests.functional.test_lti13_launch import jwks, world  # noqa: F401
+from tests.functional.launch.test_lti13_launch import jwks, world  # noqa: F401
 from tests.support.app_fixtures import *  # noqa: F403
 
 _KEY_LOADERS = (

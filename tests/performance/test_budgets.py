@@ -6,7 +6,7 @@ call through a client the code forgot to share, or a KMS call on a warm path, sh
 Budgets, per warm request (the container has served one like it before):
 - LTI 1.1 launch: 2 writes (nonce, launch context), after the first launch of its LMS context;
 - LTI 1.3 launch: 2 calls (consume the state, write the launch context) — also asserted, through the
-  clients' event hooks, by tests/functional/test_lti13_launch.py::test_a_warm_launch_makes_two_dynamodb_calls;
+  clients' event hooks, by tests/functional/launch/test_lti13_launch.py::test_a_warm_launch_makes_two_dynamodb_calls;
 - ltik call (``GET /api/idtoken`` after the first): 1 read;
 - export: one Query per page of units (plus the class read and the consumer keys' Query).
 """
@@ -21,7 +21,7 @@ import pytest
 
 from lti_gateway.admin import classes, orgs
 from lti_gateway.repositories import deps
-from tests.functional.test_lti13_launch import id_token_for, launch_post, login
+from tests.functional.launch.test_lti13_launch import id_token_for, launch_post, login
 from tests.peers.lms_params import CANVAS
 from tests.support.app_api import ltik_auth, token_event
 from tests.support.events import vary

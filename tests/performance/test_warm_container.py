@@ -9,7 +9,7 @@ generation). The answer must be zero — anything else costs milliseconds on eve
 from __future__ import annotations
 
 from lti_gateway.admin import classes, orgs
-from tests.functional.test_lti13_launch import id_token_for, launch_post, login
+from tests.functional.launch.test_lti13_launch import id_token_for, launch_post, login
 from tests.support.app_api import ltik_auth, token_event
 from tests.support.events import vary
 

@@ -21,8 +21,8 @@ import pytest
 from lti_gateway.app_api import ltik
 from lti_gateway.lti13 import tool_keys
 from lti_gateway.repositories import deps
-from tests.functional import test_lti13_launch as l13
-from tests.functional.test_learnosity_data_api import signed_form
+from tests.functional.launch import test_lti13_launch as l13
+from tests.functional.lti11.test_learnosity_data_api import signed_form
 from tests.peers.registration_platform import RegistrationPlatform
 from tests.support.app_api import ltik_auth, service_auth, token_event
 from tests.support.app_fixtures import *  # noqa: F403

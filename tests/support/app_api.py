@@ -79,7 +79,7 @@ def ltik_from(location: str) -> str:
     return parse_qs(urlsplit(location).query)["ltik"][0]
 
 
-# -- LTI 1.3: a hand-built launch context (the shape launches.py stores for 1.3) --------------------------
+# -- LTI 1.3: a hand-built launch context (the shape lti13/launch.py stores) --------------------------
 
 
 def lti13_claims(

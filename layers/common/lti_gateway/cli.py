@@ -97,9 +97,9 @@ def _target(args: argparse.Namespace) -> None:
     else:
         env = {"AWS_DEFAULT_REGION": args.region, "AWS_REGION": args.region} if args.region else {}
     os.environ.update(env)
-    from lti_gateway.repositories import aws
+    from lti_gateway.core import runtime
 
-    aws.reset()
+    runtime.reset()
 
 
 def _print_credential(title: str, fields: dict[str, Any], args: argparse.Namespace) -> None:

@@ -52,7 +52,7 @@ from lti_gateway.admin.orgs import Principal
 from lti_gateway.admin.zipstream import SpillingZipFile
 from lti_gateway.core import clock
 from lti_gateway.core.config import settings
-from lti_gateway.core.errors import GatewayError, ValidationFailed
+from lti_gateway.core.errors import GatewayError, NotAcceptable, ValidationFailed
 from lti_gateway.core.urls import class_launch_url, unit_launch_url
 from lti_gateway.core.validation import NOT_XML
 from lti_gateway.repositories import deps
@@ -60,11 +60,6 @@ from lti_gateway.repositories import deps
 PRESIGNED_SECONDS = 900
 SPOOL_FRAGMENTS = 64 * 1024  # manifest fragments in memory up to this (each spool), then on disk
 VENDOR = {"code": "lti-gateway", "name": "LTI Gateway"}
-
-
-class NotAcceptable(GatewayError):
-    status = 406
-    code = "not_acceptable"
 
 
 @dataclass(frozen=True)

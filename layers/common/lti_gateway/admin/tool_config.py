@@ -16,24 +16,26 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from lti_gateway.core import vocabulary as lti
+
 TITLE = "LTI Gateway"
 DESCRIPTION = "Launches from this LMS into your organisation's classes and units."
-LTI_VERSION = "1.3.0"
+LTI_VERSION = lti.LTI_VERSION
 
 LOGIN_PATH = "/lti/login"
 LAUNCH_PATH = "/lti/launch"
 JWKS_PATH = "/.well-known/jwks.json"
 
-RESOURCE_LINK = "LtiResourceLinkRequest"
-DEEP_LINKING = "LtiDeepLinkingRequest"
+RESOURCE_LINK = lti.RESOURCE_LINK_REQUEST
+DEEP_LINKING = lti.DEEP_LINKING_REQUEST
 MESSAGE_TYPES = (RESOURCE_LINK, DEEP_LINKING)
 
 SCOPES = (
-    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
-    "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
+    lti.SCOPE_LINEITEM,
+    lti.SCOPE_LINEITEM_READONLY,
+    lti.SCOPE_RESULT_READONLY,
+    lti.SCOPE_SCORE,
+    lti.SCOPE_NRPS,
 )
 # OpenID claims asked for at dynamic registration (the user's identity for the app).
 CLAIMS = ("iss", "sub", "name", "given_name", "family_name", "email")
@@ -158,7 +160,7 @@ def registration_request(base: str, *, product_family_code: str | None = None) -
         "jwks_uri": jwks_url(base),
         "token_endpoint_auth_method": "private_key_jwt",
         "scope": " ".join(SCOPES),
-        "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+        lti.LTI_TOOL_CONFIGURATION: {
             "domain": domain(base),
             "description": DESCRIPTION,
             "target_link_uri": launch_url(base),

@@ -34,13 +34,12 @@ from lti_gateway.app_api.errors import (
     INVALID_LTIK,
     INVALID_SERVICE_KEY,
     MISSING_AUTHORIZATION,
-    ApiError,
 )
 from lti_gateway.app_api.launch_context import ServiceContext
 from lti_gateway.core import clock
 from lti_gateway.core.cache import TtlCache
 from lti_gateway.core.config import settings
-from lti_gateway.core.errors import Unauthorized
+from lti_gateway.core.errors import ApiError, Unauthorized
 from lti_gateway.repositories import deps
 
 Kind = Literal["ltik", "service", "bearer"]

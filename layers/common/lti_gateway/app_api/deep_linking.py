@@ -21,13 +21,15 @@ from typing import Any
 
 from lti_gateway.app_api import launch_context as c
 from lti_gateway.app_api.auth import AppSession
-from lti_gateway.app_api.errors import MISSING_DEEP_LINK_SETTINGS, ApiError, validation_error
+from lti_gateway.app_api.errors import MISSING_DEEP_LINK_SETTINGS, validation_error
 from lti_gateway.core import clock
+from lti_gateway.core import vocabulary as lti
+from lti_gateway.core.errors import ApiError
 
-RESPONSE = "LtiDeepLinkingResponse"
-REQUEST = "LtiDeepLinkingRequest"
+RESPONSE = lti.DEEP_LINKING_RESPONSE
+REQUEST = lti.DEEP_LINKING_REQUEST
 LIFETIME_SECONDS = 300
-DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
+DL = lti.DL
 MAX_ITEMS = 100
 MAX_TEXT = 4096
 ITEM_TYPES = ("ltiResourceLink", "link", "file", "image", "html")
@@ -57,8 +59,8 @@ def normalise(value: Any) -> Any:
 def _settings(session: AppSession) -> tuple[dict[str, Any], dict[str, Any]]:
     launch = c.plain(session.launch or {})
     claims = c.claims_of(launch) if c.family(launch) == "1.3" else {}
-    settings = claims.get(c.DEEP_LINKING_SETTINGS)
-    if claims.get(c.MESSAGE_TYPE) != REQUEST or not isinstance(settings, dict):
+    settings = claims.get(lti.DEEP_LINKING_SETTINGS)
+    if claims.get(lti.MESSAGE_TYPE) != REQUEST or not isinstance(settings, dict):
         raise ApiError(400, MISSING_DEEP_LINK_SETTINGS, "This launch is not a deep linking request.")
     if not isinstance(settings.get("deep_link_return_url"), str):
         raise ApiError(400, MISSING_DEEP_LINK_SETTINGS, "The deep linking request has no return URL.")
@@ -121,9 +123,9 @@ def response_jwt(session: AppSession, body: dict[str, Any]) -> tuple[str, str]:
         "iat": now,
         "exp": now + LIFETIME_SECONDS,
         "nonce": secrets.token_urlsafe(24),
-        c.DEPLOYMENT_ID: service.deployment_id or claims.get(c.DEPLOYMENT_ID),
-        c.MESSAGE_TYPE: RESPONSE,
-        c.VERSION: "1.3.0",
+        lti.DEPLOYMENT_ID: service.deployment_id or claims.get(lti.DEPLOYMENT_ID),
+        lti.MESSAGE_TYPE: RESPONSE,
+        lti.VERSION: "1.3.0",
         DL + "content_items": items,
     }
     if settings.get("data") is not None:

@@ -1,20 +1,21 @@
-"""Errors of the app API (the token function) in the LTIAAS contract's shape.
+"""The app API's (the token function's) error vocabulary: the LTIAAS contract's codes and the
+:class:`~lti_gateway.core.errors.ApiError` each failure is raised as.
 
 ``{"status": 401, "error": "Unauthorized", "details": {"message": "INVALID_API_KEY", "description": ...}}``
-(``../shared/reference/ltiaas-api.md`` §5.5): always a JSON object, ``status`` an int, ``error`` the
+(the LTIAAS API contract, errors): always a JSON object, ``status`` an int, ``error`` the
 HTTP reason phrase, ``details.message`` a stable upper-case code. Errors from the platform (LMS) add
 ``externalError: true``, ``externalUrl`` and ``bodyReceived`` (truncated).
 
-Any other :class:`~lti_gateway.core.errors.GatewayError` raised underneath (a body too large, malformed
-JSON) is rendered in the same shape by :func:`contract_body`, so an app never sees two error shapes.
+``ApiError`` itself lives with the rest of the hierarchy in ``core/errors.py`` and is rendered by
+``core/responses.py`` (:func:`~lti_gateway.core.responses.contract_body`, which also renders any other
+GatewayError raised underneath, a body too large or malformed JSON, in the same shape, so an app never
+sees two error shapes). The codes stay here: they are this API's words, used by ``app_api`` only
+(except ``VALIDATION_ERROR``, which the renderer gives any 400 and so is defined next to ``ApiError``).
 """
 
 from __future__ import annotations
 
-from http import HTTPStatus
-from typing import Any
-
-from lti_gateway.core.errors import GatewayError
+from lti_gateway.core.errors import VALIDATION_ERROR, ApiError
 
 BODY_RECEIVED_LIMIT = 2048
 
@@ -24,51 +25,12 @@ INVALID_SERVICE_KEY = "INVALID_SERVICE_AUTH_AUTHORIZATION_HEADER"
 INVALID_API_KEY = "INVALID_API_KEY"
 MISSING_AUTHORIZATION = "MISSING_AUTHORIZATION_HEADER"
 INVALID_AUTHORIZATION = "INVALID_AUTHORIZATION_HEADER"
-VALIDATION_ERROR = "VALIDATION_ERROR"
 INVALID_URL_PARAMETER = "INVALID_URL_PARAMETER"
 MISSING_DEEP_LINK_SETTINGS = "MISSING_DEEP_LINK_SETTINGS"
 SERVICE_NOT_AVAILABLE = "SERVICE_NOT_AVAILABLE_FOR_CONTEXT"
 NOT_FOUND = "NOT_FOUND"
 PLATFORM_REQUEST_FAILED = "PLATFORM_REQUEST_FAILED"
 UNREGISTERED_OR_INACTIVE_PLATFORM = "UNREGISTERED_OR_INACTIVE_PLATFORM"
-
-
-def reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-class ApiError(GatewayError):
-    """An app API failure: ``status``, a contract ``message`` code, an optional description.
-
-    ``errors`` is the ``[{field, message}]`` list of a validation failure; ``extra`` goes into
-    ``details`` as given (``externalError``, ``externalUrl``, ``bodyReceived``).
-    """
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        description: str | None = None,
-        *,
-        errors: list[dict[str, str]] | None = None,
-        **extra: Any,
-    ):
-        super().__init__(description or message, code=message, status=status)
-        self.description = description
-        self.errors = errors
-        self.extra = extra
-
-    def to_body(self) -> dict[str, Any]:
-        details: dict[str, Any] = {"message": self.code}
-        if self.description:
-            details["description"] = self.description
-        if self.errors:
-            details["errors"] = self.errors
-        details.update({k: v for k, v in self.extra.items() if v is not None})
-        return {"status": self.status, "error": reason(self.status), "details": details}
 
 
 def validation_error(errors: dict[str, str], description: str | None = None) -> ApiError:
@@ -107,26 +69,3 @@ def platform_failed(
         externalUrl=url,
         bodyReceived=truncated(body),
     )
-
-
-def contract_body(error: GatewayError) -> dict[str, Any]:
-    """Any domain error in the contract's shape."""
-    if isinstance(error, ApiError):
-        return error.to_body()
-    status = error.status
-    details: dict[str, Any]
-    if status == 400:
-        details = {"message": VALIDATION_ERROR}
-        if isinstance(error.details, dict):
-            details["errors"] = [{"field": str(k), "message": str(v)} for k, v in error.details.items()]
-            details["description"] = "The request is not valid."
-        else:
-            details["description"] = str(error.details or error.code)
-    elif status >= 500:
-        # Platform failures are ApiErrors already; this is one of ours (KMS, DynamoDB): name it only.
-        details = {"message": error.code.upper(), "description": "A dependency of the gateway failed."}
-    else:
-        details = {"message": error.code.upper()}
-        if isinstance(error.details, str):
-            details["description"] = error.details
-    return {"status": status, "error": reason(status), "details": details}

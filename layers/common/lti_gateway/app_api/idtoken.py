@@ -18,10 +18,11 @@ from typing import Any
 from lti_gateway.app_api import launch_context as c
 from lti_gateway.app_api import line_item_ids, service_keys
 from lti_gateway.app_api.auth import AppSession
+from lti_gateway.core import vocabulary as lti
 
-LTI13 = "1.3.0"
+LTI13 = lti.LTI_VERSION
 LTI1X = "1.2.0"
-BASIC_LAUNCH = "basic-lti-launch-request"
+BASIC_LAUNCH = lti.BASIC_LAUNCH
 _PRESENTATION = {
     "document_target": "documentTarget",
     "return_url": "returnUrl",
@@ -204,17 +205,17 @@ def lti13(session: AppSession, launch: dict[str, Any]) -> dict[str, Any]:
     claims = c.claims_of(launch)
     service = session.service
     assert service is not None
-    tool_platform = claims.get(c.TOOL_PLATFORM) if isinstance(claims.get(c.TOOL_PLATFORM), dict) else {}
-    message_type = claims.get(c.MESSAGE_TYPE)
+    tool_platform = claims.get(lti.TOOL_PLATFORM) if isinstance(claims.get(lti.TOOL_PLATFORM), dict) else {}
+    message_type = claims.get(lti.MESSAGE_TYPE)
     user = _compact(
         {
             "id": claims.get("sub") or "",
-            "roles": [r for r in claims.get(c.ROLES) or [] if isinstance(r, str) and r],
+            "roles": [r for r in claims.get(lti.ROLES) or [] if isinstance(r, str) and r],
             "name": claims.get("name"),
             "email": claims.get("email"),
             "givenName": claims.get("given_name"),
             "familyName": claims.get("family_name"),
-            "roleScopeMentor": claims.get(c.ROLE_SCOPE_MENTOR),
+            "roleScopeMentor": claims.get(lti.ROLE_SCOPE_MENTOR),
         }
     )
     user.setdefault("id", "")
@@ -234,7 +235,7 @@ def lti13(session: AppSession, launch: dict[str, Any]) -> dict[str, Any]:
         }
     )
     deep_linking: dict[str, Any] = {"available": message_type == "LtiDeepLinkingRequest"}
-    settings = claims.get(c.DEEP_LINKING_SETTINGS)
+    settings = claims.get(lti.DEEP_LINKING_SETTINGS)
     if deep_linking["available"] and isinstance(settings, dict):
         deep_linking.update(_compact({_DEEP_LINKING[k]: v for k, v in settings.items() if k in _DEEP_LINKING}))
     ags: dict[str, Any] = {"available": bool(service.ags)}
@@ -251,8 +252,8 @@ def lti13(session: AppSession, launch: dict[str, Any]) -> dict[str, Any]:
     key = _service_key(session, launch)
     if key:
         services["serviceKey"] = key
-    context = claims.get(c.CONTEXT) if isinstance(claims.get(c.CONTEXT), dict) else None
-    resource_link = claims.get(c.RESOURCE_LINK) if isinstance(claims.get(c.RESOURCE_LINK), dict) else None
+    context = claims.get(lti.CONTEXT) if isinstance(claims.get(lti.CONTEXT), dict) else None
+    resource_link = claims.get(lti.RESOURCE_LINK) if isinstance(claims.get(lti.RESOURCE_LINK), dict) else None
     return {
         "ltiVersion": LTI13,
         "user": user,
@@ -260,11 +261,11 @@ def lti13(session: AppSession, launch: dict[str, Any]) -> dict[str, Any]:
         "launch": _compact(
             {
                 "type": message_type,
-                "target": claims.get(c.TARGET_LINK_URI),
+                "target": claims.get(lti.TARGET_LINK_URI),
                 "context": context,
                 "resourceLink": resource_link,
-                "presentation": _camel_presentation(claims.get(c.LAUNCH_PRESENTATION)),
-                "custom": custom_values(claims.get(c.CUSTOM)),
+                "presentation": _camel_presentation(claims.get(lti.LAUNCH_PRESENTATION)),
+                "custom": custom_values(claims.get(lti.CUSTOM)),
             }
         ),
         "services": services,
@@ -276,7 +277,7 @@ def raw_lti13(launch: dict[str, Any]) -> dict[str, Any]:
     aud = claims.get("aud")
     if isinstance(aud, list):
         claims["aud"] = launch.get("client_id") or (aud[0] if aud else "")
-    for name in (c.CUSTOM, c.LIS):
+    for name in (lti.CUSTOM, lti.LIS):
         if isinstance(claims.get(name), dict):
             claims[name] = custom_values(claims[name])
     claims["ltiVersion"] = LTI13

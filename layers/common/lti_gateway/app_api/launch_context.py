@@ -14,28 +14,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-LTI = "https://purl.imsglobal.org/spec/lti/claim/"
-MESSAGE_TYPE = LTI + "message_type"
-VERSION = LTI + "version"
-DEPLOYMENT_ID = LTI + "deployment_id"
-TARGET_LINK_URI = LTI + "target_link_uri"
-ROLES = LTI + "roles"
-ROLE_SCOPE_MENTOR = LTI + "role_scope_mentor"
-CONTEXT = LTI + "context"
-RESOURCE_LINK = LTI + "resource_link"
-LAUNCH_PRESENTATION = LTI + "launch_presentation"
-CUSTOM = LTI + "custom"
-TOOL_PLATFORM = LTI + "tool_platform"
-LIS = LTI + "lis"
-DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
-AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
-NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
-
-SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
-SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
-SCOPE_RESULT_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
-SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
-SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+from lti_gateway.core.vocabulary import AGS_ENDPOINT, CONTEXT, DEPLOYMENT_ID, NRPS, RESOURCE_LINK
 
 
 def plain(value: Any) -> Any:

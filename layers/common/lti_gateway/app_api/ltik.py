@@ -20,7 +20,7 @@ from typing import Any
 import jwt
 from jwt.utils import base64url_decode
 
-from lti_gateway.core import clock
+from lti_gateway.core import clock, runtime
 from lti_gateway.core.errors import Unauthorized
 from lti_gateway.repositories import deps
 
@@ -116,6 +116,7 @@ def derive(label: str) -> bytes:
     return hmac.new(_signing_key().secret, b"derive:" + label.encode(), hashlib.sha256).digest()
 
 
+@runtime.register
 def reset() -> None:
     with _lock:
         _keys.clear()

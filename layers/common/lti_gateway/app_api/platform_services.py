@@ -19,22 +19,18 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from lti_gateway.app_api import platform_tokens
-from lti_gateway.app_api.errors import (
-    UNREGISTERED_OR_INACTIVE_PLATFORM,
-    ApiError,
-    invalid_url,
-    not_available,
-    platform_failed,
-)
-from lti_gateway.app_api.launch_context import SCOPE_NRPS, ServiceContext
+from lti_gateway.app_api.errors import UNREGISTERED_OR_INACTIVE_PLATFORM, invalid_url, not_available, platform_failed
+from lti_gateway.app_api.launch_context import ServiceContext
+from lti_gateway.core import runtime
 from lti_gateway.core.cache import TtlCache
 from lti_gateway.core.config import settings
-from lti_gateway.core.http_client import OutboundRefused, SafeHttp
+from lti_gateway.core.errors import ApiError, OutboundRefused
+from lti_gateway.core.http_client import SafeHttp
+from lti_gateway.core.vocabulary import SCOPE_NRPS
 
 Service = Literal["ags", "nrps"]
 TIMEOUT_SECONDS = 6.0
@@ -44,7 +40,7 @@ _LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]*)*)")
 _REL = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))""", re.IGNORECASE)
 
 
-@cache
+@runtime.cached
 def outbound_http() -> SafeHttp:
     """The services' transport: https and public addresses only, unless the local test setting."""
     insecure = settings().allow_insecure_platform_urls

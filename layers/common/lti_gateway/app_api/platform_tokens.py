@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from lti_gateway.app_api.errors import ApiError, platform_failed
-from lti_gateway.core import clock
-from lti_gateway.core.http_client import OutboundRefused, SafeHttp
+from lti_gateway.app_api.errors import platform_failed
+from lti_gateway.core import clock, runtime
+from lti_gateway.core.errors import ApiError, OutboundRefused
+from lti_gateway.core.http_client import SafeHttp
 from lti_gateway.repositories import deps
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -159,6 +160,7 @@ def endpoint_for(issuer: str, client_id: str, token_url: Any, auth_server: Any =
     return TokenEndpoint(issuer, client_id, token_url, audience)
 
 
+@runtime.register
 def clear_cache() -> None:
     with _lock:
         _memory.clear()

@@ -23,14 +23,10 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from lti_gateway.app_api import line_item_ids
 from lti_gateway.app_api import platform_services as ps
 from lti_gateway.app_api.auth import AppSession
-from lti_gateway.app_api.errors import ApiError, not_available, platform_failed, validation_error
-from lti_gateway.app_api.launch_context import (
-    SCOPE_LINEITEM,
-    SCOPE_LINEITEM_READONLY,
-    SCOPE_RESULT_READONLY,
-    SCOPE_SCORE,
-    ServiceContext,
-)
+from lti_gateway.app_api.errors import not_available, platform_failed, validation_error
+from lti_gateway.app_api.launch_context import ServiceContext
+from lti_gateway.core.errors import ApiError, OutcomeFailed
+from lti_gateway.core.vocabulary import SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE
 from lti_gateway.lti11 import consumer_keys, outcomes
 
 NRPS_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
@@ -404,7 +400,7 @@ def _lti11_secret(ctx: ServiceContext) -> str:
     return creds.secrets[0]
 
 
-def _outcome_failed(ctx: ServiceContext, failure: outcomes.OutcomeFailed) -> ApiError:
+def _outcome_failed(ctx: ServiceContext, failure: OutcomeFailed) -> ApiError:
     body = failure.description or (failure.details if isinstance(failure.details, str) else None)
     return platform_failed(f"The LMS outcome service failed ({failure.code}).", url=ctx.outcome_url, body=body)
 
@@ -428,7 +424,7 @@ def _lti11_replace(ctx: ServiceContext, score: dict[str, Any]) -> None:
             secret=_lti11_secret(ctx),
             http=ps.outbound_http(),
         )
-    except outcomes.OutcomeFailed as failure:
+    except OutcomeFailed as failure:
         raise _outcome_failed(ctx, failure) from None
 
 
@@ -443,7 +439,7 @@ def _lti11_read(ctx: ServiceContext, line_item_id: str, user_filter: str | None)
             secret=_lti11_secret(ctx),
             http=ps.outbound_http(),
         )
-    except outcomes.OutcomeFailed as failure:
+    except OutcomeFailed as failure:
         raise _outcome_failed(ctx, failure) from None
     user_id = ctx.user_id or ""
     score: dict[str, Any] = {

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from lti_gateway.core import runtime
+
 T = TypeVar("T")
 MAX_ENTRIES = 4096
 
@@ -15,6 +17,7 @@ class TtlCache(Generic[T]):
     def __init__(self) -> None:
         self._items: dict[str, tuple[float, T]] = {}
         self._lock = threading.Lock()
+        runtime.register(self.clear)  # per-container state: runtime.reset() forgets it
 
     def get(self, key: str, load: Callable[[], T], *, ttl_seconds: float) -> T:
         """The cached value for ``key``, or ``load()`` (cached for ``ttl_seconds``; 0 disables)."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import cache
 from urllib.parse import urlsplit
+
+from lti_gateway.core import runtime
 
 
 class ConfigError(RuntimeError):
@@ -118,6 +119,6 @@ class Settings:
         )
 
 
-@cache
+@runtime.cached
 def settings() -> Settings:
     return Settings.from_env()

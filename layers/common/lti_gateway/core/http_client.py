@@ -2,7 +2,8 @@
 token endpoints and LTI Advantage services all go through :class:`SafeHttp`.
 
 ``urllib.request`` (no extra dependency) with a timeout, a response size cap, no redirects, https
-only, and a refusal of loopback/private/link-local addresses (server-side request forgery).
+only, and a refusal of loopback/private/link-local addresses (server-side request forgery: the same
+:func:`lti_gateway.core.urls.local_host` that refuses such hosts when a URL is stored).
 ``allow_http`` and ``allow_private_addresses`` exist for local test peers on 127.0.0.1. The address
 check resolves the host before connecting; it stops configuration mistakes and plain SSRF, not DNS
 rebinding between the check and the connection.
@@ -11,7 +12,6 @@ rebinding between the check and the connection.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import socket
 import urllib.error
 import urllib.request
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from lti_gateway.core.errors import UpstreamFailed
+from lti_gateway.core.errors import OutboundRefused
+from lti_gateway.core.urls import local_host
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -31,19 +32,6 @@ class HttpResponse:
     status: int
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
-
-
-class OutboundRefused(UpstreamFailed):
-    """The transport refused or could not complete a call. ``kind`` says why:
-
-    ``url_not_allowed`` (not https, or not a public address), ``unreachable`` (does not resolve),
-    ``response_too_large``, ``invalid_response`` (a broken HTTP answer). Timeouts and connection
-    failures propagate as ``TimeoutError`` / ``OSError`` for the caller to name.
-    """
-
-    def __init__(self, details: Any, *, kind: str):
-        super().__init__(details, code=kind)
-        self.kind = kind
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -79,8 +67,7 @@ class SafeHttp:
         except (OSError, UnicodeError):
             raise OutboundRefused({"reason": "host does not resolve"}, kind="unreachable") from None
         for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-            if not address.is_global:
+            if local_host(str(info[4][0])):
                 raise OutboundRefused({"reason": "host is not a public address"}, kind="url_not_allowed")
 
     def _read(self, stream: Any) -> bytes:

@@ -11,10 +11,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
 from lti_gateway.core.config import settings
 from lti_gateway.core.errors import ValidationFailed
@@ -58,17 +59,45 @@ def unit_launch_url(base: str, class_id: str, unit_id: str) -> str:
 # -- stored URLs ------------------------------------------------------------------------------------
 
 
-def _parse(field: str, value: Any) -> Any:
-    """Common shape checks: a printable ASCII absolute http(s) URL with a host, no userinfo."""
+def local_host(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or an address that is not globally routable (loopback, private,
+    link-local): the server-side request forgery guard for URLs we will call. A name is judged when it
+    is called (:class:`lti_gateway.core.http_client.SafeHttp` checks what it resolves to)."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not ipaddress.ip_address(host.strip("[]").split("%")[0]).is_global
+    except ValueError:
+        return False
+
+
+def check_url(
+    field: str,
+    value: Any,
+    *,
+    schemes: tuple[str, ...] = ("http", "https"),
+    max_len: int = MAX_URL,
+    strip: bool = False,
+    fragment: bool = True,
+    query: bool = True,
+    public_host: bool = False,
+) -> tuple[str, SplitResult, int | None]:
+    """The one check of a URL someone gives us: ``(value, its parts, its port)``, else ValidationFailed
+    naming ``field``. Always: a non-empty printable ASCII string of at most ``max_len`` characters (hosts
+    in punycode), an absolute URL of one of ``schemes``, a host, no user name or password, a valid port.
+    On request: no ``#fragment``, no query string, a public host (:func:`local_host`)."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationFailed({field: "must be a non-empty string"})
-    if len(value) > MAX_URL:
-        raise ValidationFailed({field: f"must be at most {MAX_URL} characters"})
+    if strip:
+        value = value.strip()
+    if len(value) > max_len:
+        raise ValidationFailed({field: f"must be at most {max_len} characters"})
     if not value.isascii() or any(c.isspace() or not c.isprintable() for c in value):
         raise ValidationFailed({field: "must be an ASCII URL without spaces or control characters (punycode hosts)"})
     split = urlsplit(value)
-    if split.scheme.lower() not in ("http", "https") or not split.netloc:
-        raise ValidationFailed({field: "must be an absolute http(s) URL"})
+    if split.scheme.lower() not in schemes or not split.netloc:
+        raise ValidationFailed({field: f"must be an absolute {'/'.join(schemes)} URL"})
     if "@" in split.netloc:
         raise ValidationFailed({field: "must not contain a user name or password"})
     try:
@@ -77,7 +106,13 @@ def _parse(field: str, value: Any) -> Any:
         raise ValidationFailed({field: "has an invalid port"}) from None
     if not split.hostname:
         raise ValidationFailed({field: "must name a host"})
-    return split, port
+    if not fragment and "#" in value:
+        raise ValidationFailed({field: "must not contain a fragment (#…)"})
+    if not query and split.query:
+        raise ValidationFailed({field: "must not contain a query string"})
+    if public_host and local_host(split.hostname):
+        raise ValidationFailed({field: "must be on a public host (not localhost or a private address)"})
+    return value, split, port
 
 
 def origin(scheme: str, host: str, port: int | None) -> str:
@@ -103,13 +138,12 @@ def _normalised_allowed(allowed: tuple[str, ...]) -> list[str]:
 
 def validate_lms_url(value: Any, *, field: str = "class_lms_url") -> str:
     """A Class LMS URL: absolute http(s), ≤ 2048 characters, no userinfo (fragments are fine)."""
-    _parse(field, value)
-    return value
+    return check_url(field, value)[0]
 
 
 def validate_app_launch_url(value: Any, *, field: str = "app_launch_url") -> str:
     """An app launch URL, checked against ``AllowedAppOrigins``; 400 ``app_origin_not_allowed`` if not."""
-    split, port = _parse(field, value)
+    _, split, port = check_url(field, value)
     scheme = split.scheme.lower()
     host = split.hostname.lower()
     if scheme != "https" and host not in LOOPBACK_HOSTS:
@@ -147,3 +181,32 @@ def effective_app_launch_url(
         if url:
             return validate_app_launch_url(url) if recheck else str(url)
     return None
+
+
+def web_url(value: str | None) -> str | None:
+    """``value`` if it is an absolute http(s) URL, else None: a URL an LMS sent that we may redirect a
+    browser to or call (a return URL, an outcome service), never ``javascript:`` or a relative path."""
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    return value if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def with_query(url: str, **params: str) -> str:
+    """``url`` with ``params`` appended to its query string (the ``ltik`` handover, ``lti_errormsg``)."""
+    split = urlsplit(url)
+    query = "&".join(q for q in (split.query, urlencode(params)) if q)
+    return urlunsplit((split.scheme, split.netloc, split.path, query, split.fragment))
+
+
+def launch_bases(event: Mapping[str, Any]) -> list[str]:
+    """The base URLs a launch URL of this gateway may start with: the request's, and the configured ones
+    (``PUBLIC_BASE_URL``, ``LAUNCH_BASE_URL``)."""
+    bases = [event_base_url(event)]
+    for configured in (settings().public_base_url, settings().launch_base_url):
+        if configured and configured not in bases:
+            bases.append(configured)
+    return bases

@@ -47,9 +47,9 @@ def log(message: str) -> None:
 
 def reset_caches() -> None:
     """Forget every per-container client, setting and repository (they read the env we just set)."""
-    from lti_gateway.repositories import deps
+    from lti_gateway.core import runtime
 
-    deps.reset()
+    runtime.reset()
 
 
 # ------------------------------------------------------------------------------------- functions

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lti_gateway.admin.orgs import Principal
-from lti_gateway.core import clock, validation
+from lti_gateway.core import clock, runtime, validation
 from lti_gateway.core.config import settings
 from lti_gateway.core.errors import Conflict, NotFound, ValidationFailed
 from lti_gateway.repositories import deps
@@ -104,6 +104,30 @@ def reveal(record: dict[str, Any]) -> dict[str, Any]:
     """The creation answer: the public view plus the secret, shown this once."""
     secret = deps.secret_box().open(record["secret_sealed"], bound_to=_bound(record["key"]))
     return {**public_view(record), "secret": secret}
+
+
+def _new_key_from_request(request: dict[str, Any]) -> dict[str, Any]:
+    return new_key_record(request["org_id"], request["payload"])
+
+
+def create_idempotently(
+    principal: Principal, body: dict[str, Any], *, idempotency_key: str | None, lambda_context: Any = None
+) -> dict[str, Any]:
+    """``POST /api/keys``: a new key of the owner's organisation, revealed once. With an
+    ``Idempotency-Key`` a retried request answers the first one's key and secret: the record is stored
+    as written, secret still sealed, and revealed only here (no plaintext secret rests in DynamoDB)."""
+    principal.require_owner()
+    from lti_gateway.repositories import idempotency  # Powertools' idempotency: the keys function only
+
+    record = idempotency.once(
+        "consumer-keys",
+        _new_key_from_request,
+        org_id=principal.org_id,
+        idempotency_key=idempotency_key,
+        payload=body,
+        lambda_context=lambda_context,
+    )
+    return reveal(record)
 
 
 def create_consumer_key(
@@ -225,5 +249,6 @@ def forget(key: str) -> bool:
     return _cache.pop(key, None) is not None
 
 
+@runtime.register
 def clear_cache() -> None:
     _cache.clear()

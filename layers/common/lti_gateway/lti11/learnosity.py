@@ -8,6 +8,9 @@ secret is that credential's secret.
 
 Actions: ``set`` creates a key (Learnosity's only documented action); ``get`` lists keys (our
 extension; paged with ``request.next`` / ``meta.next`` like other Data API endpoints).
+
+Answers, success and error alike, are in the Data API envelope of :mod:`lti_gateway.core.responses`
+(``data_api_envelope``; errors through ``data_api_error``, throttling with Learnosity's code 42000).
 """
 
 from __future__ import annotations
@@ -20,31 +23,12 @@ from typing import Any
 
 from lti_gateway.admin import orgs
 from lti_gateway.core import clock, pagination
-from lti_gateway.core.errors import GatewayError, Throttled, Unauthorized, ValidationFailed
+from lti_gateway.core.errors import Unauthorized, ValidationFailed
+from lti_gateway.core.responses import data_api_envelope
 from lti_gateway.lti11 import consumer_keys
 
 SIGNED_SECURITY_FIELDS = ("consumer_key", "domain", "timestamp", "expires", "user_id")
 ALLOWED_SECURITY_FIELDS = {*SIGNED_SECURITY_FIELDS, "signature"}
-THROTTLE_CODE = 42000
-
-
-class DataApiError(GatewayError):
-    """An error answered in the Data API envelope (``meta.status: false``)."""
-
-
-def envelope(data: Any, *, status: bool = True, **meta: Any) -> dict[str, Any]:
-    return {"meta": {"status": status, "timestamp": int(clock.now()), **meta}, "data": data}
-
-
-def error_envelope(error: GatewayError) -> dict[str, Any]:
-    code = THROTTLE_CODE if isinstance(error, Throttled) else error.code
-    return envelope(
-        None,
-        status=False,
-        message=error.details if error.details is not None else error.code,
-        code=code,
-        error=error.code,
-    )
 
 
 def _parse_time(value: Any, field: str) -> float:
@@ -129,7 +113,7 @@ def handle(principal: orgs.Principal, request_raw: str, action: str) -> dict[str
     if action == "set":
         record = consumer_keys.new_key_record(principal.org_id, request)
         created = consumer_keys.reveal(record)
-        return envelope({k: created[k] for k in ("key", "secret", "label", "status", "created_at")})
+        return data_api_envelope({k: created[k] for k in ("key", "secret", "label", "status", "created_at")})
     if action == "get":
         next_token = request.pop("next", None)
         limit = request.pop("limit", pagination.DEFAULT_LIMIT)
@@ -144,5 +128,5 @@ def handle(principal: orgs.Principal, request_raw: str, action: str) -> dict[str
         meta: dict[str, Any] = {"records": len(page["keys"])}
         if page["next"]:
             meta["next"] = page["next"]
-        return envelope(page["keys"], **meta)
+        return data_api_envelope(page["keys"], **meta)
     raise ValidationFailed({"action": "must be 'set' (create a key) or 'get' (list keys)"}, code="unsupported_action")

@@ -1,9 +1,10 @@
 """LTI 1.1 (Basic LTI) launch verification: the URL the LMS signed, the form body, OAuth 1.0a, LTI.
 
-Three steps, each a plain function the launch handler calls in order::
+Three steps, each a plain function the launch calls in order (the first two are HTTP, in
+:mod:`lti_gateway.core.http`; :mod:`lti_gateway.lti11.launch` wires them)::
 
-    url = public_url(event, public_base_url=settings.public_base_url)
-    params = parse_form_body(event)
+    url = http.public_url(event, public_base_url=settings.launch_base_url)
+    params = http.form_pairs(event)
     launch = verify_launch("POST", url, params, lookup_secret=..., nonce_store=..., now=clock.now())
 
 The OAuth 1.0a signature is computed by **oauthlib**'s RFC 5849 helpers (parameter normalisation,
@@ -29,8 +30,6 @@ authentication failure (key, signature, timestamp, nonce) is 401 (:class:`Launch
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import logging
 import re
@@ -46,43 +45,16 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 
-from lti_gateway.core.errors import BodyTooLarge, GatewayError, UnsupportedMediaType, ValidationFailed
+from lti_gateway.core.errors import LaunchRejected, MalformedLaunch
+from lti_gateway.core.urls import web_url
+from lti_gateway.core.vocabulary import BASIC_LAUNCH, CONTENT_ITEM_SELECTION_REQUEST, has_context_role, normalize_role
 
 # oauthlib logs the full signature base string (names, e-mails) at DEBUG when a verification fails;
 # we do not call its verify helpers, but keep its logger quiet should anything in it log.
 logging.getLogger("oauthlib").setLevel(logging.WARNING)
 
-# -- errors -----------------------------------------------------------------------------------------
-
-
-class LaunchRejected(GatewayError):
-    """A launch failed authentication (401). ``code`` says why; ``details`` never carries a secret.
-
-    ``return_url`` is the LMS's ``launch_presentation_return_url``, set only when the failure happened
-    *after* the signature verified: only then may an error page redirect there (otherwise it would
-    be an open redirect).
-    """
-
-    status = 401
-    code = "launch_rejected"
-
-    def __init__(self, details: Any = None, *, code: str | None = None, return_url: str | None = None):
-        super().__init__(details, code=code)
-        self.return_url = return_url
-
-
-class MalformedLaunch(LaunchRejected):
-    """A launch is malformed (400): missing/duplicated/unsupported parameter or signature method."""
-
-    status = 400
-    code = "malformed_launch"
-
-
 # -- limits and vocabularies --------------------------------------------------------------------------
 
-MAX_FORM_BYTES = 256 * 1024
-MAX_FORM_FIELDS = 2000
-FORM_URLENCODED = "application/x-www-form-urlencoded"
 DEFAULT_WINDOW_SECONDS = 300
 # How long past the window a nonce is remembered: clocks of LMS and Lambda disagree a little.
 NONCE_SKEW_SECONDS = 60
@@ -100,8 +72,6 @@ REQUIRED_OAUTH_PARAMS = (
     "oauth_signature",
 )
 
-BASIC_LAUNCH = "basic-lti-launch-request"
-CONTENT_ITEM_SELECTION_REQUEST = "ContentItemSelectionRequest"
 # LTI 1.1 and 1.2 launches both say "LTI-1p0" in practice; the LTI 1.2 spec names "LTI-1p2" for its
 # messages, whose basic launch is a superset of 1.1, so both are accepted (see docs/architecture.md).
 ACCEPTED_LTI_VERSIONS = ("LTI-1p0", "LTI-1p2")
@@ -135,134 +105,6 @@ _SINGLE_VALUED = (
 
 
 # -- the URL the LMS signed -----------------------------------------------------------------------
-
-
-_HOST = re.compile(r"(?P<host>[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _lower_headers(event: Mapping[str, Any]) -> dict[str, str]:
-    headers = event.get("headers") or {}
-    return {str(k).lower(): str(v) for k, v in headers.items()}
-
-
-def _first(value: str | None) -> str:
-    """The client-facing entry of a forwarded header (a proxy chain appends with commas)."""
-    return (value or "").split(",")[0].strip()
-
-
-def _netloc(scheme: str, host: str, port: int | None) -> str:
-    if port is None or _DEFAULT_PORTS[scheme] == port:
-        return host
-    return f"{host}:{port}"
-
-
-def _port(raw: str, what: str) -> int:
-    # ASCII digits only: str.isdigit() is also true for "²", which int() refuses (a 500, found by fuzzing).
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= 65535:
-        raise ValidationFailed({what: "not a TCP port"}, code="invalid_forwarded_header")
-    return int(raw)
-
-
-def _path_and_query(event: Mapping[str, Any]) -> tuple[str, str]:
-    raw_path = event.get("rawPath") or "/"
-    if not isinstance(raw_path, str) or not raw_path.startswith("/"):
-        raise ValidationFailed({"rawPath": "must start with /"}, code="invalid_request_path")
-    raw_query = event.get("rawQueryString") or ""
-    return raw_path, f"?{raw_query}" if raw_query else ""
-
-
-def public_url(event: Mapping[str, Any], *, public_base_url: str | None = None) -> str:
-    """The URL the LMS signed, rebuilt from an HTTP API (payload 2.0) or Function URL event.
-
-    With ``public_base_url`` (a custom domain in front, or ``http://127.0.0.1:3000`` locally) its
-    scheme, host, port and path prefix are used and the request's headers are ignored. Otherwise the
-    scheme comes from ``X-Forwarded-Proto`` (default https), the host from ``Host`` (falling back to
-    ``requestContext.domainName``) and the port from ``Host`` or ``X-Forwarded-Port``; default ports
-    are dropped. The raw query string is kept: it is part of the signature base string.
-    """
-    raw_path, query = _path_and_query(event)
-    if public_base_url:
-        base = urlsplit(public_base_url)
-        if base.scheme not in _DEFAULT_PORTS or not base.hostname:
-            raise ValueError(f"public_base_url {public_base_url!r} is not an absolute http(s) URL")
-        host = f"[{base.hostname}]" if ":" in base.hostname else base.hostname
-        netloc = _netloc(base.scheme, host.lower(), base.port)
-        return f"{base.scheme}://{netloc}{base.path.rstrip('/')}{raw_path}{query}"
-
-    headers = _lower_headers(event)
-    scheme = _first(headers.get("x-forwarded-proto")).lower() or "https"
-    if scheme not in _DEFAULT_PORTS:
-        raise ValidationFailed({"x-forwarded-proto": "must be http or https"}, code="invalid_forwarded_header")
-    host_header = _first(headers.get("host")) or str((event.get("requestContext") or {}).get("domainName") or "")
-    match = _HOST.fullmatch(host_header.lower())
-    if not match:
-        raise ValidationFailed({"host": "missing or not a host name"}, code="invalid_host_header")
-    port: int | None = None
-    if match["port"]:
-        port = _port(match["port"], "host")
-    elif forwarded_port := _first(headers.get("x-forwarded-port")):
-        port = _port(forwarded_port, "x-forwarded-port")
-    return f"{scheme}://{_netloc(scheme, match['host'], port)}{raw_path}{query}"
-
-
-# -- the form body ------------------------------------------------------------------------------------
-
-
-def _check_content_type(headers: Mapping[str, str]) -> None:
-    media_type, _, rest = headers.get("content-type", "").partition(";")
-    if media_type.strip().lower() != FORM_URLENCODED:
-        raise UnsupportedMediaType({"content-type": f"must be {FORM_URLENCODED}"})
-    for parameter in rest.split(";"):
-        name, _, value = parameter.partition("=")
-        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
-            raise UnsupportedMediaType({"content-type": "charset must be UTF-8"}, code="unsupported_charset")
-
-
-def _body_bytes(event: Mapping[str, Any], max_bytes: int) -> bytes:
-    body = event.get("body") or ""
-    if not isinstance(body, str):
-        raise ValidationFailed({"body": "not text"}, code="invalid_form_body")
-    if event.get("isBase64Encoded"):
-        # Refuse before decoding: base64 is 4/3 of the payload.
-        if len(body) > (max_bytes + 2) // 3 * 4 + 4:
-            raise BodyTooLarge({"max_bytes": max_bytes})
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValidationFailed({"body": "invalid base64"}, code="invalid_form_body") from None
-    else:
-        if len(body) > max_bytes:
-            raise BodyTooLarge({"max_bytes": max_bytes})
-        raw = body.encode("utf-8", "surrogatepass")
-    if len(raw) > max_bytes:
-        raise BodyTooLarge({"max_bytes": max_bytes})
-    return raw
-
-
-def parse_form_body(event: Mapping[str, Any], *, max_bytes: int = MAX_FORM_BYTES) -> list[tuple[str, str]]:
-    """The form parameters of a launch, in order, repeated ones and empty values kept.
-
-    Decodes ``isBase64Encoded`` bodies (HTTP APIs and Function URLs send form bodies that way) and
-    parses ``application/x-www-form-urlencoded`` strictly as UTF-8. Raises ``BodyTooLarge`` (413)
-    over ``max_bytes``, ``UnsupportedMediaType`` (415) for another content type or charset and
-    ``ValidationFailed`` (400, ``invalid_form_body``) for bad base64 or bad UTF-8.
-    """
-    _check_content_type(_lower_headers(event))
-    raw = _body_bytes(event, max_bytes)
-    try:
-        text = raw.decode("utf-8")
-        return parse_qsl(
-            text,
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=MAX_FORM_FIELDS,
-        )
-    except UnicodeDecodeError:
-        raise ValidationFailed({"body": "not valid UTF-8"}, code="invalid_form_body") from None
-    except ValueError:  # more than MAX_FORM_FIELDS fields
-        raise ValidationFailed({"body": f"more than {MAX_FORM_FIELDS} fields"}, code="invalid_form_body") from None
 
 
 # -- ports: secrets and nonces -------------------------------------------------------------------------
@@ -354,7 +196,7 @@ def _split_url(url: str) -> tuple[str, list[tuple[str, str]]]:
         port = parts.port  # raises ValueError for a port out of range
     except (ValueError, UnicodeDecodeError):
         raise MalformedLaunch({"url": "unparseable launch URL"}, code="invalid_launch_url") from None
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or port == 0:
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
         raise MalformedLaunch({"url": "not an absolute http(s) URL"}, code="invalid_launch_url")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), query
 
@@ -440,57 +282,6 @@ def _signature_matches(base_string: str, method: str, signature: str, candidates
 
 # -- LTI ---------------------------------------------------------------------------------------------------
 
-LIS_V2 = "http://purl.imsglobal.org/vocab/lis/v2/"
-_CONTEXT_ROLES = {
-    name.lower(): name
-    for name in (
-        "Learner",
-        "Instructor",
-        "ContentDeveloper",
-        "Member",
-        "Manager",
-        "Mentor",
-        "Administrator",
-        "TeachingAssistant",
-        "Officer",
-    )
-}
-_URN_PREFIXES = {
-    "urn:lti:role:ims/lis/": "membership",
-    "urn:lti:instrole:ims/lis/": "institution/person",
-    "urn:lti:sysrole:ims/lis/": "system/person",
-}
-
-
-def _context_role(name: str) -> str:
-    """A LIS context role (``Instructor``, ``Learner/GuestLearner``) as a LIS v2 membership URI."""
-    principal, _, sub = name.partition("/")
-    principal = _CONTEXT_ROLES.get(principal.lower(), principal)
-    if principal == "TeachingAssistant":  # LIS v2 made the TA a sub-role of Instructor
-        return f"{LIS_V2}membership/Instructor#{sub or 'TeachingAssistant'}"
-    return f"{LIS_V2}membership/{principal}#{sub}" if sub else f"{LIS_V2}membership#{principal}"
-
-
-def normalize_role(role: str) -> str:
-    """One LTI 1.1 role as a LIS v2 vocabulary URI (the form LTI 1.3 uses); unknown ones unchanged.
-
-    ``Instructor`` and ``urn:lti:role:ims/lis/Instructor`` become
-    ``http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor``;
-    ``urn:lti:instrole:ims/lis/Administrator`` becomes ``.../institution/person#Administrator``;
-    ``urn:lti:sysrole:ims/lis/SysAdmin`` becomes ``.../system/person#SysAdmin``.
-    """
-    role = role.strip()
-    lowered = role.lower()
-    for prefix, vocabulary in _URN_PREFIXES.items():
-        if lowered.startswith(prefix):
-            name = role[len(prefix) :]
-            if vocabulary == "membership":
-                return _context_role(name)
-            return f"{LIS_V2}{vocabulary}#{name}"
-    if lowered.split("/")[0] in _CONTEXT_ROLES and ":" not in role:
-        return _context_role(role)
-    return role
-
 
 def parse_roles(raw: str | None) -> tuple[str, ...]:
     """The comma-separated ``roles`` parameter, normalized, de-duplicated, in order; "" gives ()."""
@@ -499,23 +290,6 @@ def parse_roles(raw: str | None) -> tuple[str, ...]:
         if part.strip():
             seen.setdefault(normalize_role(part), None)
     return tuple(seen)
-
-
-def _has_context_role(roles: Iterable[str], principal: str) -> bool:
-    exact = f"{LIS_V2}membership#{principal}"
-    sub = f"{LIS_V2}membership/{principal}#"
-    return any(r == exact or r.startswith(sub) for r in roles)
-
-
-def _http_url(value: str | None) -> str | None:
-    """``value`` if it is an absolute http(s) URL, else None (never redirect to javascript: etc.)."""
-    if not value:
-        return None
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return None
-    return value if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 @dataclass(frozen=True)
@@ -567,7 +341,7 @@ def _first_values(params: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 def _lti_launch(oauth: Mapping[str, str], params: Sequence[tuple[str, str]], consumer: Any) -> VerifiedLaunch:
     values = _first_values(params)
-    return_url = _http_url(values.get("launch_presentation_return_url"))
+    return_url = web_url(values.get("launch_presentation_return_url"))
 
     def reject(details: Any, code: str) -> MalformedLaunch:
         return MalformedLaunch(details, code=code, return_url=return_url)
@@ -602,8 +376,8 @@ def _lti_launch(oauth: Mapping[str, str], params: Sequence[tuple[str, str]], con
         resource_link_id=values["resource_link_id"],
         user_id=opt("user_id"),
         roles=roles,
-        is_instructor=_has_context_role(roles, "Instructor"),
-        is_learner=_has_context_role(roles, "Learner"),
+        is_instructor=has_context_role(roles, "Instructor"),
+        is_learner=has_context_role(roles, "Learner"),
         given_name=opt("lis_person_name_given"),
         family_name=opt("lis_person_name_family"),
         full_name=opt("lis_person_name_full"),
@@ -615,7 +389,7 @@ def _lti_launch(oauth: Mapping[str, str], params: Sequence[tuple[str, str]], con
         context_type=opt("context_type"),
         resource_link_title=opt("resource_link_title"),
         resource_link_description=opt("resource_link_description"),
-        lis_outcome_service_url=_http_url(values.get("lis_outcome_service_url")),
+        lis_outcome_service_url=web_url(values.get("lis_outcome_service_url")),
         lis_result_sourcedid=opt("lis_result_sourcedid"),
         launch_presentation_return_url=return_url,
         launch_presentation_locale=opt("launch_presentation_locale"),
@@ -680,7 +454,7 @@ def verify_launch(
     if not matched:
         raise LaunchRejected({"oauth_signature": "does not match"}, code="invalid_signature")
 
-    return_url = _http_url(_first_values(params).get("launch_presentation_return_url"))
+    return_url = web_url(_first_values(params).get("launch_presentation_return_url"))
     ttl = 2 * window_seconds + NONCE_SKEW_SECONDS  # a nonce may be replayed until its timestamp + window
     if not nonce_store.add_once(consumer_key, oauth["oauth_nonce"], ttl):
         raise LaunchRejected({"oauth_nonce": "already used"}, code="nonce_replayed", return_url=return_url)

@@ -24,15 +24,15 @@ import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 from xml.parsers import expat
 
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Client
 
-from lti_gateway.core.errors import UpstreamFailed, ValidationFailed
-from lti_gateway.core.http_client import HttpResponse, OutboundRefused, SafeHttp
+from lti_gateway.core import runtime
+from lti_gateway.core.errors import OutboundRefused, OutcomeFailed, ValidationFailed
+from lti_gateway.core.http_client import HttpResponse, SafeHttp
 from lti_gateway.core.validation import NOT_XML
 
 POX_NS = "http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0"
@@ -41,31 +41,7 @@ _DESCRIPTION_LIMIT = 500
 _OK_CODES = ("success", "processing")
 
 
-# -- errors and results ---------------------------------------------------------------------------
-
-
-class OutcomeFailed(UpstreamFailed):
-    """The outcome service failed or said no (502). ``code`` says how; never carries the secret.
-
-    Codes: ``outcome_failure`` / ``outcome_unsupported`` (the LMS answered that ``imsx_codeMajor``),
-    ``outcome_http_error`` (non-2xx), ``outcome_timeout``, ``outcome_unreachable``,
-    ``outcome_response_too_large``, ``outcome_invalid_response`` (not a POX response, or a DOCTYPE),
-    ``outcome_url_not_allowed`` (http, or a private address, refused by the transport).
-    """
-
-    code = "outcome_failed"
-
-    def __init__(
-        self,
-        details: Any = None,
-        *,
-        code: str | None = None,
-        code_major: str | None = None,
-        description: str | None = None,
-    ):
-        super().__init__(details, code=code)
-        self.code_major = code_major
-        self.description = description
+# -- results ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -96,7 +72,7 @@ class OutcomeHttp(Protocol):
 UrllibHttp = SafeHttp
 
 
-@cache
+@runtime.cached
 def default_http() -> SafeHttp:
     return SafeHttp()
 

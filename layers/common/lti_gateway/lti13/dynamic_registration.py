@@ -28,15 +28,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from aws_lambda_powertools.event_handler import Response
+
 from lti_gateway.admin import tool_config
 from lti_gateway.admin.orgs import Principal
-from lti_gateway.core import clock, validation
-from lti_gateway.core.errors import GatewayError, ValidationFailed
-from lti_gateway.core.http_client import HttpResponse, OutboundRefused, SafeHttp
+from lti_gateway.core import clock, responses, validation
+from lti_gateway.core.errors import GatewayError, OutboundRefused, RegistrationUrlRefused, ValidationFailed
+from lti_gateway.core.http_client import HttpResponse, SafeHttp
 from lti_gateway.core.urls import origin
+from lti_gateway.core.vocabulary import LTI_PLATFORM_CONFIGURATION, LTI_TOOL_CONFIGURATION
 from lti_gateway.lti13 import platforms
 from lti_gateway.repositories import deps
-from lti_gateway.repositories.platforms import RegistrationUrlRefused
 
 REGISTER_PATH = "/lti/register"
 DEFAULT_LIFETIME_SECONDS = 7 * 24 * 3600
@@ -45,8 +47,6 @@ MAX_LIFETIME_SECONDS = 30 * 24 * 3600
 TIMEOUT_SECONDS = 5.0
 MAX_DOCUMENT_BYTES = 64 * 1024
 MAX_REGISTRATION_TOKEN = 4096
-LTI_PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
-LTI_TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 CLOSE_MESSAGE = "org.imsglobal.lti.close"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
@@ -316,11 +316,8 @@ def register(token: str, query: dict[str, str], *, base: str) -> Registered:
 
 
 # -- pages the administrator sees in the LMS -----------------------------------------------------------
-
-_STYLE = (
-    "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222}"
-    "code{background:#f3f3f3;padding:.1rem .3rem}"
-)
+# Both carry a CSP that admits only their own nonce'd style (and, on success, script); a failure is the
+# one error page of core/responses with this flow's texts.
 
 _DONE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tool registered</title>
@@ -332,17 +329,6 @@ _DONE = """<!doctype html>
 <script nonce="{nonce}">(window.opener || window.parent).postMessage({{subject: '{close}'}}, '*');</script>
 </body></html>
 """
-
-_FAILED = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Registration failed</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style nonce="{nonce}">{style}</style></head>
-<body><h1>The tool could not be registered</h1>
-<p>{message}</p>
-<p>Reason: <code>{code}</code><br>Reference: <code>{correlation_id}</code></p>
-<p>{next_step}</p>
-</body></html>
-"""
 _NEXT_STEP = "Nothing was stored. Fix the cause and start the registration again from the LMS."
 _RETRY_STEP = "Nothing was stored. Wait a moment, then start the registration again from the LMS."
 _REPORT_STEP = "If this keeps happening, send the reference to the tool's administrator."
@@ -352,18 +338,21 @@ def content_security_policy(nonce: str) -> str:
     return f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; base-uri 'none'"
 
 
-def success_page(registered: Registered, nonce: str) -> str:
+def success_page(registered: Registered) -> Response:
+    """200: the page that tells the LMS (``org.imsglobal.lti.close``) the registration is done."""
+    nonce = secrets.token_urlsafe(16)
     deployment = (
         f", deployment <code>{html.escape(registered.deployment_id)}</code>" if registered.deployment_id else ""
     )
-    return _DONE.format(
+    body = _DONE.format(
         nonce=nonce,
-        style=_STYLE,
+        style=responses.STYLESHEET,
         name=html.escape(registered.name),
         client_id=html.escape(registered.client_id),
         deployment=deployment,
         close=CLOSE_MESSAGE,
     )
+    return responses.page(200, body, csp=content_security_policy(nonce))
 
 
 def _message(error: GatewayError) -> str:
@@ -384,12 +373,16 @@ def _next_step(error: GatewayError) -> str:
     return _NEXT_STEP
 
 
-def error_page(error: GatewayError, correlation_id: str, nonce: str) -> str:
-    return _FAILED.format(
-        nonce=nonce,
-        style=_STYLE,
-        message=html.escape(_message(error)),
-        code=html.escape(error.code),
-        correlation_id=html.escape(correlation_id),
+def error_page(error: GatewayError, correlation_id: str) -> Response:
+    """The failure page (a ``web.refusal`` renderer): the error's status, ``Retry-After`` on a 503."""
+    nonce = secrets.token_urlsafe(16)
+    return responses.error_page(
+        error,
+        correlation_id,
+        title="Registration failed",
+        heading="The tool could not be registered",
+        message=_message(error),
         next_step=_next_step(error),
+        csp=content_security_policy(nonce),
+        nonce=nonce,
     )

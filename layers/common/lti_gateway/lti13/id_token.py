@@ -59,7 +59,24 @@ from typing import Any, NoReturn, Protocol
 
 import jwt
 
-from lti_gateway.core.errors import GatewayError, Unauthorized
+from lti_gateway.core.errors import GatewayError, IdTokenRejected, MalformedIdToken
+from lti_gateway.core.vocabulary import (
+    CONTEXT,
+    CUSTOM,
+    DEEP_LINKING_REQUEST,
+    DEEP_LINKING_SETTINGS,
+    DEPLOYMENT_ID,
+    LAUNCH_PRESENTATION,
+    LTI1P1,
+    LTI_VERSION,
+    MESSAGE_TYPE,
+    RESOURCE_LINK,
+    RESOURCE_LINK_REQUEST,
+    ROLES,
+    SUBMISSION_REVIEW_REQUEST,
+    TARGET_LINK_URI,
+    VERSION,
+)
 from lti_gateway.repositories.launch import ConsumedState
 
 MAX_ID_TOKEN_BYTES = 64 * 1024
@@ -68,30 +85,6 @@ EXP_LEEWAY_SECONDS = 60
 IAT_MAX_AGE_SECONDS = 600
 IAT_MAX_AHEAD_SECONDS = 60
 MAX_SUB_LENGTH = 255
-LTI_VERSION = "1.3.0"
-
-LTI = "https://purl.imsglobal.org/spec/lti/claim/"
-MESSAGE_TYPE = f"{LTI}message_type"
-VERSION = f"{LTI}version"
-DEPLOYMENT_ID = f"{LTI}deployment_id"
-TARGET_LINK_URI = f"{LTI}target_link_uri"
-RESOURCE_LINK = f"{LTI}resource_link"
-ROLES = f"{LTI}roles"
-ROLE_SCOPE_MENTOR = f"{LTI}role_scope_mentor"
-CONTEXT = f"{LTI}context"
-TOOL_PLATFORM = f"{LTI}tool_platform"
-LAUNCH_PRESENTATION = f"{LTI}launch_presentation"
-CUSTOM = f"{LTI}custom"
-LIS = f"{LTI}lis"
-LTI1P1 = f"{LTI}lti1p1"
-FOR_USER = f"{LTI}for_user"
-AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
-NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
-DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
-
-RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
-DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
-SUBMISSION_REVIEW_REQUEST = "LtiSubmissionReviewRequest"
 MESSAGE_TYPES = (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST, SUBMISSION_REVIEW_REQUEST)
 # Messages that launch a resource link: they name their target and their link.
 LINK_MESSAGES = (RESOURCE_LINK_REQUEST, SUBMISSION_REVIEW_REQUEST)
@@ -110,19 +103,6 @@ _DECODE_OPTIONS_ANONYMOUS: Any = MappingProxyType({"require": _REQUIRED, **_TIME
 
 
 # -- errors -----------------------------------------------------------------------------------------
-
-
-class IdTokenRejected(Unauthorized):
-    """An LTI 1.3 launch failed authentication (401). ``code`` says why; no claim value is echoed."""
-
-    code = "id_token_rejected"
-
-
-class MalformedIdToken(IdTokenRejected):
-    """An LTI 1.3 launch is malformed (400): not a JWT, a required claim missing or of the wrong type."""
-
-    status = 400
-    code = "malformed_id_token"
 
 
 def _missing(claim: str) -> MalformedIdToken:

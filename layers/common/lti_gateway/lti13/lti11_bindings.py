@@ -2,9 +2,9 @@
 
 A 1.3 launch's ``lti1p1`` claim names the LTI 1.1 consumer key the course launched with before
 (``oauth_consumer_key``). With a verifiable ``oauth_consumer_key_sign`` the launch binds it at once
-(:func:`launches._lti11_migration`). Canvas and Blackboard may send no signature, or one that does not
-verify; then the launch records a **pending binding** — platform, deployment, consumer key — which an
-owner of the organisation approves or rejects through the platforms API::
+(:func:`lti_gateway.launch.migration.lti11_migration`). Canvas and Blackboard may send no signature,
+or one that does not verify; then the launch records a **pending binding** — platform, deployment,
+consumer key — which an owner of the organisation approves or rejects through the platforms API::
 
     GET  /api/platforms/{platform_id}/lti11-bindings?status=&limit=&next=
     POST /api/platforms/{platform_id}/lti11-bindings/{binding_id}/approve

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lti_gateway.core import clock
-from lti_gateway.core.errors import GatewayError, ValidationFailed
+from lti_gateway.core.errors import LoginRejected, ValidationFailed
 
 STATE_LIFETIME_SECONDS = 600
 LAUNCH_PATH = "/lti/launch"
@@ -78,13 +78,6 @@ RESERVED = frozenset(
 _EXTRA_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_EXTRA_PARAMS = 20
 MAX_EXTRA_VALUE = 1024
-
-
-class LoginRejected(GatewayError):
-    """A login initiation that cannot proceed (400), before any platform was contacted."""
-
-    status = 400
-    code = "login_rejected"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """A platform's public keys, for verifying its id_tokens: its JWKS URL fetched and cached, or a static key.
 
-Rules (docs/architecture.md, ../shared/reference/security.md):
+Rules (docs/architecture.md, docs/security.md):
 
 * The JWKS URL comes from the platform registration only, never from a token (``jku``/``x5u`` are
   ignored), and is fetched with :class:`~lti_gateway.core.http_client.SafeHttp`: https only, no private
@@ -30,8 +30,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from lti_gateway.core.errors import UpstreamFailed
-from lti_gateway.core.http_client import OutboundRefused, SafeHttp
+from lti_gateway.core.errors import JwksUnavailable, OutboundRefused
+from lti_gateway.core.http_client import SafeHttp
 
 FETCH_TIMEOUT_SECONDS = 3.0
 MAX_JWKS_BYTES = 64 * 1024
@@ -40,12 +40,6 @@ MAX_AGE_SECONDS = 3600.0
 MIN_RSA_BITS = 2048
 MAX_SOURCES = 512
 ALGORITHM = "RS256"
-
-
-class JwksUnavailable(UpstreamFailed):
-    """The platform's JWKS could not be fetched (or held no usable key) and no earlier set is cached."""
-
-    code = "jwks_unavailable"
 
 
 class KeySource(Protocol):

@@ -17,12 +17,10 @@ API JSON (``/api/platforms``), as the LTIAAS Node SDK's ``Platform`` plus our ow
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -32,7 +30,15 @@ from lti_gateway.admin.orgs import Principal
 from lti_gateway.core import clock, validation
 from lti_gateway.core.cache import TtlCache
 from lti_gateway.core.config import settings
-from lti_gateway.core.errors import Conflict, GatewayError, NotFound, ValidationFailed
+from lti_gateway.core.errors import (
+    Conflict,
+    GatewayError,
+    NotFound,
+    PlatformInactive,
+    UnknownPlatform,
+    ValidationFailed,
+)
+from lti_gateway.core.urls import check_url
 from lti_gateway.lti13 import tool_keys
 from lti_gateway.repositories import deps
 from lti_gateway.repositories.dynamo import strip_none
@@ -52,20 +58,6 @@ OPTIONAL = ("authorizationServer", "deploymentIds", "allowAnonymous", "active", 
 # Sent back unchanged by clients that PUT what they read: accepted and ignored.
 READ_ONLY = ("id", "publicKey", "createdAt", "updatedAt")
 STORED = STORED_FIELDS
-
-
-class UnknownPlatform(GatewayError):
-    """No registration for this issuer (+ client id)."""
-
-    status = 400
-    code = "unknown_platform"
-
-
-class PlatformInactive(GatewayError):
-    """The registration exists but an owner deactivated it."""
-
-    status = 403
-    code = "platform_inactive"
 
 
 @dataclass(frozen=True)
@@ -112,45 +104,21 @@ def insecure_urls_allowed() -> bool:
     return settings().allow_insecure_platform_urls
 
 
-def _local_host(host: str) -> bool:
-    host = host.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return not ipaddress.ip_address(host).is_global
-    except ValueError:
-        return False  # a name: SafeHttp checks what it resolves to when it is fetched
-
-
 def check_platform_url(field: str, value: Any, *, max_len: int = MAX_URL, issuer: bool = False) -> str:
-    """An absolute https URL on a public host (http and local hosts only with ALLOW_INSECURE_PLATFORM_URLS)."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed({field: "must be a non-empty string"})
-    value = value.strip()
-    if len(value) > max_len:
-        raise ValidationFailed({field: f"must be at most {max_len} characters"})
-    if not value.isascii() or any(c.isspace() or not c.isprintable() for c in value):
-        raise ValidationFailed({field: "must be an ASCII URL without spaces or control characters"})
-    split = urlsplit(value)
+    """An absolute https URL on a public host (http and local hosts only with ALLOW_INSECURE_PLATFORM_URLS),
+    without a fragment; an issuer without a query string."""
     insecure = insecure_urls_allowed()
-    scheme = split.scheme.lower()
-    if scheme != "https" and not (insecure and scheme == "http"):
-        raise ValidationFailed({field: "must be an absolute https URL"})
-    if not split.netloc or not split.hostname:
-        raise ValidationFailed({field: "must name a host"})
-    if "@" in split.netloc:
-        raise ValidationFailed({field: "must not contain a user name or password"})
-    try:
-        _ = split.port
-    except ValueError:
-        raise ValidationFailed({field: "has an invalid port"}) from None
-    if "#" in value:
-        raise ValidationFailed({field: "must not contain a fragment (#…)"})
-    if issuer and split.query:
-        raise ValidationFailed({field: "an issuer has no query string"})
-    if not insecure and _local_host(split.hostname):
-        raise ValidationFailed({field: "must be on a public host (not localhost or a private address)"})
-    return value
+    checked, _, _ = check_url(
+        field,
+        value,
+        schemes=("https", "http") if insecure else ("https",),
+        max_len=max_len,
+        strip=True,
+        fragment=False,
+        query=not issuer,
+        public_host=not insecure,
+    )
+    return checked
 
 
 def _exact_text(field: str, value: Any, *, max_len: int) -> str:

@@ -29,7 +29,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lti_gateway.core import clock
+from lti_gateway.core import clock, runtime
 from lti_gateway.core.errors import GatewayError
 from lti_gateway.repositories import deps
 
@@ -236,6 +236,7 @@ def _rotation_view(state: _State, *, rotated: bool, retired: str | None = None) 
     }
 
 
+@runtime.register
 def reset() -> None:
     """Forget every cached key (tests; a new container)."""
     with _lock:

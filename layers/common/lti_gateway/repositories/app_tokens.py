@@ -1,12 +1,6 @@
 """The app API's own items in the launch table: service keys and cached platform access tokens.
 
-====================================  ==========================================================
-item                                  pk / sk
-====================================  ==========================================================
-service key (no TTL: long-lived)      ``SERVICEKEY#{sha256 of the key}`` / ``META``
-the key a resource link holds now     ``SERVICESLOT#{slot}`` / ``META`` (``key_hash``, ``launch_id``)
-platform access token (TTL)           ``PLATFORMTOKEN#{cache key}`` / ``META`` (sealed token)
-====================================  ==========================================================
+Item keys (service key, slot, platform access token): see ``repositories/schema.py``.
 
 A slot (organisation + platform + context + resource link) holds one key. Replacing it is one
 transaction: the slot moves to the new key only if it still names the key read before (optimistic),
@@ -19,33 +13,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lti_gateway.repositories.dynamo import cancellation_reasons, is_conditional_failure, to_attr
-
-META = "META"
-
-
-def service_key_pk(key_hash: str) -> str:
-    return f"SERVICEKEY#{key_hash}"
-
-
-def slot_pk(slot: str) -> str:
-    return f"SERVICESLOT#{slot}"
-
-
-def token_pk(cache_key: str) -> str:
-    return f"PLATFORMTOKEN#{cache_key}"
+from lti_gateway.repositories.dynamo import TableRepository, cancellation_reasons, is_conditional_failure, to_attr
+from lti_gateway.repositories.schema import META, service_key_pk, slot_pk, token_pk
 
 
 class SlotTaken(Exception):
     """The slot changed between the read and the replacement (a concurrent launch won)."""
 
 
-class AppTokensRepository:
-    def __init__(self, table: Any, client: Any):
-        self._table = table
-        self._client = client
-        self._name = table.name
-
+class AppTokensRepository(TableRepository):
     # -- service keys ------------------------------------------------------------------------------
     def get_service_key(self, key_hash: str) -> dict[str, Any] | None:
         return self._table.get_item(Key={"pk": service_key_pk(key_hash), "sk": META}).get("Item")

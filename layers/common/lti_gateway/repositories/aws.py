@@ -1,37 +1,40 @@
-"""boto3 clients and resources, created lazily once per container (never at import time)."""
+"""boto3 clients and resources, created lazily once per container (never at import time).
+
+Each factory is `runtime.cached`: `core.runtime.reset()` forgets them with the rest of the container's state.
+"""
 
 from __future__ import annotations
 
 import os
-from functools import cache
 from typing import Any
 
 import boto3
 from botocore import exceptions as botocore_errors
 from botocore.config import Config
 
+from lti_gateway.core import runtime
 from lti_gateway.core.config import settings
 from lti_gateway.core.errors import ServiceUnavailable
 
 _BOTO_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
 
 
-@cache
+@runtime.cached
 def dynamodb() -> Any:
     return boto3.resource("dynamodb", endpoint_url=settings().dynamodb_endpoint_url, config=_BOTO_CONFIG)
 
 
-@cache
+@runtime.cached
 def dynamodb_client() -> Any:
     return boto3.client("dynamodb", endpoint_url=settings().dynamodb_endpoint_url, config=_BOTO_CONFIG)
 
 
-@cache
+@runtime.cached
 def kms() -> Any:
     return boto3.client("kms", endpoint_url=settings().kms_endpoint_url, config=_BOTO_CONFIG)
 
 
-@cache
+@runtime.cached
 def s3() -> Any:
     """SigV4 (presigned URLs), path-style addressing when an endpoint is set (the local moto server)."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
@@ -104,14 +107,3 @@ def as_unavailable(error: BaseException) -> ServiceUnavailable | None:
             return unavailable
         seen = seen.__cause__ or seen.__context__
     return None
-
-
-def reset() -> None:
-    """Forget every cached client and setting (tests switch endpoints between sessions)."""
-    from lti_gateway.core import config
-
-    config.settings.cache_clear()
-    dynamodb.cache_clear()
-    dynamodb_client.cache_clear()
-    kms.cache_clear()
-    s3.cache_clear()

@@ -1,14 +1,6 @@
 """The classes-and-units table.
 
-Item layout (``pk``/``sk`` plus ``gsi1`` for the two ordered listings):
-
-=========  ==================================  ==================================================
-item       pk / sk                             gsi1pk / gsi1sk
-=========  ==================================  ==================================================
-class      ``CLASS#{class_id}`` / ``META``     ``ORG#{org}#CLASSES`` / ``{created_at}#{class_id}``
-unit       ``CLASS#{class_id}`` / ``UNIT#{u}``  ``CLASS#{class_id}#UNITS`` /
-                                                ``{position:010d}#{seq:010d}#{unit_id}``
-=========  ==================================  ==================================================
+Item keys (``pk``/``sk`` plus ``gsi1`` for the two ordered listings): see ``repositories/schema.py``.
 
 - Class ids are global, so the public "send students back" page and a launch find a class with one
   GetItem; every API call then checks the item's ``org_id`` (another organisation's class is a 404).
@@ -30,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -37,38 +30,26 @@ from botocore.exceptions import ClientError
 
 from lti_gateway.core.errors import Conflict, NotFound
 from lti_gateway.repositories.dynamo import (
+    TableRepository,
     cancellation_reasons,
     is_conditional_failure,
     query_page,
     strip_none,
     to_attr,
 )
+from lti_gateway.repositories.schema import (
+    META,
+    UNIT_PREFIX,
+    class_pk,
+    classes_partition,
+    creation_order_key,
+    unit_order_key,
+    unit_sk,
+    units_partition,
+)
 
-META = "META"
-UNIT_PREFIX = "UNIT#"
-POSITION_DIGITS = 10
 MAX_TRANSACTION_ITEMS = 100
 _BATCH_WRITE = 25
-
-
-def class_pk(class_id: str) -> str:
-    return f"CLASS#{class_id}"
-
-
-def unit_sk(unit_id: str) -> str:
-    return f"{UNIT_PREFIX}{unit_id}"
-
-
-def classes_partition(org_id: str) -> str:
-    return f"ORG#{org_id}#CLASSES"
-
-
-def units_partition(class_id: str) -> str:
-    return f"CLASS#{class_id}#UNITS"
-
-
-def unit_order_key(position: int, seq: int, unit_id: str) -> str:
-    return f"{int(position):0{POSITION_DIGITS}d}#{int(seq):0{POSITION_DIGITS}d}#{unit_id}"
 
 
 def context_key(source: str, context_id: str) -> str:
@@ -114,12 +95,7 @@ def _expression(sets: list[str], removes: list[str]) -> str:
     return expression
 
 
-class ClassesRepository:
-    def __init__(self, table: Any, client: Any):
-        self._table = table
-        self._client = client
-        self._name = table.name
-
+class ClassesRepository(TableRepository):
     # -- classes -------------------------------------------------------------------------------------
     def put_class(self, item: dict[str, Any]) -> dict[str, Any]:
         record = {
@@ -128,7 +104,7 @@ class ClassesRepository:
             "sk": META,
             "kind": "class",
             "gsi1pk": classes_partition(item["org_id"]),
-            "gsi1sk": f"{item['created_at']}#{item['class_id']}",
+            "gsi1sk": creation_order_key(item["created_at"], item["class_id"]),
             "version": 1,
             "units_version": 0,
             "next_position": 0,
@@ -208,36 +184,15 @@ class ClassesRepository:
         first) and cannot be changed (their writes are conditional on it); only a direct GET of a
         known unit id still finds one.
         """
-        try:
-            self._table.delete_item(
-                Key={"pk": class_pk(class_id), "sk": META},
-                ConditionExpression="attribute_exists(pk) AND #org = :org",
-                ExpressionAttributeNames={"#org": "org_id"},
-                ExpressionAttributeValues={":org": org_id},
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                raise NotFound({"class_id": "no such class"}) from exc
-            raise
+        self._delete_in_org({"pk": class_pk(class_id), "sk": META}, org_id, missing={"class_id": "no such class"})
         deleted = 0
-        start: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "KeyConditionExpression": Key("pk").eq(class_pk(class_id)) & Key("sk").begins_with(UNIT_PREFIX),
-                "ProjectionExpression": "pk, sk",
-                "ConsistentRead": True,
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            out = self._table.query(**kwargs)
-            keys = [{"pk": i["pk"], "sk": i["sk"]} for i in out.get("Items", [])]
+        for items in self._unit_pages(class_id, ProjectionExpression="pk, sk"):
+            keys = [{"pk": i["pk"], "sk": i["sk"]} for i in items]
             with self._table.batch_writer() as batch:  # 25 per request, unprocessed items resent
                 for key in keys:
                     batch.delete_item(Key=key)
             deleted += len(keys)
-            start = out.get("LastEvaluatedKey")
-            if not start:
-                return deleted
+        return deleted
 
     def record_context(self, org_id: str, class_id: str, context_id: str, consumer_key_or_issuer: str, at: str) -> None:
         """Remember that the LMS context ``context_id`` (from this consumer key or issuer) launched here.
@@ -321,13 +276,7 @@ class ClassesRepository:
                     seen_units_version=seen_units_version,
                     next_position=next_position,
                 ),
-                {
-                    "Put": {
-                        "TableName": self._name,
-                        "Item": to_attr(record),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
+                self._put_new(record),
             ],
             unit_missing=1,
         )
@@ -345,20 +294,7 @@ class ClassesRepository:
 
     def all_units(self, class_id: str) -> list[dict[str, Any]]:
         """Every unit of a class, strongly consistent (for reorder), any order."""
-        units: list[dict[str, Any]] = []
-        start: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "KeyConditionExpression": Key("pk").eq(class_pk(class_id)) & Key("sk").begins_with(UNIT_PREFIX),
-                "ConsistentRead": True,
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            out = self._table.query(**kwargs)
-            units += [_public(i) for i in out.get("Items", [])]
-            start = out.get("LastEvaluatedKey")
-            if not start:
-                return units
+        return [_public(i) for items in self._unit_pages(class_id) for i in items]
 
     def update_unit(
         self,
@@ -444,19 +380,43 @@ class ClassesRepository:
         self._transact(actions, unit_missing=1)
 
     def delete_unit(self, org_id: str, class_id: str, unit_id: str) -> None:
+        self._delete_in_org(
+            {"pk": class_pk(class_id), "sk": unit_sk(unit_id)}, org_id, missing={"unit_id": "no such unit"}
+        )
+
+    # -- shared --------------------------------------------------------------------------------------
+    def _delete_in_org(self, key: dict[str, str], org_id: str, *, missing: dict[str, str]) -> None:
+        """Delete an item of ``org_id``; NotFound(``missing``) if it is gone or another organisation's."""
         try:
             self._table.delete_item(
-                Key={"pk": class_pk(class_id), "sk": unit_sk(unit_id)},
+                Key=key,
                 ConditionExpression="attribute_exists(pk) AND #org = :org",
                 ExpressionAttributeNames={"#org": "org_id"},
                 ExpressionAttributeValues={":org": org_id},
             )
         except ClientError as exc:
             if is_conditional_failure(exc):
-                raise NotFound({"unit_id": "no such unit"}) from exc
+                raise NotFound(missing) from exc
             raise
 
-    # -- shared --------------------------------------------------------------------------------------
+    def _unit_pages(self, class_id: str, **projection: str) -> Iterator[list[dict[str, Any]]]:
+        """Every unit item under a class, one consistent Query page at a time (the next page is read
+        only when the caller asks for it)."""
+        start: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": Key("pk").eq(class_pk(class_id)) & Key("sk").begins_with(UNIT_PREFIX),
+                **projection,
+                "ConsistentRead": True,
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            out = self._table.query(**kwargs)
+            yield out.get("Items", [])
+            start = out.get("LastEvaluatedKey")
+            if not start:
+                return
+
     def _page(self, partition: str, *, limit: int, token: str | None) -> tuple[list[dict], str | None]:
         items, next_token = query_page(self._table, partition, limit=limit, token=token)
         return [_public(i) for i in items], next_token

@@ -42,6 +42,22 @@ def strip_none(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if v is not None}
 
 
+class TableRepository:
+    """A repository over one table: ``_table`` (the resource API) for single-item calls, ``_client``
+    (the low-level API) for transactions, which the resource API lacks, and ``_name`` they address."""
+
+    def __init__(self, table: Any, client: Any):
+        self._table = table
+        self._client = client
+        self._name = table.name
+
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The transaction action that creates ``item``; it fails the transaction if the key exists."""
+        return {
+            "Put": {"TableName": self._name, "Item": to_attr(item), "ConditionExpression": "attribute_not_exists(pk)"}
+        }
+
+
 def query_page(
     table: Any, partition: str, *, limit: int, token: str | None, index: str = "gsi1"
 ) -> tuple[list[dict[str, Any]], str | None]:

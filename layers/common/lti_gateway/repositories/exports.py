@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from boto3.dynamodb.conditions import Key
 
-from lti_gateway.repositories.classes import classes_partition, units_partition
+from lti_gateway.repositories.schema import classes_partition, consumer_keys_partition, units_partition
 
 # Items per Query page. A page is also capped at 1 MB by DynamoDB; units are ~200 bytes projected.
 PAGE_SIZE = 1000
@@ -22,11 +22,6 @@ PAGE_SIZE = 1000
 UNIT_ATTRIBUTES = ("unit_id", "class_id", "name", "position")
 CLASS_ATTRIBUTES = ("class_id", "org_id", "name", "class_lms_url", "lti_enabled")
 CONSUMER_KEY_ATTRIBUTES = ("key", "label", "status")  # the IAM policy allows exactly these
-
-
-def consumer_keys_partition(org_id: str) -> str:
-    """The ``gsi1`` partition listing an organisation's consumer keys (see ``repositories/keys.py``)."""
-    return f"ORG#{org_id}#CKEYS"
 
 
 def _projection(attributes: tuple[str, ...]) -> dict[str, Any]:

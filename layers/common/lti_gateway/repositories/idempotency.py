@@ -7,7 +7,6 @@ key and secret back without the plaintext secret ever resting in DynamoDB.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -20,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from lti_gateway.core import runtime
 from lti_gateway.core.config import settings
 from lti_gateway.core.errors import Conflict, ValidationFailed
 from lti_gateway.repositories import aws
@@ -28,7 +28,7 @@ MAX_KEY_LENGTH = 255
 EXPIRES_AFTER_SECONDS = 24 * 3600
 
 
-@cache
+@runtime.cached
 def _persistence(scope: str) -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(
         table_name=settings().launch_table,
@@ -40,7 +40,7 @@ def _persistence(scope: str) -> DynamoDBPersistenceLayer:
     )
 
 
-@cache
+@runtime.cached
 def _config() -> IdempotencyConfig:
     return IdempotencyConfig(
         event_key_jmespath="[org_id, idempotency_key]",
@@ -50,7 +50,7 @@ def _config() -> IdempotencyConfig:
     )
 
 
-@cache
+@runtime.cached
 def _wrapped(scope: str, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[..., dict[str, Any]]:
 
     def run(request: dict[str, Any]) -> dict[str, Any]:
@@ -87,9 +87,3 @@ def once(
         ) from None
     except IdempotencyAlreadyInProgressError:
         raise Conflict("a request with this Idempotency-Key is still in progress", code="request_in_progress") from None
-
-
-def reset() -> None:
-    _persistence.cache_clear()
-    _config.cache_clear()
-    _wrapped.cache_clear()

@@ -1,15 +1,6 @@
 """The keys-and-registrations table: organisations, API credentials, LTI 1.1 consumer keys.
 
-Item layout (``pk``/``sk`` plus ``gsi1`` for per-organisation listings):
-
-====================  ===========================  =========================================
-item                  pk / sk                      gsi1pk / gsi1sk
-====================  ===========================  =========================================
-organisation          ``ORG#{org}`` / ``META``     —
-API credential        ``APIKEY#{id}`` / ``META``   ``ORG#{org}#APIKEYS`` / ``{created}#{id}``
-consumer key          ``CK#{key}`` / ``META``      ``ORG#{org}#CKEYS`` / ``{created}#{key}``
-consumer key label    ``ORG#{org}#CKLABEL#{l}``    —  (reserves a label inside one organisation)
-====================  ===========================  =========================================
+Item keys (``pk``/``sk`` plus ``gsi1`` for per-organisation listings): see ``repositories/schema.py``.
 
 Consumer keys are keyed globally (``CK#{key}``) because an LMS presents only the key: a key already
 taken by any organisation is a conflict, and the conditional put guarantees nobody overwrites it.
@@ -23,38 +14,28 @@ from botocore.exceptions import ClientError
 
 from lti_gateway.core.errors import Conflict, NotFound
 from lti_gateway.repositories.dynamo import (
+    TableRepository,
     cancellation_reasons,
     is_conditional_failure,
     query_page,
     strip_none,
     to_attr,
 )
-
-META = "META"
-
-
-def org_pk(org_id: str) -> str:
-    return f"ORG#{org_id}"
-
-
-def credential_pk(credential_id: str) -> str:
-    return f"APIKEY#{credential_id}"
-
-
-def consumer_key_pk(key: str) -> str:
-    return f"CK#{key}"
+from lti_gateway.repositories.schema import (
+    CURRENT,
+    META,
+    consumer_key_pk,
+    consumer_keys_partition,
+    creation_order_key,
+    credential_pk,
+    credentials_partition,
+    label_pk,
+    org_pk,
+    tool_key_pk,
+)
 
 
-def label_pk(org_id: str, label: str) -> str:
-    return f"ORG#{org_id}#CKLABEL#{label.casefold()}"
-
-
-class KeysRepository:
-    def __init__(self, table: Any, client: Any):
-        self._table = table
-        self._client = client
-        self._name = table.name
-
+class KeysRepository(TableRepository):
     # -- organisations -------------------------------------------------------------------------------
     def put_organisation(self, org: dict[str, Any], credential: dict[str, Any]) -> None:
         """Create an organisation together with its first owner credential, atomically."""
@@ -63,18 +44,7 @@ class KeysRepository:
             self._credential_item(credential),
         ]
         try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._name,
-                            "Item": to_attr(item),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    }
-                    for item in items
-                ]
-            )
+            self._client.transact_write_items(TransactItems=[self._put_new(item) for item in items])
         except ClientError as exc:
             if cancellation_reasons(exc):
                 raise Conflict("organisation or credential id already exists") from exc
@@ -91,8 +61,8 @@ class KeysRepository:
             "pk": credential_pk(cred["credential_id"]),
             "sk": META,
             "kind": "api_credential",
-            "gsi1pk": f"ORG#{cred['org_id']}#APIKEYS",
-            "gsi1sk": f"{cred['created_at']}#{cred['credential_id']}",
+            "gsi1pk": credentials_partition(cred["org_id"]),
+            "gsi1sk": creation_order_key(cred["created_at"], cred["credential_id"]),
         }
 
     def put_credential(self, cred: dict[str, Any]) -> None:
@@ -145,7 +115,7 @@ class KeysRepository:
         return out["Attributes"]
 
     def list_credentials(self, org_id: str, *, limit: int, token: str | None) -> tuple[list[dict], str | None]:
-        return self._page(f"ORG#{org_id}#APIKEYS", limit=limit, token=token)
+        return self._page(credentials_partition(org_id), limit=limit, token=token)
 
     # -- LTI 1.1 consumer keys ----------------------------------------------------------------------
     def put_consumer_key(self, item: dict[str, Any]) -> None:
@@ -155,35 +125,21 @@ class KeysRepository:
             "pk": consumer_key_pk(item["key"]),
             "sk": META,
             "kind": "consumer_key",
-            "gsi1pk": f"ORG#{item['org_id']}#CKEYS",
-            "gsi1sk": f"{item['created_at']}#{item['key']}",
+            "gsi1pk": consumer_keys_partition(item["org_id"]),
+            "gsi1sk": creation_order_key(item["created_at"], item["key"]),
         }
-        actions: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._name,
-                    "Item": to_attr(record),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        ]
+        actions: list[dict[str, Any]] = [self._put_new(record)]
         if item.get("label"):
             actions.append(
-                {
-                    "Put": {
-                        "TableName": self._name,
-                        "Item": to_attr(
-                            {
-                                "pk": label_pk(item["org_id"], item["label"]),
-                                "sk": META,
-                                "kind": "consumer_key_label",
-                                "org_id": item["org_id"],
-                                "key": item["key"],
-                            }
-                        ),
-                        "ConditionExpression": "attribute_not_exists(pk)",
+                self._put_new(
+                    {
+                        "pk": label_pk(item["org_id"], item["label"]),
+                        "sk": META,
+                        "kind": "consumer_key_label",
+                        "org_id": item["org_id"],
+                        "key": item["key"],
                     }
-                }
+                )
             )
         try:
             self._client.transact_write_items(TransactItems=actions)
@@ -289,17 +245,17 @@ class KeysRepository:
         return item
 
     def list_consumer_keys(self, org_id: str, *, limit: int, token: str | None) -> tuple[list[dict], str | None]:
-        return self._page(f"ORG#{org_id}#CKEYS", limit=limit, token=token)
+        return self._page(consumer_keys_partition(org_id), limit=limit, token=token)
 
     # -- the tool's own keys (ltik signing key; later the LTI 1.3 RSA keys) -------------------------------
     def get_tool_key(self, name: str) -> dict[str, Any] | None:
-        return self._table.get_item(Key={"pk": f"TOOLKEY#{name}", "sk": "CURRENT"}, ConsistentRead=True).get("Item")
+        return self._table.get_item(Key={"pk": tool_key_pk(name), "sk": CURRENT}, ConsistentRead=True).get("Item")
 
     def create_tool_key(self, name: str, item: dict[str, Any]) -> dict[str, Any]:
         """Store a new key unless one exists; either way return the one that is stored (first writer wins)."""
         try:
             self._table.put_item(
-                Item={**item, "pk": f"TOOLKEY#{name}", "sk": "CURRENT", "kind": "tool_key"},
+                Item={**item, "pk": tool_key_pk(name), "sk": CURRENT, "kind": "tool_key"},
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:

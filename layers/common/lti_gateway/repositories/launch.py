@@ -1,5 +1,6 @@
 """The launch table (TTL on ``expires_at``): short-lived state such as rate-limit counters, LTI 1.1
-nonces, LTI 1.3 login state (``STATE#{state}``) and launch contexts (``LAUNCH#{id}``).
+nonces, LTI 1.3 login state (``STATE#{state}``) and launch contexts (``LAUNCH#{id}``); their keys:
+``repositories/schema.py``.
 
 DynamoDB sweeps expired items lazily (up to ~48 h late) and moto never does, so every reader
 compares ``expires_at`` itself.
@@ -13,6 +14,7 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from lti_gateway.repositories.dynamo import is_conditional_failure
+from lti_gateway.repositories.schema import META, launch_pk, once_pk, rate_pk, state_pk
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class LaunchRepository:
         """Count one request in a fixed window; False (and nothing counted) once ``limit`` is reached."""
         try:
             self._table.update_item(
-                Key={"pk": f"RATE#{bucket}", "sk": str(window_start)},
+                Key={"pk": rate_pk(bucket), "sk": str(window_start)},
                 UpdateExpression="ADD hits :one SET expires_at = if_not_exists(expires_at, :exp)",
                 ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
                 ExpressionAttributeValues={
@@ -54,7 +56,7 @@ class LaunchRepository:
         """
         try:
             self._table.put_item(
-                Item={"pk": f"ONCE#{scope}", "sk": value, "expires_at": expires_at},
+                Item={"pk": once_pk(scope), "sk": value, "expires_at": expires_at},
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                 ExpressionAttributeValues={":now": now},
             )
@@ -68,7 +70,7 @@ class LaunchRepository:
     def put_state(self, state: str, item: dict[str, Any], *, expires_at: int) -> None:
         """Store a login's state (with its nonce and platform); a state is never overwritten."""
         self._table.put_item(
-            Item={**item, "pk": f"STATE#{state}", "sk": "META", "expires_at": expires_at},
+            Item={**item, "pk": state_pk(state), "sk": META, "expires_at": expires_at},
             ConditionExpression="attribute_not_exists(pk)",
         )
 
@@ -81,7 +83,7 @@ class LaunchRepository:
         """
         try:
             answer = self._table.delete_item(
-                Key={"pk": f"STATE#{state}", "sk": "META"},
+                Key={"pk": state_pk(state), "sk": META},
                 ConditionExpression="attribute_exists(pk)",
                 ReturnValues="ALL_OLD",
             )
@@ -97,12 +99,12 @@ class LaunchRepository:
     # -- launch contexts (behind each ltik) ------------------------------------------------------------
     def put_launch_context(self, launch_id: str, context: dict[str, Any], *, expires_at: int) -> None:
         self._table.put_item(
-            Item={**context, "pk": f"LAUNCH#{launch_id}", "sk": "META", "expires_at": expires_at},
+            Item={**context, "pk": launch_pk(launch_id), "sk": META, "expires_at": expires_at},
             ConditionExpression="attribute_not_exists(pk)",
         )
 
     def get_launch_context(self, launch_id: str, *, now: int) -> dict[str, Any] | None:
-        item = self._table.get_item(Key={"pk": f"LAUNCH#{launch_id}", "sk": "META"}).get("Item")
+        item = self._table.get_item(Key={"pk": launch_pk(launch_id), "sk": META}).get("Item")
         if item is None or int(item.get("expires_at", 0)) <= now:
             return None
         return item

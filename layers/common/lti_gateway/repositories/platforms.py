@@ -1,17 +1,7 @@
 """LTI 1.3 platform registrations and dynamic-registration URLs, in the keys table.
 
-======================  ======================================  =========================================
-item                    pk / sk                                 notes
-======================  ======================================  =========================================
-platform                ``PLATFORM#{platform_id}`` / ``META``   gsi1: ``ORG#{org}#PLATFORMS`` /
-                                                                ``{created_at}#{platform_id}``
-issuer/client index     ``ISS#{issuer}`` / ``CLIENT#{client}``  ``platform_id``, ``org_id``; written in
-                                                                the same transaction as the platform
-registration URL        ``REGURL#{sha256(token)}`` / ``META``   ``org_id``, ``expires_at``, ``reusable``
-LTI 1.1 binding         ``LTI1P1BIND#{platform_id}`` /          a platform deployment's claimed LTI 1.1
-                        ``{binding_id}``                        consumer key: ``pending``, ``approved``
-                                                                or ``rejected`` by an owner
-======================  ======================================  =========================================
+Item keys (platform, issuer/client index, registration URL, LTI 1.1 binding): see
+``repositories/schema.py``.
 
 An issuer + client id pair is registered once, globally (``attribute_not_exists`` on the index item):
 a launch names only the issuer and the client id, so two organisations cannot both own one pair.
@@ -25,10 +15,25 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from lti_gateway.core import pagination
-from lti_gateway.core.errors import Conflict, GatewayError, NotFound
-from lti_gateway.repositories.dynamo import cancellation_reasons, is_conditional_failure, strip_none, to_attr
+from lti_gateway.core.errors import Conflict, NotFound, RegistrationUrlRefused
+from lti_gateway.repositories.dynamo import (
+    TableRepository,
+    cancellation_reasons,
+    is_conditional_failure,
+    strip_none,
+    to_attr,
+)
+from lti_gateway.repositories.schema import (
+    META,
+    binding_pk,
+    client_sk,
+    creation_order_key,
+    issuer_pk,
+    platform_pk,
+    platforms_partition,
+    registration_url_pk,
+)
 
-META = "META"
 KIND = "platform"
 INDEX_KIND = "platform_index"
 REGURL_KIND = "registration_url"
@@ -52,47 +57,11 @@ STORED_FIELDS = (
 PLATFORM_ATTRIBUTES = ("platform_id", "org_id", *STORED_FIELDS, "created_at", "updated_at", "version")
 
 
-def platform_pk(platform_id: str) -> str:
-    return f"PLATFORM#{platform_id}"
-
-
-def issuer_pk(issuer: str) -> str:
-    return f"ISS#{issuer}"
-
-
-def client_sk(client_id: str) -> str:
-    return f"CLIENT#{client_id}"
-
-
-def org_platforms(org_id: str) -> str:
-    return f"ORG#{org_id}#PLATFORMS"
-
-
-def registration_url_pk(token_hash: str) -> str:
-    return f"REGURL#{token_hash}"
-
-
-def binding_pk(platform_id: str) -> str:
-    return f"LTI1P1BIND#{platform_id}"
-
-
-class RegistrationUrlRefused(GatewayError):
-    """The registration URL is unknown, expired or (single use) already used."""
-
-    status = 404
-    code = "registration_url_unknown"
-
-
 def platform_taken() -> Conflict:
     return Conflict({"clientId": "this issuer and client id are already registered"}, code="platform_exists")
 
 
-class PlatformsRepository:
-    def __init__(self, table: Any, client: Any):
-        self._table = table
-        self._client = client
-        self._name = table.name
-
+class PlatformsRepository(TableRepository):
     # -- items ---------------------------------------------------------------------------------------
     @staticmethod
     def _platform_item(platform: dict[str, Any]) -> dict[str, Any]:
@@ -101,8 +70,8 @@ class PlatformsRepository:
             "pk": platform_pk(platform["platform_id"]),
             "sk": META,
             "kind": KIND,
-            "gsi1pk": org_platforms(platform["org_id"]),
-            "gsi1sk": f"{platform['created_at']}#{platform['platform_id']}",
+            "gsi1pk": platforms_partition(platform["org_id"]),
+            "gsi1sk": creation_order_key(platform["created_at"], platform["platform_id"]),
         }
 
     @staticmethod
@@ -114,9 +83,6 @@ class PlatformsRepository:
             "platform_id": platform["platform_id"],
             "org_id": platform["org_id"],
         }
-
-    def _put(self, item: dict[str, Any], condition: str = "attribute_not_exists(pk)") -> dict[str, Any]:
-        return {"Put": {"TableName": self._name, "Item": to_attr(item), "ConditionExpression": condition}}
 
     def _delete_index(self, issuer: str, client_id: str, platform_id: str) -> dict[str, Any]:
         return {
@@ -145,7 +111,7 @@ class PlatformsRepository:
         ``registration_url`` = ``(token hash, reusable, now)``: the dynamic-registration URL that
         registered it, consumed (or checked) in the same transaction.
         """
-        actions = [self._put(self._platform_item(platform)), self._put(self._index_item(platform))]
+        actions = [self._put_new(self._platform_item(platform)), self._put_new(self._index_item(platform))]
         if registration_url is not None:
             token_hash, reusable, now = registration_url
             actions.append(self._registration_url_action(token_hash, reusable=reusable, now=now))
@@ -184,7 +150,7 @@ class PlatformsRepository:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of an organisation's platforms (oldest first), optionally filtered by issuer and client
         id (a filter on the organisation's own partition: a page may hold fewer than ``limit``)."""
-        partition = org_platforms(org_id)
+        partition = platforms_partition(org_id)
         start = pagination.decode(token, index_pk="gsi1pk", index_pk_value=partition)
         names = {f"#a{i}": name for i, name in enumerate(PLATFORM_ATTRIBUTES)}
         kwargs: dict[str, Any] = {
@@ -222,7 +188,7 @@ class PlatformsRepository:
         moved = (before["issuer"], before["client_id"]) != (after["issuer"], after["client_id"])
         if moved:
             actions.append(self._delete_index(before["issuer"], before["client_id"], before["platform_id"]))
-            actions.append(self._put(self._index_item(after)))
+            actions.append(self._put_new(self._index_item(after)))
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as exc:

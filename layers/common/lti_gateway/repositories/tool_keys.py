@@ -1,13 +1,7 @@
 """The tool's LTI 1.3 RSA signing keys, in the keys table.
 
-==================  ==========================  ==============================================
-item                pk / sk                     attributes
-==================  ==========================  ==============================================
-pointer             ``TOOLKEY#rsa`` / CURRENT   ``kid`` (current), ``previous_kid``, ``version``
-one per key         ``TOOLKEY#rsa`` / KID#{kid} ``status`` current|previous|retired, ``created_at``,
-                                                ``public_key_pem``, ``private_key_sealed`` (KMS
-                                                envelope; removed once retired)
-==================  ==========================  ==============================================
+Items: a pointer (``TOOLKEY#rsa`` / ``CURRENT``) and one item per key (``TOOLKEY#rsa`` / ``KID#{kid}``);
+their keys and attributes: see ``repositories/schema.py``.
 
 The pointer makes "which key is current" one conditional item: the first key is created with
 ``attribute_not_exists`` on it (concurrent cold starts agree on one key) and a rotation is one
@@ -23,63 +17,36 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from lti_gateway.core.errors import Conflict
-from lti_gateway.repositories.dynamo import cancellation_reasons, to_attr
+from lti_gateway.repositories.dynamo import TableRepository, cancellation_reasons, to_attr
+from lti_gateway.repositories.schema import CURRENT, KID_PREFIX, RSA_KEYS_PK, kid_sk
 
-PARTITION = "TOOLKEY#rsa"
-POINTER = "CURRENT"
 KIND = "tool_rsa_key"
 
 
-def kid_sk(kid: str) -> str:
-    return f"KID#{kid}"
-
-
-class ToolKeysRepository:
-    def __init__(self, table: Any, client: Any):
-        self._table = table
-        self._client = client
-        self._name = table.name
-
+class ToolKeysRepository(TableRepository):
     def load(self) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
         """The pointer (or None before the first key) and every key item by kid; one consistent Query."""
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(PARTITION), "ConsistentRead": True}
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(RSA_KEYS_PK), "ConsistentRead": True}
         pointer, keys = None, {}
         while True:
             out = self._table.query(**kwargs)
             for item in out.get("Items", []):
-                if item["sk"] == POINTER:
+                if item["sk"] == CURRENT:
                     pointer = item
-                elif item["sk"].startswith("KID#"):
+                elif item["sk"].startswith(KID_PREFIX):
                     keys[item["kid"]] = item
             if not out.get("LastEvaluatedKey"):
                 return pointer, keys
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
     def _key_put(self, key: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self._name,
-                "Item": to_attr({**key, "pk": PARTITION, "sk": kid_sk(key["kid"]), "kind": KIND}),
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        }
+        return self._put_new({**key, "pk": RSA_KEYS_PK, "sk": kid_sk(key["kid"]), "kind": KIND})
 
     def create_first(self, key: dict[str, Any], at: str) -> bool:
         """Store ``key`` as the first current key; False if another writer stored one first."""
-        pointer = {"pk": PARTITION, "sk": POINTER, "kind": KIND, "kid": key["kid"], "version": 1, "updated_at": at}
+        pointer = {"pk": RSA_KEYS_PK, "sk": CURRENT, "kind": KIND, "kid": key["kid"], "version": 1, "updated_at": at}
         try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._name,
-                            "Item": to_attr(pointer),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    self._key_put(key),
-                ]
-            )
+            self._client.transact_write_items(TransactItems=[self._put_new(pointer), self._key_put(key)])
         except ClientError as exc:
             if cancellation_reasons(exc):
                 return False
@@ -104,7 +71,7 @@ class ToolKeysRepository:
             {
                 "Update": {
                     "TableName": self._name,
-                    "Key": to_attr({"pk": PARTITION, "sk": POINTER}),
+                    "Key": to_attr({"pk": RSA_KEYS_PK, "sk": CURRENT}),
                     "UpdateExpression": "SET kid = :new, previous_kid = :old, version = :next, updated_at = :at",
                     "ConditionExpression": "version = :expected AND kid = :old",
                     "ExpressionAttributeValues": to_attr(
@@ -121,7 +88,7 @@ class ToolKeysRepository:
             {
                 "Update": {
                     "TableName": self._name,
-                    "Key": to_attr({"pk": PARTITION, "sk": kid_sk(current_kid)}),
+                    "Key": to_attr({"pk": RSA_KEYS_PK, "sk": kid_sk(current_kid)}),
                     "UpdateExpression": "SET #s = :previous, rotated_out_at = :at",
                     "ConditionExpression": "#s = :current",
                     "ExpressionAttributeNames": {"#s": "status"},
@@ -135,7 +102,7 @@ class ToolKeysRepository:
                 {
                     "Update": {
                         "TableName": self._name,
-                        "Key": to_attr({"pk": PARTITION, "sk": kid_sk(previous_kid)}),
+                        "Key": to_attr({"pk": RSA_KEYS_PK, "sk": kid_sk(previous_kid)}),
                         "UpdateExpression": "SET #s = :retired, retired_at = :at REMOVE private_key_sealed",
                         "ConditionExpression": "#s = :previous",
                         "ExpressionAttributeNames": {"#s": "status"},

@@ -7,6 +7,7 @@ import os
 import pytest
 from cryptography.exceptions import InvalidTag
 
+from lti_gateway.core import responses
 from lti_gateway.core.errors import UpstreamFailed
 from lti_gateway.repositories.secrets_box import SecretBox
 
@@ -79,4 +80,4 @@ def test_tampered_ciphertext_does_not_open():
 def test_kms_failures_are_upstream_errors_without_detail():
     with pytest.raises(UpstreamFailed) as raised:
         SecretBox(BrokenKms(), "key-id").seal("hello", bound_to="a")
-    assert raised.value.code == "kms_unavailable" and "hello" not in str(raised.value.to_body())
+    assert raised.value.code == "kms_unavailable" and "hello" not in str(responses.error_body(raised.value))

@@ -15,18 +15,21 @@ from urllib.parse import quote, urlencode
 import pytest
 from oauthlib.oauth1.rfc5849 import signature as oauthlib_signature
 
-from lti_gateway.core.errors import BodyTooLarge, GatewayError, UnsupportedMediaType, ValidationFailed
-from lti_gateway.lti11.oauth1_launch import (
-    LIS_V2,
-    ConsumerSecrets,
-    InMemoryNonceStore,
+from lti_gateway.core.errors import (
+    BodyTooLarge,
+    GatewayError,
     LaunchRejected,
     MalformedLaunch,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from lti_gateway.core.http import form_pairs, public_url
+from lti_gateway.core.vocabulary import LIS_V2, normalize_role
+from lti_gateway.lti11.oauth1_launch import (
+    ConsumerSecrets,
+    InMemoryNonceStore,
     VerifiedLaunch,
-    normalize_role,
-    parse_form_body,
     parse_roles,
-    public_url,
     verify_launch,
 )
 from tests.peers.lms_params import CANVAS, MOODLE, MOODLE_SOURCEDID
@@ -94,7 +97,7 @@ def verify(
     return verify_launch(
         "POST",
         public_url(event, public_base_url=public_base_url),
-        parse_form_body(event),
+        form_pairs(event),
         lookup_secret=lookup or Lookup(),
         nonce_store=store if store is not None else InMemoryNonceStore(clock=lambda: now),
         now=now,
@@ -664,20 +667,20 @@ def test_a_base64_body_is_decoded_with_blank_values_repeats_and_order_kept():
         ("flag", ""),
         ("b", "0"),
     ]
-    assert parse_form_body(_form_event(body)) == expected
-    assert parse_form_body(_form_event(body, b64=False)) == expected
+    assert form_pairs(_form_event(body)) == expected
+    assert form_pairs(_form_event(body, b64=False)) == expected
 
 
 def test_an_empty_body_is_no_parameters():
-    assert parse_form_body({"headers": {"content-type": "application/x-www-form-urlencoded"}, "body": None}) == []
+    assert form_pairs({"headers": {"content-type": "application/x-www-form-urlencoded"}, "body": None}) == []
 
 
 @pytest.mark.parametrize("b64", [True, False])
 def test_a_body_over_256_kib_is_413(b64):
     limit = 256 * 1024
-    assert len(parse_form_body(_form_event("a=" + "x" * (limit - 2), b64=b64))) == 1
+    assert len(form_pairs(_form_event("a=" + "x" * (limit - 2), b64=b64))) == 1
     with pytest.raises(BodyTooLarge) as caught:
-        parse_form_body(_form_event("a=" + "x" * (limit - 1), b64=b64))
+        form_pairs(_form_event("a=" + "x" * (limit - 1), b64=b64))
     assert caught.value.status == 413
 
 
@@ -693,7 +696,7 @@ def test_a_body_over_256_kib_is_413(b64):
 )
 def test_another_content_type_is_415(content_type):
     with pytest.raises(UnsupportedMediaType) as caught:
-        parse_form_body(_form_event("a=1", content_type=content_type))
+        form_pairs(_form_event("a=1", content_type=content_type))
     assert caught.value.status == 415
 
 
@@ -702,7 +705,7 @@ def test_another_content_type_is_415(content_type):
     ["application/x-www-form-urlencoded; charset=UTF-8", 'Application/X-WWW-Form-Urlencoded;charset="utf-8"'],
 )
 def test_form_content_type_variants_are_accepted(content_type):
-    assert parse_form_body(_form_event("a=1", content_type=content_type)) == [("a", "1")]
+    assert form_pairs(_form_event("a=1", content_type=content_type)) == [("a", "1")]
 
 
 @pytest.mark.parametrize(
@@ -719,13 +722,13 @@ def test_form_content_type_variants_are_accepted(content_type):
 )
 def test_bad_utf8_or_base64_is_400(event):
     with pytest.raises(ValidationFailed) as caught:
-        parse_form_body(event)
+        form_pairs(event)
     assert caught.value.status == 400 and caught.value.code == "invalid_form_body"
 
 
 def test_too_many_fields_is_400():
     with pytest.raises(ValidationFailed):
-        parse_form_body(_form_event("&".join(f"f{i}=" for i in range(2001))))
+        form_pairs(_form_event("&".join(f"f{i}=" for i in range(2001))))
 
 
 def test_malformed_launch_is_a_launch_rejected():
@@ -800,7 +803,7 @@ def test_mangled_launches_only_ever_raise_gateway_errors_below_500():
         )
         try:
             url = public_url(event)
-            verify_launch("POST", url, parse_form_body(event), lookup_secret=Lookup(), nonce_store=InMemoryNonceStore(),
+            verify_launch("POST", url, form_pairs(event), lookup_secret=Lookup(), nonce_store=InMemoryNonceStore(),
                           now=NOW)  # fmt: skip
         except GatewayError as error:
             assert 400 <= error.status < 500

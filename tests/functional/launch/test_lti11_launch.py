@@ -21,6 +21,7 @@ from lti_gateway.launch import dispatch
 from lti_gateway.lti11 import consumer_keys
 from tests.peers.lms_params import CANVAS, MOODLE
 from tests.peers.oauth1_signer import launch_event, sign_launch
+from tests.support import launch_state
 from tests.support.app_fixtures import make_lti11_world
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
@@ -120,7 +121,7 @@ def test_a_unit_app_launch_url_overrides_the_organisation(world, launch_fn):
         {"app_launch_url": "https://app.example.com/units/waves"},
         base=f"https://{HOST}",
     )
-    dispatch.clear_caches()
+    launch_state.forget()
 
     answer = launch_fn(signed_event(world, unit=True))
 
@@ -247,7 +248,7 @@ def test_unknown_units_are_not_found(world, launch_fn, stack, unit):
 
 def test_a_class_without_any_app_launch_url_is_refused(world, launch_fn, stack):
     orgs.update_settings(world["principal"], {"app_launch_url": None})
-    dispatch.clear_caches()
+    launch_state.forget()
     answer = launch_fn(signed_event(world, _without_return()))
     _assert_refused_page(answer, 409, "no_app_launch_url", stack)
 

@@ -21,13 +21,17 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lti_gateway.admin import classes, orgs
 from lti_gateway.app_api import ltik
+from lti_gateway.core import http
+from lti_gateway.core import vocabulary as lti
 from lti_gateway.core.errors import GatewayError
 from lti_gateway.launch import dispatch
-from lti_gateway.lti11 import consumer_keys, oauth1_launch
+from lti_gateway.lti11 import consumer_keys
 from lti_gateway.lti13 import id_token, lti11_bindings, platforms
+from lti_gateway.lti13 import launch as lti13_launch
 from lti_gateway.repositories import aws
 from tests.peers.jwks_server import JwksServer
 from tests.peers.oauth1_signer import launch_event
+from tests.support import launch_state
 from tests.support.events import vary
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
@@ -66,7 +70,7 @@ def world(stack, org, jwks, monkeypatch):
     monkeypatch.setenv("ALLOWED_APP_ORIGINS", "https://app.example.com")
     monkeypatch.setenv("ALLOW_INSECURE_PLATFORM_URLS", "true")  # the JWKS is on loopback, over http
     config.settings.cache_clear()
-    dispatch.clear_caches()
+    launch_state.forget()
     principal = orgs.Principal(org.org_id, org.credential_id, "owner")
     orgs.update_settings(principal, {"app_launch_url": APP})
     cls = classes.create_class(principal, {"name": "Physics 101"}, base=BASE)
@@ -141,18 +145,18 @@ def id_token_for(auth: dict[str, str], *, key=KEY_1, kid="k1", **claims: Any) ->
         "given_name": "Ada",
         "family_name": "Lovelace",
         "email": "ada@example.edu",
-        id_token.MESSAGE_TYPE: "LtiResourceLinkRequest",
-        id_token.VERSION: "1.3.0",
-        id_token.DEPLOYMENT_ID: DEPLOYMENT,
-        id_token.TARGET_LINK_URI: claims.pop("target", None) or auth.get("_target"),
-        id_token.RESOURCE_LINK: {"id": "link-1", "title": "Week 1"},
-        id_token.ROLES: [INSTRUCTOR],
-        id_token.CONTEXT: {"id": "course-1", "label": "PHYS101", "title": "Physics"},
-        id_token.TOOL_PLATFORM: {"guid": "moodle-1", "product_family_code": "moodle"},
-        id_token.LAUNCH_PRESENTATION: {"return_url": "https://lms.example.edu/course/1", "document_target": "iframe"},
-        id_token.CUSTOM: {"canvas_course_id": "1234"},
-        id_token.AGS_ENDPOINT: AGS,
-        id_token.NRPS: NRPS,
+        lti.MESSAGE_TYPE: "LtiResourceLinkRequest",
+        lti.VERSION: "1.3.0",
+        lti.DEPLOYMENT_ID: DEPLOYMENT,
+        lti.TARGET_LINK_URI: claims.pop("target", None) or auth.get("_target"),
+        lti.RESOURCE_LINK: {"id": "link-1", "title": "Week 1"},
+        lti.ROLES: [INSTRUCTOR],
+        lti.CONTEXT: {"id": "course-1", "label": "PHYS101", "title": "Physics"},
+        lti.TOOL_PLATFORM: {"guid": "moodle-1", "product_family_code": "moodle"},
+        lti.LAUNCH_PRESENTATION: {"return_url": "https://lms.example.edu/course/1", "document_target": "iframe"},
+        lti.CUSTOM: {"canvas_course_id": "1234"},
+        lti.AGS_ENDPOINT: AGS,
+        lti.NRPS: NRPS,
         "https://lms.example.edu/claim/unknown": {"tolerated": [1, 2.5, None]},
     }
     for name, value in claims.items():
@@ -274,7 +278,7 @@ def test_a_unit_target_link_uri_launches_the_unit(world, launch_fn, stack):
 
 def test_the_class_may_come_from_a_custom_parameter(world, launch_fn, stack):
     custom = {"class_id": world["class"]["class_id"], "unit_id": world["unit"]["unit_id"]}
-    answer, _ = full_launch(launch_fn, f"{BASE}/lti/launch", **{id_token.CUSTOM: custom})
+    answer, _ = full_launch(launch_fn, f"{BASE}/lti/launch", **{lti.CUSTOM: custom})
 
     assert answer.status == 302, answer.raw
     [stored] = items(stack, "LAUNCH#")
@@ -282,7 +286,7 @@ def test_the_class_may_come_from_a_custom_parameter(world, launch_fn, stack):
 
 
 def test_a_resource_link_naming_no_class_gets_a_clear_page(world, launch_fn, stack):
-    answer, _ = full_launch(launch_fn, f"{BASE}/lti/launch", **{id_token.LAUNCH_PRESENTATION: {}})
+    answer, _ = full_launch(launch_fn, f"{BASE}/lti/launch", **{lti.LAUNCH_PRESENTATION: {}})
     assert answer.status == 404 and "no_class_in_launch" in answer.raw
     assert items(stack, "LAUNCH#") == []
 
@@ -293,10 +297,10 @@ def test_a_deep_linking_request_without_a_class_goes_to_the_organisation_app(wor
         launch_fn,
         f"{BASE}/lti/launch",
         **{
-            id_token.MESSAGE_TYPE: "LtiDeepLinkingRequest",
-            id_token.TARGET_LINK_URI: None,
-            id_token.RESOURCE_LINK: None,
-            id_token.DEEP_LINKING_SETTINGS: settings,
+            lti.MESSAGE_TYPE: "LtiDeepLinkingRequest",
+            lti.TARGET_LINK_URI: None,
+            lti.RESOURCE_LINK: None,
+            lti.DEEP_LINKING_SETTINGS: settings,
         },
     )
 
@@ -330,7 +334,7 @@ def test_odd_but_signed_claim_values_are_stored_not_a_500(world, launch_fn, stac
     for _ in range(40):
         deep = {"d": deep}
     odd = {"": "empty name", "nan": float("nan"), "inf": float("inf"), "big": 10**40, "tiny": 1e-200, "deep": deep}
-    answer, _ = full_launch(launch_fn, world["class"]["launch_url"], **{id_token.CUSTOM: {"odd": odd}})
+    answer, _ = full_launch(launch_fn, world["class"]["launch_url"], **{lti.CUSTOM: {"odd": odd}})
 
     assert answer.status == 302, answer.raw
     [stored] = items(stack, "LAUNCH#")
@@ -358,9 +362,9 @@ def test_a_replayed_state_is_refused_and_nothing_more_is_stored(world, launch_fn
     ("claims", "code"),
     [
         ({"aud": "another-tool"}, "invalid_audience"),
-        ({id_token.DEPLOYMENT_ID: "unknown-deployment"}, "unknown_deployment"),
+        ({lti.DEPLOYMENT_ID: "unknown-deployment"}, "unknown_deployment"),
         ({"nonce": "not-the-nonce"}, "invalid_nonce"),
-        ({id_token.MESSAGE_TYPE: "LtiStartProctoring"}, "unsupported_message_type"),
+        ({lti.MESSAGE_TYPE: "LtiStartProctoring"}, "unsupported_message_type"),
     ],
 )
 def test_a_bad_id_token_gets_a_page_and_stores_nothing(world, launch_fn, stack, claims, code):
@@ -398,7 +402,7 @@ def test_a_deactivated_platform_cannot_log_in_or_finish_a_launch(world, launch_f
 
 def test_lti_disabled_on_the_class_sends_the_user_back_to_the_platform(world, launch_fn, stack):
     classes.update_class(world["principal"], world["class"]["class_id"], {"lti_enabled": False}, base=BASE)
-    dispatch.clear_caches()
+    launch_state.forget()
 
     answer, _ = full_launch(launch_fn, world["class"]["launch_url"])
 
@@ -419,7 +423,7 @@ def test_the_platform_rotates_its_key_between_launches(world, launch_fn, jwks, m
 
     jwks.publish(KEY_2, "k2", replace=True)
     later = time.monotonic() + 31  # the last fetch is older than the refetch interval
-    monkeypatch.setattr(dispatch.platform_keys, "_clock", lambda: later)
+    monkeypatch.setattr(lti13_launch.platform_keys, "_clock", lambda: later)
     answer, _ = full_launch(launch_fn, target, key=KEY_2, kid="k2")
 
     assert answer.status == 302, answer.raw
@@ -462,7 +466,7 @@ def test_a_verified_lti1p1_claim_binds_the_launch_to_the_lti11_consumer_key(worl
     auth = login(launch_fn, target)
     exp = int(time.time()) + 300
     claim = _lti1p1(world, key=created["key"], secret=created["secret"], auth=auth, exp=exp)
-    token = id_token_for({**auth, "_target": target}, exp=exp, **{id_token.LTI1P1: claim})
+    token = id_token_for({**auth, "_target": target}, exp=exp, **{lti.LTI1P1: claim})
 
     assert launch_fn(launch_post({"id_token": token, "state": auth["state"]})).status == 302
 
@@ -482,7 +486,7 @@ def test_an_unverifiable_lti1p1_claim_is_stored_unbound(world, launch_fn, stack,
     claim = _lti1p1(world, key=created["key"], secret=secret, auth=auth, exp=exp)
     if variant == "no signature":
         claim.pop("oauth_consumer_key_sign")
-    token = id_token_for({**auth, "_target": target}, exp=exp, **{id_token.LTI1P1: claim})
+    token = id_token_for({**auth, "_target": target}, exp=exp, **{lti.LTI1P1: claim})
 
     assert launch_fn(launch_post({"id_token": token, "state": auth["state"]})).status == 302
 
@@ -516,7 +520,7 @@ def test_twenty_parallel_launches_with_the_same_state_let_exactly_one_through(wo
     target = world["class"]["launch_url"]
     auth = login(launch_fn, target)
     event = launch_post({"id_token": id_token_for({**auth, "_target": target}), "state": auth["state"]})
-    params = oauth1_launch.parse_form_body(event)
+    params = http.form_pairs(event)
 
     def attempt(_: int) -> str:
         try:
@@ -651,7 +655,7 @@ def unsigned_launch(launch_fn, world, key: str, *, sign: str | None = None, depl
     claim = {"user_id": "legacy-7", "oauth_consumer_key": key}
     if sign is not None:
         claim["oauth_consumer_key_sign"] = sign
-    token = id_token_for({**auth, "_target": target}, **{id_token.LTI1P1: claim, id_token.DEPLOYMENT_ID: deployment})
+    token = id_token_for({**auth, "_target": target}, **{lti.LTI1P1: claim, lti.DEPLOYMENT_ID: deployment})
     answer = launch_fn(launch_post({"id_token": token, "state": auth["state"]}))
     assert answer.status == 302 and answer.headers["location"].startswith(APP + "?ltik=")
     launch_id = ltik_of(answer).launch_id
@@ -683,7 +687,7 @@ def migrating(world, stack):
 def test_an_unsigned_lti1p1_claim_records_one_pending_binding_and_binds_nothing(migrating, launch_fn, stack):
     key = migrating["key"]["key"]
     first = unsigned_launch(launch_fn, migrating, key)
-    dispatch.clear_caches()  # a cold container: the second launch reads the table again
+    launch_state.forget()  # a cold container: the second launch reads the table again
     second = unsigned_launch(launch_fn, migrating, key)
 
     [binding] = binding_items(stack)
@@ -722,7 +726,7 @@ def test_an_approved_binding_binds_the_next_launches_and_a_rejected_one_never(
     for _ in range(2):
         stored = unsigned_launch(launch_fn, migrating, key)
         assert "lti11_consumer_key" not in stored and stored["lti1p1_binding"] == "rejected"
-        dispatch.clear_caches()
+        launch_state.forget()
     [binding] = binding_items(stack)
     assert binding["status"] == "rejected"  # a launch never overwrites a decision
 
@@ -790,7 +794,7 @@ def test_another_organisations_key_is_never_offered_and_cannot_be_approved(
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":a": "approved"},
     )
-    dispatch.clear_caches()
+    launch_state.forget()
     assert "lti11_consumer_key" not in unsigned_launch(launch_fn, migrating, foreign)
 
 
@@ -821,7 +825,7 @@ def test_a_verified_signature_needs_no_approval_and_records_no_binding(migrating
     auth = login(launch_fn, target)
     exp = int(time.time()) + 300
     claim = _lti1p1(migrating, key=created["key"], secret=created["secret"], auth=auth, exp=exp)
-    token = id_token_for({**auth, "_target": target}, exp=exp, **{id_token.LTI1P1: claim})
+    token = id_token_for({**auth, "_target": target}, exp=exp, **{lti.LTI1P1: claim})
 
     assert launch_fn(launch_post({"id_token": token, "state": auth["state"]})).status == 302
 
@@ -857,7 +861,7 @@ def test_a_warm_launch_with_a_pending_binding_makes_no_extra_dynamodb_call(migra
     auth = login(launch_fn, target)
     claim = {"oauth_consumer_key": key}
     event = launch_post(
-        {"id_token": id_token_for({**auth, "_target": target}, **{id_token.LTI1P1: claim}), "state": auth["state"]}
+        {"id_token": id_token_for({**auth, "_target": target}, **{lti.LTI1P1: claim}), "state": auth["state"]}
     )
     calls: list[str] = []
 

@@ -12,9 +12,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from lti_gateway.core.http_client import HttpResponse, OutboundRefused
+from lti_gateway.core.errors import JwksUnavailable, OutboundRefused
+from lti_gateway.core.http_client import HttpResponse
 from lti_gateway.lti13 import platform_jwks
-from lti_gateway.lti13.platform_jwks import JwksUnavailable, PlatformKeys
+from lti_gateway.lti13.platform_jwks import PlatformKeys
 
 KEY_A = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 KEY_B = rsa.generate_private_key(public_exponent=65537, key_size=2048)

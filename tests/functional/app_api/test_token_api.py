@@ -22,7 +22,7 @@ from ltiaas.resources.scores.types import ResultContainer
 from ltiaas.utils.validation import validate
 
 from lti_gateway.app_api import line_item_ids
-from tests.functional.test_app_auth import assert_contract_error
+from tests.functional.app_api.test_app_auth import assert_contract_error
 from tests.peers.advantage_platform import LINE_ITEMS, MOODLE_ITEM, Recorder
 from tests.peers.lms_params import CANVAS
 from tests.support.app_api import LTI, ltik_auth, service_auth, token_event

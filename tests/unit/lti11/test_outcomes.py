@@ -8,11 +8,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from lti_gateway.core.errors import ValidationFailed
+from lti_gateway.core.errors import OutcomeFailed, ValidationFailed
 from lti_gateway.lti11.outcomes import (
     POX_NS,
     HttpResponse,
-    OutcomeFailed,
     UrllibHttp,
     build_request,
     delete_result,

@@ -13,7 +13,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from lti_gateway.admin import orgs
 from lti_gateway.core import config
-from lti_gateway.core.errors import GatewayError
+from lti_gateway.core.errors import GatewayError, PlatformInactive, UnknownPlatform
 from lti_gateway.lti13 import platforms, tool_keys
 from tests.support.events import vary
 
@@ -376,7 +376,7 @@ def test_changing_the_client_id_moves_the_index(platforms_fn, org, stack):
 
     assert moved.status == 200 and moved.body["clientId"] == "new-client"
     assert platforms.find_for_launch(MOODLE["url"], "new-client").platform_id == created["id"]
-    with pytest.raises(platforms.UnknownPlatform):
+    with pytest.raises(UnknownPlatform):
         platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"])
     assert create(platforms_fn, org, MOODLE).status == 201  # the old pair is free again
 
@@ -416,7 +416,7 @@ def test_deactivate_and_activate(platforms_fn, org):
     created = create(platforms_fn, org, MOODLE).body
 
     off = on(platforms_fn, "platforms-deactivate.json", org, created["id"])
-    with pytest.raises(platforms.PlatformInactive) as caught:
+    with pytest.raises(PlatformInactive) as caught:
         platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"])
     back = on(platforms_fn, "platforms-activate.json", org, created["id"])
 
@@ -558,7 +558,7 @@ def test_find_for_login_needs_the_client_id_when_the_issuer_has_several(platform
 def test_find_for_login_unknown(platforms_fn, org, issuer, client_id):
     create(platforms_fn, org, MOODLE)
 
-    with pytest.raises(platforms.UnknownPlatform) as caught:
+    with pytest.raises(UnknownPlatform) as caught:
         platforms.find_for_login(issuer, client_id)
 
     assert (caught.value.status, caught.value.code) == (400, "unknown_platform")
@@ -571,7 +571,7 @@ def test_find_for_login_unknown(platforms_fn, org, issuer, client_id):
 def test_find_for_launch_unknown(platforms_fn, org, issuer, client_id):
     create(platforms_fn, org, MOODLE)
 
-    with pytest.raises(platforms.UnknownPlatform) as caught:
+    with pytest.raises(UnknownPlatform) as caught:
         platforms.find_for_launch(issuer, client_id)
 
     assert (caught.value.status, caught.value.code) == (401, "unknown_platform")
@@ -581,7 +581,7 @@ def test_inactive_platforms_are_refused_at_login(platforms_fn, org):
     created = create(platforms_fn, org, {**MOODLE, "active": False}).body
 
     for client_id in (MOODLE["clientId"], None):
-        with pytest.raises(platforms.PlatformInactive):
+        with pytest.raises(PlatformInactive):
             platforms.find_for_login(MOODLE["url"], client_id)
     on(platforms_fn, "platforms-activate.json", org, created["id"])
     assert platforms.find_for_login(MOODLE["url"], None).active
@@ -601,7 +601,7 @@ def test_launch_lookups_are_cached_per_container(platforms_fn, org, stack, monke
 
 
 def test_a_platform_registered_after_a_miss_is_found_at_once(platforms_fn, org):
-    with pytest.raises(platforms.UnknownPlatform):
+    with pytest.raises(UnknownPlatform):
         platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"])
 
     create(platforms_fn, org, MOODLE)

@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 
-from lti_gateway.core.errors import GatewayError
+from lti_gateway.core.errors import GatewayError, UnknownPlatform
 from lti_gateway.lti13 import oidc, platform_storage
-from lti_gateway.lti13.platforms import Registration, UnknownPlatform
+from lti_gateway.lti13.platforms import Registration
 
 BASE = "https://gw.example.com"
 NOW = 1_700_000_000

@@ -19,7 +19,7 @@ from lti_gateway.admin import classes, orgs
 from lti_gateway.core import config
 from lti_gateway.lti11 import consumer_keys
 from lti_gateway.repositories import aws, deps
-from lti_gateway.repositories.classes import class_pk, unit_order_key, unit_sk, units_partition
+from lti_gateway.repositories.schema import class_pk, unit_order_key, unit_sk, units_partition
 from tests.support.events import vary
 from tests.support.lambda_context import FakeContext
 from tests.support.stack import load_function

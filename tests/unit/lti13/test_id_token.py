@@ -20,7 +20,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from lti_gateway.core.errors import GatewayError
+from lti_gateway.core import vocabulary as lti
+from lti_gateway.core.errors import GatewayError, IdTokenRejected, PlatformInactive, UnknownPlatform
 from lti_gateway.core.http_client import HttpResponse
 from lti_gateway.lti13 import id_token
 from lti_gateway.lti13.id_token import (
@@ -32,11 +33,10 @@ from lti_gateway.lti13.id_token import (
     ROLES,
     TARGET_LINK_URI,
     VERSION,
-    IdTokenRejected,
     LaunchValidation,
 )
 from lti_gateway.lti13.platform_jwks import PlatformKeys
-from lti_gateway.lti13.platforms import PlatformInactive, Registration, UnknownPlatform
+from lti_gateway.lti13.platforms import Registration
 from lti_gateway.repositories.launch import ConsumedState
 
 NOW = 1_700_000_000
@@ -252,7 +252,7 @@ def test_a_deep_linking_request_needs_no_target_link_uri():
 
 
 def test_a_submission_review_request_is_accepted():
-    token = mint(claims(message_type="LtiSubmissionReviewRequest", **{id_token.FOR_USER: {"user_id": "u2"}}))
+    token = mint(claims(message_type="LtiSubmissionReviewRequest", **{lti.FOR_USER: {"user_id": "u2"}}))
     assert World().validate(token).message_type == "LtiSubmissionReviewRequest"
 
 

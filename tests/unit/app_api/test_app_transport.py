@@ -8,11 +8,11 @@ import pytest
 
 from lti_gateway.app_api import line_item_ids
 from lti_gateway.app_api import transport as app_transport
-from lti_gateway.app_api.errors import ApiError, contract_body, reason
 from lti_gateway.app_api.idtoken import custom_values
 from lti_gateway.app_api.launch_context import ServiceContext
 from lti_gateway.app_api.platform_services import LmsAnswer, origin
-from lti_gateway.core.errors import BodyTooLarge, ValidationFailed
+from lti_gateway.core.errors import ApiError, BodyTooLarge, ValidationFailed
+from lti_gateway.core.responses import contract_body, reason
 
 MOODLE = "https://moodle.example.org/mod/lti/services.php/2/lineitems/3/lineitem?type_id=1"
 

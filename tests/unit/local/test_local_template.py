@@ -27,7 +27,7 @@ from lti_gateway.local.template import (
     routes,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

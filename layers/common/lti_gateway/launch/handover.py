@@ -1,0 +1,109 @@
+"""The one handover both protocols end with: the class and app a verified launch goes to, the LMS
+course recorded on the class, the launch context stored, and the redirect to the app with ``?ltik=``.
+
+:func:`destination` refuses another organisation's class (404, exactly as if it did not exist), LTI
+disabled (409 ``lti_disabled``) and no app launch URL (409 ``no_app_launch_url``); the app launch URL
+is the unit's, else the class's, else the organisation's, re-checked against ``AllowedAppOrigins``.
+:func:`hand_over` mints the ltik *before* it stores the launch context, so a cold KMS failure leaves
+no orphan context. :func:`after_verification` turns a refusal past this point into a
+:class:`LaunchRefused` that carries the LMS return URL (only a verified launch may send the user back
+there with ``lti_errormsg``; before that it would be an open redirect).
+
+Organisations and classes are cached per container (``CONSUMER_KEY_CACHE_SECONDS``, which is also how
+long an ``lti_enabled`` switch takes to reach warm containers); a new LMS context adds one write, the
+first time it is seen.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from lti_gateway.admin import classes
+from lti_gateway.app_api import ltik
+from lti_gateway.core import clock
+from lti_gateway.core.cache import TtlCache
+from lti_gateway.core.config import settings
+from lti_gateway.core.errors import Conflict, GatewayError, LaunchRefused, NotFound
+from lti_gateway.core.urls import effective_app_launch_url, with_query
+from lti_gateway.repositories import deps
+from lti_gateway.repositories.classes import context_key
+
+LAUNCH_LIFETIME_SECONDS = ltik.LIFETIME_SECONDS
+
+_orgs: TtlCache[dict[str, Any] | None] = TtlCache()
+_classes: TtlCache[tuple[dict[str, Any], dict[str, Any] | None]] = TtlCache()
+
+
+@dataclass(frozen=True)
+class Handover:
+    location: str
+    launch_id: str
+    org_id: str
+    class_id: str | None  # None: an LTI 1.3 deep-linking request that names no class
+    unit_id: str | None
+    lti_version_family: str = "1.1"
+
+
+@contextmanager
+def after_verification(return_url: str | None) -> Iterator[None]:
+    """Refusals raised inside carry ``return_url`` (see the module docstring)."""
+    try:
+        yield
+    except GatewayError as error:
+        raise LaunchRefused(error.details, code=error.code, status=error.status, return_url=return_url) from None
+
+
+def _ttl() -> int:
+    return settings().consumer_key_cache_seconds
+
+
+def _resolve(org_id: str, class_id: str, unit_id: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    class_item, unit_item = _classes.get(
+        f"{class_id}/{unit_id}", lambda: classes.get_for_launch(class_id, unit_id), ttl_seconds=_ttl()
+    )
+    if class_item.get("org_id") != org_id:
+        # Another organisation's class: exactly as if it did not exist.
+        raise NotFound({"class_id": "no such class"})
+    return class_item, unit_item
+
+
+def _organisation(org_id: str) -> dict[str, Any] | None:
+    return _orgs.get(org_id, lambda: deps.keys_repo().get_organisation(org_id), ttl_seconds=_ttl())
+
+
+def destination(org_id: str, class_id: str | None, unit_id: str | None) -> tuple[dict[str, Any] | None, str]:
+    """The class a launch names (none for a deep-linking request without one) and the app launch URL."""
+    class_item = unit_item = None
+    if class_id is not None:
+        class_item, unit_item = _resolve(org_id, class_id, unit_id)
+        if not class_item.get("lti_enabled"):
+            raise Conflict("LTI is not enabled for this class", code="lti_disabled")
+    app_url = effective_app_launch_url(_organisation(org_id), class_item, unit_item)
+    if not app_url:
+        raise Conflict("no app launch URL is configured for this class or organisation", code="no_app_launch_url")
+    return class_item, app_url
+
+
+def remember_context(class_item: dict[str, Any] | None, context_id: str | None, source: str) -> None:
+    """Record the LMS context on the class once; the cached class learns it too (no write per launch)."""
+    if class_item is None or not context_id:
+        return
+    if classes.record_launch_context(class_item, context_id, source):
+        seen = dict(class_item.get("lms_contexts") or {})
+        seen[context_key(source, context_id)] = {"context_id": context_id, "source": source}
+        class_item["lms_contexts"] = seen
+
+
+def hand_over(
+    app_url: str, record: dict[str, Any], *, org_id: str, class_id: str | None, unit_id: str | None, family: str
+) -> Handover:
+    """Store the launch context ``record`` (24 h) and answer where the browser goes: ``app_url?ltik=…``."""
+    launch_id = secrets.token_urlsafe(18)
+    now = int(clock.now())
+    token = ltik.issue(launch_id, org_id, now=now)  # first: a cold KMS failure leaves no orphan context
+    deps.launch_repo().put_launch_context(launch_id, record, expires_at=now + LAUNCH_LIFETIME_SECONDS)
+    return Handover(with_query(app_url, ltik=token), launch_id, org_id, class_id, unit_id, family)

@@ -1,0 +1,83 @@
+"""An LTI 1.1 launch, verified and recorded: what :mod:`lti_gateway.launch.dispatch` asks of LTI 1.1.
+
+:func:`verify`: rebuild the URL the LMS signed (:func:`lti_gateway.core.http.public_url`) → verify
+OAuth 1.0a, the timestamp window, the nonce and the LTI parameters (:mod:`oauth1_launch`, with the
+consumer key's secrets from :mod:`consumer_keys`). :func:`context_record` is the launch context the
+handover stores for the app API (``lti_version_family: "1.1"``).
+
+A warm launch reads the consumer key from this container's cache (``CONSUMER_KEY_CACHE_SECONDS``);
+a launch refused as ``invalid_signature`` or ``unknown_consumer_key`` on a cached copy is verified
+once more against a fresh read, so a rotation or a creation made by another container never refuses
+a launch signed with a valid secret. The nonce is consumed only after a signature verified, so the
+second pass is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from lti_gateway.core import clock, http
+from lti_gateway.core.config import settings
+from lti_gateway.core.errors import LaunchRejected
+from lti_gateway.lti11 import consumer_keys, oauth1_launch
+from lti_gateway.lti11.oauth1_launch import VerifiedLaunch
+from lti_gateway.repositories import deps
+
+_STALE_KEY_CODES = frozenset({"invalid_signature", "unknown_consumer_key"})
+
+
+class DynamoNonceStore:
+    """OAuth nonces, one conditional put each, kept for the timestamp window plus skew."""
+
+    def add_once(self, consumer_key: str, nonce: str, ttl_seconds: int) -> bool:
+        now = int(clock.now())
+        return deps.launch_repo().add_once(f"oauth1#{consumer_key}", nonce, now=now, expires_at=now + ttl_seconds)
+
+
+_nonces = DynamoNonceStore()
+
+
+def _consumer_key(params: Sequence[tuple[str, str]]) -> str:
+    return next((v for k, v in params if k == "oauth_consumer_key"), "")
+
+
+def verify(event: dict[str, Any], params: list[tuple[str, str]]) -> VerifiedLaunch:
+    """The launch form ``params`` posted in ``event``, verified (a ``LaunchRejected`` otherwise)."""
+    url = http.public_url(event, public_base_url=settings().launch_base_url)
+
+    def attempt() -> VerifiedLaunch:
+        return oauth1_launch.verify_launch(
+            "POST",
+            url,
+            params,
+            lookup_secret=consumer_keys.launch_credentials,
+            nonce_store=_nonces,
+            now=clock.now(),
+            window_seconds=settings().launch_window_seconds,
+        )
+
+    try:
+        return attempt()
+    except LaunchRejected as rejected:
+        # This container's cached copy of the key may be older than a rotation or a creation made by
+        # another container: read it again once before refusing a launch signed with a valid secret.
+        if rejected.code not in _STALE_KEY_CODES or not consumer_keys.forget(_consumer_key(params)):
+            raise
+        return attempt()
+
+
+def context_record(verified: VerifiedLaunch, org_id: str, class_id: str, unit_id: str | None) -> dict[str, Any]:
+    """The launch context of a verified LTI 1.1 launch into ``class_id`` (and ``unit_id``)."""
+    record = {k: v for k, v in asdict(verified).items() if k not in ("consumer", "params") and v not in (None, {}, ())}
+    record |= {
+        "lti_version_family": "1.1",
+        "org_id": org_id,
+        "class_id": class_id,
+        "unit_id": unit_id,
+        "roles": list(verified.roles),
+        "params": [list(p) for p in verified.params],
+        "created_at": clock.iso(clock.now()),
+    }
+    return {k: v for k, v in record.items() if v is not None}
