@@ -4,7 +4,7 @@ The same Canvas-shaped launch (31 LTI parameters, HMAC-SHA1, signed by the Authl
 signed once per nonce beforehand; each side verifies its own sequence of them, with its own
 in-memory nonce store, so every verification is a first use.
 
-* **ours**: what the launch function does before touching storage — ``parse_form_body`` (base64
+* **ours**: what the launch function does before touching storage — ``http.form_pairs`` (base64
   body), ``public_url`` and ``oauth1_launch.verify_launch`` with an in-memory secret lookup and
   ``InMemoryNonceStore`` (the LTI parameter checks and the ``VerifiedLaunch`` included).
 * **oauthlib**: one ``SignatureOnlyEndpoint.validate_request(url, "POST", body, headers)`` with a
@@ -141,7 +141,7 @@ def run(mode: Mode, report: Report) -> None:
         rounds=rounds,
     )
     one = times["one"]
-    line("ours: parse_form_body + public_url + verify_launch (2 candidates)", times["ours"])
+    line("ours: form_pairs + public_url + verify_launch (2 candidates)", times["ours"])
     line("baseline: oauthlib SignatureOnlyEndpoint.validate_request", times["oauthlib"])
     line("ours with one candidate secret (padding off; not how it ships)", one)
     ratio_row(

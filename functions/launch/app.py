@@ -15,8 +15,6 @@ and the LMS gave a return URL, a 302 back to it with ``lti_errormsg``). Never JS
 
 from __future__ import annotations
 
-import secrets
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -26,8 +24,7 @@ from lti_gateway import web
 from lti_gateway.core import responses
 from lti_gateway.core.errors import GatewayError, NotFound
 from lti_gateway.core.observability import logger, metrics
-from lti_gateway.launch import dispatch, pages
-from lti_gateway.lti13 import platform_storage
+from lti_gateway.launch import dispatch
 
 _PAGE_HEADERS = responses.PAGE_HEADERS
 
@@ -39,6 +36,8 @@ def _answer(error: GatewayError, correlation_id: str) -> Response:
     and logged it)."""
     metrics.add_dimension(name="reason", value=error.code)
     metrics.add_metric(name="LaunchRejected", unit=MetricUnit.Count, value=1)
+    from lti_gateway.launch import pages  # the error pages: a cold start that hands over never loads them
+
     return pages.error_return(error) or pages.error_page(error, correlation_id)
 
 
@@ -86,18 +85,10 @@ def login():
     metrics.add_metric(name="LoginRedirected", unit=MetricUnit.Count, value=1)
     if redirect.storage_target is None:
         return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": redirect.location}, body="")
-    csp_nonce = secrets.token_urlsafe(16)
-    return Response(
-        status_code=200,
-        content_type="text/html; charset=utf-8",
-        headers={**_PAGE_HEADERS, "Content-Security-Policy": platform_storage.content_security_policy(csp_nonce)},
-        body=platform_storage.login_page(
-            location=redirect.location,
-            target=redirect.storage_target,
-            state=redirect.state,
-            nonce=redirect.nonce,
-            csp_nonce=csp_nonce,
-        ),
+    from lti_gateway.lti13 import platform_storage  # only platforms offering client-side storage
+
+    return platform_storage.login_response(
+        location=redirect.location, target=redirect.storage_target, state=redirect.state, nonce=redirect.nonce
     )
 
 

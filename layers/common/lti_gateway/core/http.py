@@ -31,7 +31,8 @@ MAX_FORM_BYTES = 256 * 1024
 MAX_FORM_FIELDS = 2000
 FORM_URLENCODED = "application/x-www-form-urlencoded"
 
-_HOST = re.compile(r"(?P<host>[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
+# Compiled by re on first use (cached there): only the LTI 1.1 launch reads it.
+_HOST = r"(?P<host>[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -89,7 +90,7 @@ def public_url(event: Mapping[str, Any], *, public_base_url: str | None = None) 
     if scheme not in _DEFAULT_PORTS:
         raise ValidationFailed({"x-forwarded-proto": "must be http or https"}, code="invalid_forwarded_header")
     host_header = _first(headers.get("host")) or str((event.get("requestContext") or {}).get("domainName") or "")
-    match = _HOST.fullmatch(host_header.lower())
+    match = re.fullmatch(_HOST, host_header.lower())
     if not match:
         raise ValidationFailed({"host": "missing or not a host name"}, code="invalid_host_header")
     port: int | None = None

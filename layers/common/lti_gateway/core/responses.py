@@ -226,12 +226,14 @@ _ERROR_PAGE = """<!doctype html>
 {next_step}</body></html>
 """
 
-# What HTML must not carry raw: C0 controls but tab/LF/CR, DEL, lone surrogates (not encodable).
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# What HTML must not carry raw: C0 controls but tab/LF/CR, DEL, lone surrogates (not encodable). A
+# pattern string, compiled by re on first use (and cached there): every handler's cold start imports
+# this module, few ever render a page.
+_UNPRINTABLE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]"
 
 
 def _clean(value: Any) -> str:
-    return _UNPRINTABLE.sub("\ufffd", str(value))
+    return re.sub(_UNPRINTABLE, "\ufffd", str(value))
 
 
 def _text(value: Any) -> str:

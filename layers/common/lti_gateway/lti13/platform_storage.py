@@ -35,6 +35,10 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
+from aws_lambda_powertools.event_handler import Response
+
+from lti_gateway.core import responses
+
 TIMEOUT_MS = 2000
 PARENT = "_parent"
 
@@ -152,3 +156,10 @@ def login_page(*, location: str, target: str, state: str, nonce: str, csp_nonce:
         config=script_json(config),
         parent=PARENT,
     )
+
+
+def login_response(*, location: str, target: str, state: str, nonce: str) -> Response:
+    """The login's 200 answer with :func:`login_page` under its own CSP nonce (one per response)."""
+    csp_nonce = secrets.token_urlsafe(16)
+    body = login_page(location=location, target=target, state=state, nonce=nonce, csp_nonce=csp_nonce)
+    return responses.page(200, body, csp=content_security_policy(csp_nonce))
