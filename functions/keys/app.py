@@ -24,7 +24,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lti_gateway import openapi, web
-from lti_gateway.admin import orgs, throttle
+from lti_gateway.admin import orgs
 from lti_gateway.core import http, responses
 from lti_gateway.core.config import settings
 from lti_gateway.core.observability import logger
@@ -89,13 +89,13 @@ def learnosity_keys(lts_version: str):
     """Learnosity Data API shape: errors are answered in its envelope too (an AWS fault a 503 with
     ``Retry-After``, a bug a 500 naming only its correlation id), never as ``{error, details}``."""
     logger.append_keys(lts_version=lts_version)
-    security, request_raw, action = learnosity.parse_form(http.form_body(app.current_event))
-    throttle.check(f"data-api#{security['consumer_key']}", per_minute=settings().data_api_requests_per_minute)
-    principal = learnosity.authenticate(
-        security, request_raw, action, window_seconds=settings().learnosity_window_seconds
+    answer = learnosity.serve(
+        http.form_body(app.current_event),
+        source_ip=app.current_event.request_context.http.source_ip or "unknown",
+        window_seconds=settings().learnosity_window_seconds,
+        per_minute=settings().data_api_requests_per_minute,
     )
-    logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
-    return responses.json_response(200, learnosity.handle(principal, request_raw, action))
+    return responses.json_response(200, answer)
 
 
 @app.get("/api/org")

@@ -18,8 +18,11 @@ def signed_form(org, request: dict, action: str = "set", *, secret: str | None =
     return Init("data", packet, secret or own_secret, request, action).generate()
 
 
-def post(keys_fn, form: dict):
-    return keys_fn(vary("learnosity-keys-set.json", form=form))
+def post(keys_fn, form: dict, *, source_ip: str | None = None):
+    event = vary("learnosity-keys-set.json", form=form)
+    if source_ip is not None:
+        event["requestContext"]["http"]["sourceIp"] = source_ip
+    return keys_fn(event)
 
 
 def test_set_creates_a_key_in_the_data_api_envelope(keys_fn, org):
@@ -134,9 +137,94 @@ def test_throttling_answers_like_learnosity(keys_fn, org, monkeypatch):
     monkeypatch.setenv("DATA_API_REQUESTS_PER_MINUTE", "2")
     config.settings.cache_clear()
 
-    answers = [post(keys_fn, signed_form(org, {}, "get")) for _ in range(3)]
+    answers = [post(keys_fn, signed_form(org, {"limit": n}, "get")) for n in (1, 2, 3)]
 
     assert [a.status for a in answers[:2]] == [200, 200]
     assert answers[2].status == 429
     assert answers[2].body["meta"]["status"] is False and answers[2].body["meta"]["code"] == 42000
     assert int(answers[2].headers["retry-after"]) >= 1
+
+
+# -- issue 13: limits count verified callers; a signed request is accepted once -------------------------
+
+
+def stored_keys(keys_fn, org) -> list[str]:
+    return sorted(k["key"] for k in keys_fn(vary("keys-list.json", api_key=org.api_key)).body["keys"])
+
+
+def limit_per_minute(monkeypatch, value: int) -> None:
+    from lti_gateway.core import config
+
+    monkeypatch.setenv("DATA_API_REQUESTS_PER_MINUTE", str(value))
+    config.settings.cache_clear()
+
+
+def test_unsigned_requests_naming_a_credential_never_lock_its_owner_out(keys_fn, org, monkeypatch):
+    limit_per_minute(monkeypatch, 2)
+    forged = [signed_form(org, {"label": f"forged {n}"}, secret="guessed") for n in range(6)]
+
+    strangers = [post(keys_fn, form, source_ip="198.51.100.66") for form in forged]
+    owner = [post(keys_fn, signed_form(org, {"label": label})) for label in ("mine 1", "mine 2")]
+
+    assert [a.status for a in strangers] == [401, 401, 429, 429, 429, 429]
+    assert [a.body["meta"]["error"] for a in strangers[:2]] == ["invalid_signature"] * 2
+    assert [a.status for a in owner] == [200, 200], owner[0].raw
+    assert stored_keys(keys_fn, org) == sorted(a.body["data"]["key"] for a in owner)
+
+
+def test_failures_from_one_source_ip_are_throttled_and_no_other(keys_fn, org, monkeypatch):
+    limit_per_minute(monkeypatch, 2)
+    unsigned = {"security": json.dumps({"consumer_key": "x", "domain": "d", "timestamp": "t", "signature": "s"})}
+
+    flood = [post(keys_fn, unsigned, source_ip="198.51.100.7") for _ in range(4)]
+    elsewhere = post(keys_fn, unsigned, source_ip="198.51.100.8")
+
+    assert [a.status for a in flood] == [400, 400, 429, 429]
+    assert flood[-1].body["meta"]["code"] == 42000 and int(flood[-1].headers["retry-after"]) >= 1
+    assert elsewhere.status == 400
+    assert stored_keys(keys_fn, org) == []
+
+
+def test_a_replayed_set_is_refused_and_creates_no_second_key(keys_fn, org):
+    form = signed_form(org, {"label": "Blackboard"})
+
+    first = post(keys_fn, form)
+    replay = post(keys_fn, form, source_ip="198.51.100.9")
+
+    assert first.status == 200
+    assert (replay.status, replay.body["meta"]["error"]) == (401, "signature_replayed")
+    assert replay.body["meta"]["status"] is False and replay.body["data"] is None
+    assert "secret" not in replay.raw
+    assert stored_keys(keys_fn, org) == [first.body["data"]["key"]]
+    fresh = post(keys_fn, signed_form(org, {"label": "Blackboard again"}))
+    assert fresh.status == 200 and len(stored_keys(keys_fn, org)) == 2
+
+
+def test_an_unverified_packet_does_not_burn_the_signature(keys_fn, org):
+    form = signed_form(org, {"label": "Moodle"})
+    tampered = {**form, "request": form["request"].replace("Moodle", "Evil")}
+
+    assert post(keys_fn, tampered).status == 401
+    assert post(keys_fn, form).status == 200
+
+
+@pytest.mark.parametrize(
+    ("timestamp_minutes", "expires_minutes"),
+    [(0, 61), (0, 60 * 24 * 365), (-180, 10)],  # too far ahead; a year; an old timestamp kept alive
+)
+def test_expires_more_than_an_hour_ahead_is_refused(keys_fn, org, timestamp_minutes, expires_minutes):
+    now = datetime.now(UTC)
+    stamp = (now + timedelta(minutes=timestamp_minutes)).strftime("%Y%m%d-%H%M")
+    expires = (now + timedelta(minutes=expires_minutes)).strftime("%Y%m%d-%H%M")
+
+    answer = post(keys_fn, signed_form(org, {"label": "x"}, timestamp=stamp, expires=expires))
+
+    assert (answer.status, answer.body["meta"]["error"]) == (401, "expires_too_far")
+    assert stored_keys(keys_fn, org) == []
+
+
+def test_expires_within_the_hour_is_accepted(keys_fn, org):
+    now = datetime.now(UTC)
+    stamp, expires = (t.strftime("%Y%m%d-%H%M") for t in (now, now + timedelta(minutes=60)))
+    form = signed_form(org, {"label": "x"}, timestamp=stamp, expires=expires)
+    assert post(keys_fn, form).status == 200

@@ -8,6 +8,12 @@ deployment id, the message type and version, the content items, the request's ``
 auto-submitting ``{form}`` (attribute values HTML-escaped) that posts ``JWT`` to the platform's
 ``deep_link_return_url``.
 
+The target is only ever the ``deep_link_return_url`` of the stored launch (the platform's
+``deep_linking_settings`` claim); the request body cannot name one (any other key in it is ignored).
+It must be an absolute https URL (http only for a loopback host, and only with
+``ALLOW_INSECURE_PLATFORM_URLS``, the local mode); anything else (``javascript:``, ``data:``, plain
+http from a platform) is refused with 400 ``MISSING_DEEP_LINK_SETTINGS`` before anything is signed.
+
 Items are normalised as ``ltiaas-api.md`` §5.4 says: nulls dropped recursively; the nested snake-case
 keys the official Python client leaves behind camelCased; only types the platform accepts are kept,
 and only the first one when it does not accept several.
@@ -24,7 +30,8 @@ from lti_gateway.app_api.auth import AppSession
 from lti_gateway.app_api.errors import MISSING_DEEP_LINK_SETTINGS, validation_error
 from lti_gateway.core import clock
 from lti_gateway.core import vocabulary as lti
-from lti_gateway.core.errors import ApiError
+from lti_gateway.core.errors import ApiError, ValidationFailed
+from lti_gateway.core.urls import LOOPBACK_HOSTS, check_url
 
 RESPONSE = lti.DEEP_LINKING_RESPONSE
 REQUEST = lti.DEEP_LINKING_REQUEST
@@ -64,7 +71,29 @@ def _settings(session: AppSession) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ApiError(400, MISSING_DEEP_LINK_SETTINGS, "This launch is not a deep linking request.")
     if not isinstance(settings.get("deep_link_return_url"), str):
         raise ApiError(400, MISSING_DEEP_LINK_SETTINGS, "The deep linking request has no return URL.")
-    return claims, settings
+    return claims, {**settings, "deep_link_return_url": return_url(settings["deep_link_return_url"])}
+
+
+def return_url(value: str) -> str:
+    """The platform's ``deep_link_return_url``, if a browser may be sent there with the signed response:
+    https, or http to a loopback host when insecure platform URLs are allowed (local mode). Else 400."""
+    from lti_gateway.lti13.platforms import insecure_urls_allowed
+
+    insecure = insecure_urls_allowed()
+    field = "deep_link_return_url"
+    try:
+        _, split, _ = check_url(field, value, schemes=("https", "http") if insecure else ("https",))
+        if split.scheme.lower() != "https" and split.hostname.lower() not in LOOPBACK_HOSTS:
+            raise ValidationFailed({field: "must use https (http only for 127.0.0.1 or localhost)"})
+    except ValidationFailed as refused:
+        reasons = refused.details if isinstance(refused.details, dict) else {field: str(refused)}
+        raise ApiError(
+            400,
+            MISSING_DEEP_LINK_SETTINGS,
+            "The deep linking request's return URL is not an https URL; nothing was signed.",
+            errors=[{"field": k, "message": str(v)} for k, v in reasons.items()],
+        ) from None
+    return value
 
 
 def content_items(body: dict[str, Any], settings: dict[str, Any]) -> list[dict[str, Any]]:

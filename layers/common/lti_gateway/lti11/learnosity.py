@@ -9,6 +9,12 @@ secret is that credential's secret.
 Actions: ``set`` creates a key (Learnosity's only documented action); ``get`` lists keys (our
 extension; paged with ``request.next`` / ``meta.next`` like other Data API endpoints).
 
+One request is served in this order (:func:`serve`): parse, verify the signature, refuse a replay
+(a signature is accepted once: a one-time record keyed by it, kept until the packet's window ends),
+count the verified credential's rate limit, act. A 4xx before the caller is verified (malformed,
+bad signature, stale, replayed) counts against the source address's own limit instead, never
+against an identifier the caller chose. ``expires`` may be at most an hour after ``timestamp``.
+
 Answers, success and error alike, are in the Data API envelope of :mod:`lti_gateway.core.responses`
 (``data_api_envelope``; errors through ``data_api_error``, throttling with Learnosity's code 42000).
 """
@@ -21,14 +27,18 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from lti_gateway.admin import orgs
+from lti_gateway.admin import orgs, throttle
 from lti_gateway.core import clock, pagination
-from lti_gateway.core.errors import Unauthorized, ValidationFailed
+from lti_gateway.core.errors import GatewayError, Unauthorized, ValidationFailed
+from lti_gateway.core.observability import logger
 from lti_gateway.core.responses import data_api_envelope
 from lti_gateway.lti11 import consumer_keys
+from lti_gateway.repositories import deps
 
 SIGNED_SECURITY_FIELDS = ("consumer_key", "domain", "timestamp", "expires", "user_id")
 ALLOWED_SECURITY_FIELDS = {*SIGNED_SECURITY_FIELDS, "signature"}
+# ``expires`` may lie at most this far after ``timestamp`` (and after now).
+MAX_EXPIRES_SECONDS = 3600
 
 
 def _parse_time(value: Any, field: str) -> float:
@@ -78,28 +88,60 @@ def expected_signature(secret: str, security: dict[str, Any], request_raw: str, 
     return "$02$" + digest
 
 
+def _valid_until(security: dict[str, Any], window_seconds: int) -> float:
+    """The last moment the packet is fresh (timestamps have minute resolution: plus the minute)."""
+    if "expires" in security:
+        return _parse_time(security["expires"], "expires") + 60
+    return _parse_time(security["timestamp"], "timestamp") + 60 + window_seconds
+
+
 def authenticate(security: dict[str, Any], request_raw: str, action: str, *, window_seconds: int) -> orgs.Principal:
     """Verify the security packet: signature with the owner credential's secret, and its time window."""
     now = clock.now()
     issued = _parse_time(security["timestamp"], "timestamp")
-    if "expires" in security:
-        expires = _parse_time(security["expires"], "expires")
-        fresh = issued - window_seconds <= now <= expires + 60
-    else:
-        # Timestamps have minute resolution: allow the window plus the minute being written.
-        fresh = issued - window_seconds <= now <= issued + 60 + window_seconds
+    valid_until = _valid_until(security, window_seconds)
+    fresh = issued - window_seconds <= now <= valid_until
     found = orgs.credential_secret_for_signature(security["consumer_key"])
     # A dummy secret keeps unknown and known consumers on the same path (no timing oracle).
     secret = found[1] if found else "unknown-consumer"
     expected = expected_signature(secret, security, request_raw, action)
     if not hmac.compare_digest(expected.encode(), str(security["signature"]).encode()) or found is None:
         raise Unauthorized("signature does not match the consumer key and secret", code="invalid_signature")
+    if "expires" in security and valid_until - 60 - min(issued, now) > MAX_EXPIRES_SECONDS:
+        raise Unauthorized("security expires may be at most an hour after its timestamp", code="expires_too_far")
     if not fresh:
         raise Unauthorized("security timestamp is outside the allowed window", code="timestamp_expired")
     item = found[0]
     principal = orgs.Principal(org_id=item["org_id"], credential_id=item["credential_id"], role=item["role"])
     principal.require_owner()
     return principal
+
+
+def accept_once(principal: orgs.Principal, security: dict[str, Any], *, window_seconds: int) -> None:
+    """Refuse a verified packet seen before: one record per signature, kept until the packet goes stale."""
+    now = int(clock.now())
+    expires_at = int(_valid_until(security, window_seconds)) + 1
+    scope = f"learnosity-sig#{principal.credential_id}"
+    if not deps.launch_repo().add_once(scope, str(security["signature"]), now=now, expires_at=expires_at):
+        raise Unauthorized("this signed request was already used; sign a new one", code="signature_replayed")
+
+
+def serve(fields: dict[str, list[str]], *, source_ip: str, window_seconds: int, per_minute: int) -> dict[str, Any]:
+    """Parse, verify, refuse a replay, count the verified caller's rate limit, act.
+
+    A 4xx before that rate limit is counted against the source address (``data-api-ip#``), so a
+    stranger naming someone's credential id never spends that credential's budget."""
+    try:
+        security, request_raw, action = parse_form(fields)
+        principal = authenticate(security, request_raw, action, window_seconds=window_seconds)
+        logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
+        accept_once(principal, security, window_seconds=window_seconds)
+    except GatewayError as refused:
+        if 400 <= refused.status < 500:
+            throttle.check(f"data-api-ip#{source_ip}", per_minute=per_minute)
+        raise
+    throttle.check(f"data-api#{principal.credential_id}", per_minute=per_minute)
+    return handle(principal, request_raw, action)
 
 
 def handle(principal: orgs.Principal, request_raw: str, action: str) -> dict[str, Any]:
