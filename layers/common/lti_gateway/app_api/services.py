@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from lti_gateway.app_api import line_item_ids
 from lti_gateway.app_api import platform_services as ps
@@ -26,6 +26,7 @@ from lti_gateway.app_api.auth import AppSession
 from lti_gateway.app_api.errors import not_available, platform_failed, validation_error
 from lti_gateway.app_api.launch_context import ServiceContext
 from lti_gateway.core.errors import ApiError, OutcomeFailed
+from lti_gateway.core.urls import with_query
 from lti_gateway.core.vocabulary import SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE
 from lti_gateway.lti11 import consumer_keys, outcomes
 
@@ -61,15 +62,6 @@ def drop_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [drop_nulls(v) for v in value if v is not None]
     return value
-
-
-def _with_query(url: str, params: dict[str, str]) -> str:
-    """``url`` with ``params`` appended to whatever query it already has."""
-    if not params:
-        return url
-    parts = urlsplit(url)
-    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def _sub_resource(line_item_url: str, name: str) -> str:
@@ -144,7 +136,7 @@ def memberships(session: AppSession, query: dict[str, str]) -> dict[str, Any]:
             "limit": _limit(query.get("limit")),
             "rlid": _resource_link(ctx, query.get("resourceLinkId")),
         }
-        url = _with_query(base, {k: v for k, v in params.items() if v})
+        url = with_query(base, **{k: v for k, v in params.items() if v})
     answer = ps.call(ctx, "nrps", "GET", url, accept=NRPS_CONTAINER)
     data = answer.data if isinstance(answer.data, dict) else {}
     members = [m for m in (_member(r) for r in data.get("members") or []) if m is not None]
@@ -221,7 +213,7 @@ def list_line_items(session: AppSession, query: dict[str, str]) -> dict[str, Any
             "tag": query.get("tag") or None,
             "limit": _limit(query.get("limit")),
         }
-        url = _with_query(ags["lineitems"], {k: v for k, v in params.items() if v})
+        url = with_query(ags["lineitems"], **{k: v for k, v in params.items() if v})
     else:
         # Only the launch's own line item was offered (no container URL): list just that one.
         answer = ps.call(ctx, "ags", "GET", ags["lineitem"], accept=LINEITEM)
@@ -383,7 +375,7 @@ def get_scores(session: AppSession, raw_id: str, query: dict[str, str]) -> dict[
         results_url = query["url"]
     else:
         params = {"user_id": user_filter, "limit": _limit(query.get("limit"))}
-        results_url = _with_query(_sub_resource(url, "results"), {k: v for k, v in params.items() if v})
+        results_url = with_query(_sub_resource(url, "results"), **{k: v for k, v in params.items() if v})
     answer = ps.call(ctx, "ags", "GET", results_url, accept=RESULT_CONTAINER)
     raw = answer.data if isinstance(answer.data, list) else []
     scores = [s for s in (_result_out(r, url) for r in raw) if s is not None]

@@ -196,7 +196,10 @@ def web_url(value: str | None) -> str | None:
 
 
 def with_query(url: str, **params: str) -> str:
-    """``url`` with ``params`` appended to its query string (the ``ltik`` handover, ``lti_errormsg``)."""
+    """``url`` with ``params`` appended to its query string (the ``ltik`` handover, ``lti_errormsg``, the
+    app API's paging and filters); no params, ``url`` unchanged."""
+    if not params:
+        return url
     split = urlsplit(url)
     query = "&".join(q for q in (split.query, urlencode(params)) if q)
     return urlunsplit((split.scheme, split.netloc, split.path, query, split.fragment))
