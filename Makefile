@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 3000
 
-.PHONY: run test lint format build deploy sam bench clean venv openapi
+.PHONY: run test lint format build deploy sam bench clean venv openapi fuzz
 
 venv: $(STAMP)
 
@@ -27,6 +27,12 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python -m pytest -n 2
+
+## The fuzz suite at its full figure (docs/security.md): 1,000 examples per operation over HTTP, both
+## schemathesis's and the hostile-input property's, each operation from the same fresh stored state;
+## 1,000 per in-process target. One process, one core (~80 min); reports in pytest's base temp directory.
+fuzz: $(STAMP)
+	FUZZ_API_EXAMPLES=1000 FUZZ_HOSTILE_EXAMPLES=1000 $(BIN)/python -m pytest tests/fuzz -p no:xdist -p no:cacheprovider -s -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -90,10 +90,16 @@ class _JwksHttp:
 
 
 class _States:
-    """Stands in for the launch table: every consume finds the login's state (one DeleteItem in AWS)."""
+    """Stands in for the launch table: every read and consume finds the login's state (a GetItem, then a
+    DeleteItem in AWS)."""
 
     def __init__(self, item: dict[str, Any]):
         self._item = item
+
+    def read_state(self, state: str, now: int) -> Any:
+        from lti_gateway.repositories.launch import ConsumedState
+
+        return ConsumedState("ok", dict(self._item))
 
     def consume_state(self, state: str, now: int) -> Any:
         from lti_gateway.repositories.launch import ConsumedState
@@ -134,7 +140,7 @@ def _ours(token: str, state: str, nonce: str, jwks: dict[str, Any]):
         }
     )
 
-    def find(issuer: str, client_id: str) -> Registration:
+    def find(issuer: str, client_id: str, platform_id: str = "") -> Registration:
         return registration
 
     def validate() -> Any:

@@ -18,7 +18,7 @@ os.environ.update(
     }
 )
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -83,6 +83,7 @@ class Answer:
     headers: dict[str, str]
     body: Any
     raw: str
+    cookies: list[str] = field(default_factory=list)  # HTTP API v2 ``cookies``: one Set-Cookie value each
 
 
 def invoke(module, event: dict) -> Answer:
@@ -92,7 +93,8 @@ def invoke(module, event: dict) -> Answer:
         body = json.loads(raw) if raw else None
     except ValueError:
         body = raw
-    return Answer(result["statusCode"], {k.lower(): v for k, v in (result.get("headers") or {}).items()}, body, raw)
+    headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+    return Answer(result["statusCode"], headers, body, raw, list(result.get("cookies") or []))
 
 
 def _handler(name: str):

@@ -14,10 +14,16 @@ members alike) and answers JSON:
   GET    /api/classes/{class_id}/units/{unit_id}          read one (with its unit launch URL)
   PATCH  /api/classes/{class_id}/units/{unit_id}          partial update (optional ``version``)
   DELETE /api/classes/{class_id}/units/{unit_id}          delete it
-  GET    /classes/{class_id}/open                         public: 302 to the Class LMS URL, else an HTML page
+  GET    /classes/{class_id}/open                         public: 302 to the Class LMS URL when it is on an
+                                                          LMS origin of the organisation (or owner-confirmed),
+                                                          else a page saying where it leaves for; or an
+                                                          HTML page saying why it cannot be opened
 """
 
 from __future__ import annotations
+
+import html
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -26,7 +32,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lti_gateway import web
 from lti_gateway.admin import classes, orgs
 from lti_gateway.core import http, responses, urls
-from lti_gateway.core.errors import GatewayError
+from lti_gateway.core.errors import GatewayError, ValidationFailed
 from lti_gateway.core.observability import logger
 
 app = web.resolver()
@@ -143,6 +149,7 @@ _OPEN_MESSAGES = {
     "not_found": "There is no such class. Check the link you followed.",
     "lti_disabled": "LTI is not enabled for this class. Ask your teacher how to open it.",
     "no_class_lms_url": "No Class LMS URL is set for this class yet. Ask your teacher for the course link.",
+    "invalid_class_lms_url": "The Class LMS URL of this class is not a web address. Ask your teacher for the link.",
     "service_unavailable": "The service is busy. Wait a moment, then open the link again.",
 }
 
@@ -161,12 +168,52 @@ def _open_refused(error: GatewayError, correlation_id: str) -> Response:
     )
 
 
+# Brace-free like the refusal pages (style attributes, under OPEN_CSP): never to be taken for JSON.
+_BODY_STYLE = "font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222"
+_LEAVING_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>This link leaves {here}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="{style}"><h1>This link leaves {here}</h1>
+<p>This link leaves {here} for <strong>{there}</strong>, which is not an LMS this class's organisation
+is known to use. Continue only if you expected to go there.</p>
+<p><a href="{href}" rel="noopener noreferrer">{shown}</a></p>
+</body></html>
+"""
+
+
+def _here() -> str:
+    """The host people followed the link on (``PUBLIC_BASE_URL``'s, else the request's)."""
+    try:
+        return urlsplit(_base()).netloc or "this site"
+    except ValidationFailed:
+        return "this site"
+
+
+def _leaving(target: classes.OpenTarget) -> Response:
+    """A Class LMS URL on an origin no launch of the organisation came from and no owner confirmed: no
+    redirect, a page naming where it goes and a link to click."""
+    logger.info("class open leaves for an unknown origin", extra={"lms_origin": target.origin})
+    body = _LEAVING_PAGE.format(
+        here=html.escape(_here()),
+        style=_BODY_STYLE,
+        there=html.escape(target.origin),
+        href=html.escape(target.url, quote=True),
+        shown=html.escape(target.url),
+    )
+    return responses.page(200, body, csp=OPEN_CSP)
+
+
 @app.get("/classes/<class_id>/open")
 @web.errors_as(app, _open_refused, "class open refused")
 def open_class(class_id: str):
-    """Students always enter through the LMS: redirect to the Class LMS URL. Never JSON, no org data;
-    an AWS fault is a 503 page with ``Retry-After``, a bug a 500 page with only a reference."""
-    return Response(status_code=302, headers={"Location": classes.open_target(class_id), **PAGE_HEADERS})
+    """Students always enter through the LMS: redirect to the Class LMS URL when it is on an LMS origin of
+    the class's organisation or an owner confirmed it, else a page saying where the link leaves for.
+    Never JSON, no org data; an AWS fault is a 503 page with ``Retry-After``, a bug a 500 page with only
+    a reference."""
+    target = classes.open_target(class_id)
+    if not target.direct:
+        return _leaving(target)
+    return Response(status_code=302, headers={"Location": target.url, **PAGE_HEADERS})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -137,7 +137,7 @@ def openapi_document():
         status_code=200,
         content_type="application/json",
         body=openapi.document_text(),
-        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*", **responses.NOSNIFF},
     )
 
 

@@ -1,10 +1,12 @@
 """Launch function: LTI 1.1 and LTI 1.3 dispatch into a class or a unit (HTTP API route and Function URL).
 
 Routes (see template.yaml):
-  GET|POST /lti/login                      LTI 1.3 OIDC login initiation: 302 to the platform (or, with
+  GET|POST /lti/orgs/{org_id}/login        LTI 1.3 OIDC login initiation into one organisation (what its
+                                           LMS admin pastes): 302 to the platform (or, with
                                            lti_storage_target, a page that stores state and nonce in
                                            the platform's storage frame, then goes there)
-  POST /lti/launch                         LTI 1.3 launch (the redirect URI: id_token + state)
+  POST /lti/orgs/{org_id}/launch           LTI 1.3 launch (the redirect URI: id_token + state)
+  GET|POST /lti/login, POST /lti/launch    the same for registrations made before tenant scoping
   POST /lti/launch/{class_id}              the class launch URL (LTI 1.1; an LTI 1.3 id_token too)
   POST /lti/launch/{class_id}/{unit_id}    a unit launch URL (one per LMS assignment)
 
@@ -25,6 +27,7 @@ from lti_gateway.core import responses
 from lti_gateway.core.errors import GatewayError, NotFound
 from lti_gateway.core.observability import logger, metrics
 from lti_gateway.launch import dispatch
+from lti_gateway.lti13.oidc import ORG_ID_RE, StorageCheckRequired
 
 _PAGE_HEADERS = responses.PAGE_HEADERS
 
@@ -49,11 +52,18 @@ def _refused(error: GatewayError) -> Response:
     return web.refusal(app, error, _answer, LAUNCH_REJECTED)
 
 
-def _launch(class_id: str | None, unit_id: str | None) -> Response:
+def _launch(class_id: str | None, unit_id: str | None, *, org_id: str | None = None) -> Response:
     try:
-        handover = dispatch.launch(app.current_event.raw_event, class_id, unit_id)
+        handover = dispatch.launch(
+            app.current_event.raw_event, class_id, unit_id, org_id=None if org_id is None else _org(org_id)
+        )
     except GatewayError as error:
         return _refused(error)
+    except StorageCheckRequired as check:  # no cookie came back: the platform's storage must vouch (oidc)
+        from lti_gateway.lti13 import platform_storage  # only launches that need the check page
+
+        metrics.add_metric(name="LaunchStorageCheck", unit=MetricUnit.Count, value=1)
+        return platform_storage.launch_check_response(check)
     logger.info(
         "launch accepted",
         extra={
@@ -68,10 +78,25 @@ def _launch(class_id: str | None, unit_id: str | None) -> Response:
     return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": handover.location}, body="")
 
 
+def _org(org_id: str) -> str:
+    if not ORG_ID_RE.fullmatch(org_id):
+        raise NotFound("no such launch URL")
+    return org_id
+
+
 @app.route("/lti/login", method=["GET", "POST"])
 def login():
+    return _login(None)
+
+
+@app.route("/lti/orgs/<org_id>/login", method=["GET", "POST"])
+def org_login(org_id: str):
+    return _login(org_id)
+
+
+def _login(org_id: str | None) -> Response:
     try:
-        redirect = dispatch.lti13_login(app.current_event.raw_event)
+        redirect = dispatch.lti13_login(app.current_event.raw_event, None if org_id is None else _org(org_id))
     except GatewayError as error:
         return _refused(error)
     logger.info(
@@ -83,18 +108,28 @@ def login():
         },
     )
     metrics.add_metric(name="LoginRedirected", unit=MetricUnit.Count, value=1)
+    cookies = [redirect.cookie] if redirect.cookie is not None else []  # binds the state to this browser
     if redirect.storage_target is None:
-        return Response(status_code=302, headers={**_PAGE_HEADERS, "Location": redirect.location}, body="")
+        return Response(
+            status_code=302, headers={**_PAGE_HEADERS, "Location": redirect.location}, body="", cookies=cookies
+        )
     from lti_gateway.lti13 import platform_storage  # only platforms offering client-side storage
 
-    return platform_storage.login_response(
+    answer = platform_storage.login_response(
         location=redirect.location, target=redirect.storage_target, state=redirect.state, nonce=redirect.nonce
     )
+    answer.cookies.extend(cookies)
+    return answer
 
 
 @app.post("/lti/launch")
 def platform_launch():
     return _launch(None, None)
+
+
+@app.post("/lti/orgs/<org_id>/launch")
+def org_launch(org_id: str):
+    return _launch(None, None, org_id=org_id)
 
 
 @app.post("/lti/launch/<class_id>")

@@ -14,11 +14,13 @@ Routes (see template.yaml). /api routes take ``Authorization: Bearer <API_KEY>``
   GET    /api/platforms/{platform_id}/lti11-bindings                     LTI 1.1 -> 1.3 bindings (``status``)
   POST   /api/platforms/{platform_id}/lti11-bindings/{binding_id}/approve  bind later launches to the key
   POST   /api/platforms/{platform_id}/lti11-bindings/{binding_id}/reject   never bind (or unbind)
-  GET    /api/tool-configuration                  the tool's LTI 1.3 settings for manual registration
+  GET    /api/tool-configuration                  the organisation's LTI 1.3 settings for manual registration
   GET    /api/tool-configuration/canvas           Canvas developer key JSON (``?inline_jwk=true``)
-  POST   /api/tool-keys/rotate                    rotate the tool's RSA signing key
+  POST   /api/tool-keys/rotate                    rotate the organisation's RSA signing key (its own only)
 Public:
-  GET    /.well-known/jwks.json                   the tool's public keys (current and previous)
+  GET    /lti/orgs/{org_id}/jwks.json             an organisation's public keys (current and previous)
+  GET    /.well-known/jwks.json                   the stack-wide keys of registrations made before
+                                                  tenant scoping (operator-rotated; never created)
   GET    /lti/register/{token}                    LTI Dynamic Registration (HTML for the LMS admin)
 """
 
@@ -30,9 +32,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lti_gateway import web
 from lti_gateway.admin import orgs, tool_config
 from lti_gateway.core import http, pagination, responses, urls, validation
-from lti_gateway.core.errors import ValidationFailed
+from lti_gateway.core.errors import NotFound, ValidationFailed
 from lti_gateway.core.observability import logger
 from lti_gateway.lti13 import dynamic_registration, lti11_bindings, platforms, tool_keys
+from lti_gateway.lti13.oidc import ORG_ID_RE
 
 app = web.resolver()
 
@@ -177,32 +180,41 @@ def _inline_jwk() -> bool:
 
 @app.get("/api/tool-configuration")
 def tool_configuration():
-    _owner()
+    org_id = _owner().org_id
     return responses.json_response(
-        200, tool_config.configuration(_base(), public_jwk=tool_keys.current_public_key().jwk)
+        200, tool_config.configuration(_base(), org_id, public_jwk=tool_keys.current_public_key(org_id).jwk)
     )
 
 
 @app.get("/api/tool-configuration/canvas")
 def canvas_configuration():
-    _owner()
+    org_id = _owner().org_id
     inline = _inline_jwk()
-    jwk = tool_keys.current_public_key().jwk if inline else None
-    return responses.json_response(200, tool_config.canvas_developer_key(_base(), public_jwk=jwk))
+    jwk = tool_keys.current_public_key(org_id).jwk if inline else None
+    return responses.json_response(200, tool_config.canvas_developer_key(_base(), org_id, public_jwk=jwk))
 
 
 @app.post("/api/tool-keys/rotate")
 def rotate_tool_key():
-    _owner()
+    org_id = _owner().org_id
     http.json_body(app.current_event)  # an empty body, or {} (size and type still checked)
-    rotated = tool_keys.rotate()
-    logger.info("tool key rotated", extra={"kid": rotated["current"]["kid"]})
+    rotated = tool_keys.rotate(org_id)  # this organisation's key set only
+    logger.info("tool key rotated", extra={"org_id": org_id, "kid": rotated["current"]["kid"]})
     return responses.json_response(200, rotated)
 
 
 @app.get("/.well-known/jwks.json")
 def jwks():
-    return responses.json_response(200, tool_keys.public_jwks(), headers=JWKS_HEADERS)
+    """The stack-wide key set of registrations made before tenant scoping (never created anew)."""
+    return responses.json_response(200, tool_keys.public_jwks(None), headers=JWKS_HEADERS)
+
+
+@app.get("/lti/orgs/<org_id>/jwks.json")
+def organisation_jwks(org_id: str):
+    """An organisation's own key set: what its LMSs verify client assertions and deep links with."""
+    if not ORG_ID_RE.fullmatch(org_id):
+        raise NotFound({"org_id": "no such organisation"})
+    return responses.json_response(200, tool_keys.organisation_jwks(org_id), headers=JWKS_HEADERS)
 
 
 # -- LTI Dynamic Registration ---------------------------------------------------------------------------

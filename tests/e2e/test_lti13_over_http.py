@@ -2,9 +2,9 @@
 
 The platform serves its JWKS and its authorization endpoint on loopback and is registered through the
 gateway's own API (``POST /api/platforms``). A "browser" (requests, no redirects followed blindly)
-does the OIDC round trip: the platform's login URL → the gateway's ``/lti/login`` → 302 to the
+does the OIDC round trip: the platform's login URL → the organisation's ``/lti/orgs/{org_id}/login`` → 302 to the
 platform's ``/auth``, which validates the gateway's authentication request and answers the
-auto-submitting form → posted to the gateway's ``/lti/launch`` → 302 to the demo app with an ltik.
+auto-submitting form → posted to its ``/lti/orgs/{org_id}/launch`` → 302 to the demo app with an ltik.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def platform(gateway):
 
 
 def _login_url(gateway) -> str:
-    return gateway.stack.get("urls", {}).get("LoginUrl") or f"{gateway.base_url}/lti/login"
+    return f"{gateway.base_url}/lti/orgs/{gateway.org_id}/login"  # the demo organisation's own login URL
 
 
 def browse(gateway, platform: Lti13Platform, launch: PendingLaunch) -> requests.Response:
@@ -65,7 +65,8 @@ def browse(gateway, platform: Lti13Platform, launch: PendingLaunch) -> requests.
     form_page = browser.get(to_platform.headers["Location"], allow_redirects=False, timeout=10)
     assert form_page.status_code == 200, form_page.text  # the platform accepted our authentication request
     form = AutoSubmitForm(form_page.text)
-    assert form.action == f"{gateway.base_url}/lti/launch" and set(form.fields) == {"id_token", "state"}
+    launch_url = f"{gateway.base_url}/lti/orgs/{gateway.org_id}/launch"
+    assert form.action == launch_url and set(form.fields) == {"id_token", "state"}
 
     return browser.post(form.action, data=form.fields, allow_redirects=False, timeout=10)
 
@@ -97,7 +98,8 @@ def test_an_instructor_launches_into_the_demo_class(gateway, platform):
     assert context["ags_endpoint"]["lineitems"].startswith(platform.issuer)
     assert context["kid"] == platform.kid
     sent = platform.auth_requests[-1]
-    assert sent["redirect_uri"] == f"{gateway.base_url}/lti/launch" and sent["client_id"] == platform.client_id
+    launch_url = f"{gateway.base_url}/lti/orgs/{gateway.org_id}/launch"
+    assert sent["redirect_uri"] == launch_url and sent["client_id"] == platform.client_id
 
 
 def test_a_student_launches_into_a_unit(gateway, platform):

@@ -178,7 +178,8 @@ class AdvantageLms(Lti13Platform):
 
 @pytest.fixture(scope="module")
 def lms(gateway):
-    with AdvantageLms(f"{gateway.base_url}/.well-known/jwks.json", deployment_id="deployment-1") as platform:
+    jwks_url = f"{gateway.base_url}/lti/orgs/{gateway.org_id}/jwks.json"  # the demo organisation's keys
+    with AdvantageLms(jwks_url, deployment_id="deployment-1") as platform:
         answer = requests.post(
             f"{gateway.base_url}/api/platforms",
             json=platform.registration_body(),
@@ -190,9 +191,10 @@ def lms(gateway):
 
 
 def launch_13(gateway, lms: AdvantageLms, *, deep_linking: bool = False) -> str:
-    """A browser's OIDC round trip (platform login URL → /lti/login → platform /auth → /lti/launch)."""
+    """A browser's OIDC round trip (platform login URL → the organisation's login URL → platform /auth →
+    its launch URL)."""
     target = f"{gateway.base_url}/lti/launch" if deep_linking else gateway.stack["class_launch_url"]
-    login = gateway.stack.get("urls", {}).get("LoginUrl") or f"{gateway.base_url}/lti/login"
+    login = f"{gateway.base_url}/lti/orgs/{gateway.org_id}/login"
     browser = requests.Session()
     start = lms.login_url(login, PendingLaunch(target, TEACHER, COURSE, deep_linking=deep_linking))
     to_platform = browser.get(start, allow_redirects=False, timeout=10)
@@ -264,7 +266,9 @@ def test_the_client_runs_the_whole_line_item_and_score_cycle(gateway, lms, lti13
 
 def test_the_client_uses_a_raw_moodle_line_item_url_as_its_id(gateway, lms, lti13_ltik):
     app = client(gateway, ltik=lti13_ltik)
-    moodle_url = lms.services.item_url(MOODLE_ITEM)  # …/lineitem?type_id=1
+    path = f"/api/contexts/{COURSE.id}/lineitems/3/lineitem"  # Moodle-shaped, under this launch's container
+    lms.services.items[path] = {"label": "Moodle activity", "scoreMaximum": 100}
+    moodle_url = f"{lms.services.base}{path}?type_id=1"
 
     item = app.get_line_item(moodle_url)
     app.submit_score(
@@ -273,7 +277,11 @@ def test_the_client_uses_a_raw_moodle_line_item_url_as_its_id(gateway, lms, lti1
     )
 
     assert item.label == "Moodle activity"
-    assert lms.services.scores[MOODLE_ITEM][-1]["userId"] == "user-3"
+    assert lms.services.scores[path][-1]["userId"] == "user-3"
+    with pytest.raises(APIError) as raised:  # the same LMS, another course: outside this launch
+        app.get_line_item(lms.services.item_url(MOODLE_ITEM))
+    assert raised.value.response.status == 403
+    assert raised.value.response.details.message == "SERVICE_NOT_AVAILABLE_FOR_CONTEXT"
 
 
 def test_a_13_service_key_works_like_a_cron_job(gateway, lms, lti13_ltik):

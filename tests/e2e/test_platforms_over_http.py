@@ -21,8 +21,12 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def jwks_url(gateway) -> str:
+    return f"{gateway.base_url}/lti/orgs/{gateway.org_id}/jwks.json"  # the demo organisation's keys
+
+
 def test_jwks_is_served_publicly(gateway):
-    answer = requests.get(f"{gateway.base_url}/.well-known/jwks.json", timeout=30)
+    answer = requests.get(jwks_url(gateway), timeout=30)
 
     assert answer.status_code == 200
     assert answer.headers["Cache-Control"] == "public, max-age=300"
@@ -30,13 +34,13 @@ def test_jwks_is_served_publicly(gateway):
 
 
 def test_cli_rotates_the_tool_key(gateway, state_dir):
-    before = requests.get(f"{gateway.base_url}/.well-known/jwks.json", timeout=30).json()["keys"][0]["kid"]
+    before = requests.get(jwks_url(gateway), timeout=30).json()["keys"][0]["kid"]
 
-    result = _cli("keys", "rotate", "--local", "--state-dir", str(state_dir))
+    result = _cli("tool-keys", "rotate", "--org", gateway.org_id, "--local", "--state-dir", str(state_dir))
 
     assert result.returncode == 0, result.stderr
     assert f"previous kid   {before}" in result.stdout
-    kids = [k["kid"] for k in requests.get(f"{gateway.base_url}/.well-known/jwks.json", timeout=30).json()["keys"]]
+    kids = [k["kid"] for k in requests.get(jwks_url(gateway), timeout=30).json()["keys"]]
     assert kids[1] == before and kids[0] != before
 
 
@@ -68,9 +72,9 @@ def test_make_run_prints_the_lti13_urls(gateway, tmp_path: Path):
     base = gateway.base_url
 
     for expected in (
-        f"{base}/lti/login",
-        f"{base}/lti/launch",
-        f"{base}/.well-known/jwks.json",
+        f"{base}/lti/orgs/{gateway.org_id}/login",
+        f"{base}/lti/orgs/{gateway.org_id}/launch",
+        f"{base}/lti/orgs/{gateway.org_id}/jwks.json",
         gateway.stack["registration_url"],
         f"{base}/api/tool-configuration",
         f"{base}/api/platforms/registration-url",

@@ -205,7 +205,7 @@ def test_a_throttled_platform_deletion_is_a_503_not_a_404(faults, platforms_fn, 
 
 
 def test_a_tool_key_rotation_without_kms_keeps_the_current_key(faults, platforms_fn, org, stack, warm):
-    jwks_before = tool_keys.public_jwks()
+    jwks_before = tool_keys.public_jwks(org.org_id)
     deps.secret_box.cache_clear()
     faults.fail("kms.GenerateDataKey", faults.access_denied(), times=None)
 
@@ -214,7 +214,7 @@ def test_a_tool_key_rotation_without_kms_keeps_the_current_key(faults, platforms
     assert (answer.status, answer.body["error"]) == (502, "kms_unavailable"), answer.raw
     assert_no_trace(answer.raw)
     tool_keys.reset()
-    assert tool_keys.public_jwks() == jwks_before
+    assert tool_keys.public_jwks(org.org_id) == jwks_before
 
 
 # -- export function --------------------------------------------------------------------------------------

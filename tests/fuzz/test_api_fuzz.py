@@ -14,25 +14,25 @@ the app API. Every answer must be:
 
 The number of examples each operation ran is printed at the end (``-s``) and written to
 ``fuzz-report.json`` in pytest's base temp directory.
+
+Every operation starts from the same stored state: after each one, :func:`fresh` deletes what it
+created and puts back what it changed (the world's baseline). A long run (``make fuzz``, 1,000
+examples per operation) once stalled when thousands of classes made by earlier operations stayed in
+the one shared stack; now no operation sees another's leftovers.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 
 from lti_gateway import openapi
-from tests.fuzz.conftest import API_EXAMPLES
+from tests.fuzz.conftest import API_EXAMPLES, World
 
 # Requests with a method a route does not have are sent too (API Gateway answers 404), but not TRACE or
 # QUERY: HTTP APIs have no such routes, and the local server's http.server would answer them 501.
@@ -42,110 +42,8 @@ CONFIG = schemathesis.Config.from_dict(
 SCHEMA = schemathesis.openapi.from_dict(json.loads(openapi.DOCUMENT.read_text()), config=CONFIG)
 COUNTS: Counter[str] = Counter()
 STATUSES: dict[str, Counter[int]] = {}
-CLIENT_ID = "fuzz-client"
-_ENDPOINTS = ("DYNAMODB_ENDPOINT_URL", "KMS_ENDPOINT_URL", "AWS_ENDPOINT_URL")
-
-
-@dataclass
-class World:
-    base_url: str
-    api_key: str
-    ltik: str
-    lms: Any
-    fixed_secrets: dict[str, str]
-    ids: dict[str, str]  # real path parameters (class, unit, key, platform, line item) and login parameters
-    session: requests.Session = field(default_factory=requests.Session)
-
-    def secrets(self) -> dict[str, str]:
-        from lti_gateway.lti13 import tool_keys
-        from lti_gateway.repositories import deps
-
-        found = dict(self.fixed_secrets)
-        found |= {f"platform access token {i}": t for i, t in enumerate(list(self.lms._tokens))}
-        box = deps.secret_box()._current
-        if box:
-            found["KMS data key"] = base64.b64encode(box[1]).decode()
-        kid, key = tool_keys.signing_key()
-        d = key.private_numbers().d.to_bytes(256, "big")
-        found[f"tool private key {kid} (JWK d)"] = base64.urlsafe_b64encode(d).rstrip(b"=").decode()
-        return found
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """The local gateway, an organisation, a consumer key and an LTI 1.3 launch of a local platform."""
-    from lti_gateway.admin import classes
-    from lti_gateway.admin.orgs import Principal
-    from lti_gateway.app_api import line_item_ids
-    from lti_gateway.core.observability import logger
-    from lti_gateway.local.server import LocalGateway, reset_caches
-    from lti_gateway.lti13 import platforms, tool_keys
-    from tests.peers.advantage_platform import AdvantagePlatform
-    from tests.support.app_api import SCOPES, lti13_claims, store_lti13_launch
-
-    saved = dict(os.environ)
-    for name in _ENDPOINTS:
-        os.environ.pop(name, None)
-    level = logger.log_level
-    logger.setLevel("WARNING")  # thousands of "request rejected" lines would only slow the run down
-    gateway = LocalGateway(port=0, quiet=True)
-    try:
-        gateway.start()
-        org = gateway.create_organisation("Fuzz University")
-        key = gateway.create_consumer_key(org.org_id, label="Fuzz LMS")
-        owner = Principal(org.org_id, org.credential_id, "owner")
-        with AdvantagePlatform(client_id=CLIENT_ID, jwks=lambda: tool_keys.public_jwks()) as lms:
-            platform = platforms.create_platform(
-                owner,
-                {
-                    "url": lms.base,
-                    "clientId": CLIENT_ID,
-                    "name": "Fuzz LMS",
-                    "authenticationEndpoint": f"{lms.base}/auth",
-                    "accesstokenEndpoint": lms.token_url,
-                    "authConfig": {"method": "JWK_SET", "key": f"{lms.base}/jwks"},
-                    "deploymentIds": ["dep-1"],
-                },
-            )
-            ags = {"scope": list(SCOPES), "lineitems": lms.line_items_url, "lineitem": lms.item_url()}
-            nrps = {"context_memberships_url": lms.memberships_url, "service_versions": ["2.0"]}
-            claims = lti13_claims(issuer=lms.base, client_id=CLIENT_ID, ags=ags, nrps=nrps)
-            _, ltik = store_lti13_launch(org.org_id, claims, platform_id=platform["id"], client_id=CLIENT_ID)
-            base = gateway.base_url
-            cls = classes.create_class(
-                owner, {"name": "Fuzz class", "class_lms_url": "https://lms.example/c"}, base=base
-            )
-            unit = classes.create_unit(owner, cls["class_id"], {"name": "Fuzz unit"}, base=base)
-            ids = {
-                "class_id": cls["class_id"],
-                "unit_id": unit["unit_id"],
-                "key": key["key"],
-                "platform_id": platform["id"],
-                "id": line_item_ids.encode(lms.item_url()),
-                "iss": lms.base,
-                "client_id": CLIENT_ID,
-                "target_link_uri": f"{base}/lti/launch/{cls['class_id']}",
-            }
-            secrets = {
-                "API key": org.api_key,
-                "API key secret": org.api_key.split(".")[1],
-                "consumer secret": key["secret"],
-                "ltik": ltik,
-            }
-            yield World(gateway.base_url, org.api_key, ltik, lms, secrets, ids)
-    finally:
-        gateway.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        reset_caches()
-        logger.setLevel(level)
-        report = {"examples_per_operation": API_EXAMPLES, "operations": dict(sorted(COUNTS.items()))}
-        report["statuses"] = {op: dict(sorted(c.items())) for op, c in sorted(STATUSES.items())}
-        path = tmp_path_factory.getbasetemp() / "fuzz-report.json"
-        path.write_text(json.dumps(report, indent=1))
-        print(f"\nschemathesis: {sum(COUNTS.values())} requests over {len(COUNTS)} operations -> {path}")
-        for op, count in sorted(COUNTS.items()):
-            print(f"  {count:5d}  {op}  {dict(sorted(STATUSES[op].items()))}")
+EXAMPLES_PER_OPERATION = API_EXAMPLES
+REPORT = "fuzz-report.json"
 
 
 def family(case: Any) -> str:
@@ -190,7 +88,7 @@ def deepen(case: Any, world: World) -> None:
     for name in case.path_parameters or {}:
         if name in world.ids:
             case.path_parameters[name] = world.ids[name]
-    if case.operation.path == "/lti/login" and isinstance(case.query, dict):
+    if case.operation.path in ("/lti/login", "/lti/orgs/{org_id}/login") and isinstance(case.query, dict):
         for name in ("iss", "client_id", "target_link_uri"):
             case.query[name] = world.ids[name]
 
@@ -232,7 +130,7 @@ def check(case: Any, response: Any, world: World) -> None:
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_operation_answers_cleanly(case, world):
+def test_every_operation_answers_cleanly(case, world, fresh):
     label = f"{case.operation.method.upper()} {case.operation.path}"
     if case.method.upper() != case.operation.method.upper():
         label += f" (sent as {case.method.upper()})"

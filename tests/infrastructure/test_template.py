@@ -54,6 +54,8 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         ("ClassesTable", "gsi1"): {"dynamodb:Query"},
         # API key authentication only (the statement is limited to APIKEY# items, see below).
         ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        # Platform issuers only (see test_classes_reads_only_platform_issuers).
+        ("KeysTable", "gsi1"): {"dynamodb:Query"},
     },
     "LaunchFunction": {
         # Consumer keys, organisations, the ltik key, LTI 1.3 platform registrations and LTI 1.1 bindings
@@ -62,7 +64,8 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         # Every statement is limited by dynamodb:LeadingKeys, see test_launch_keys_table_access_is_limited.
         ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
         # Nonces, login states and launch contexts (puts); consuming a login state (one delete).
-        ("LaunchTable", None): {"dynamodb:PutItem", "dynamodb:DeleteItem"},
+        # Login states read (consistently) before the launch validates, consumed once it has.
+        ("LaunchTable", None): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
         ("ClassesTable", None): {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"},
         ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
     },
@@ -89,6 +92,14 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         },
         ("KeysTable", "gsi1"): {"dynamodb:Query"},
         ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
+    },
+    "RotationFunction": {
+        # The scheduled key rotation: every key set's pointer (gsi1, TOOLKEYSETS only), each set read
+        # (Query) and rotated (one transaction of Put/Update), limited to TOOLKEY#rsa* partitions; a new
+        # private key sealed (GenerateDataKey; nothing is ever opened).
+        ("KeysTable", None): {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+        ("KeysTable", "gsi1"): {"dynamodb:Query"},
+        ("SecretsKey", None): {"kms:GenerateDataKey"},
     },
     "TokenFunction": {
         # API keys (get/touch), consumer keys, platforms and tool keys (get), tool keys (query/create):
@@ -832,6 +843,20 @@ def test_export_reads_no_secret(template: Template) -> None:
     assert list(CONSUMER_KEY_ATTRIBUTES) == listing["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
 
 
+def test_classes_reads_only_platform_issuers(template: Template) -> None:
+    """The classes function lists an organisation's platforms through gsi1 for their issuers only (the
+    LMS origins a Class LMS URL may point at), projecting what the repository projects."""
+    from lti_gateway.repositories.lms_origins import ISSUER_ATTRIBUTES
+
+    statements = _props(template, "ClassesFunction")["Policies"][0]["Statement"]
+    [listing] = [s for s in statements if s["Resource"] == {"Fn::Sub": "${KeysTable.Arn}/index/gsi1"}]
+    assert listing["Action"] == "dynamodb:Query"
+    assert listing["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": list(ISSUER_ATTRIBUTES)},
+        "StringEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+    }
+
+
 def test_launch_keys_table_access_is_limited(template: Template) -> None:
     """The launch function reads consumer keys, organisations, tool keys, platform registrations and
     LTI 1.1 bindings, queries only an issuer's registrations, and writes only tool keys and bindings."""
@@ -839,8 +864,8 @@ def test_launch_keys_table_access_is_limited(template: Template) -> None:
     on_keys = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}]
     limits = {s["Action"]: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys}
     assert limits == {
-        "dynamodb:GetItem": ["CK#*", "ORG#*", "TOOLKEY#*", "PLATFORM#*", "ISS#*", "LTI1P1BIND#*"],
-        "dynamodb:Query": ["ISS#*"],
+        "dynamodb:GetItem": ["CK#*", "ORG#*", "TOOLKEY#*", "PLATFORM#*", "ORGISS#*", "ISS#*", "LTI1P1BIND#*"],
+        "dynamodb:Query": ["ORGISS#*", "ISS#*"],
         "dynamodb:PutItem": ["TOOLKEY#*", "LTI1P1BIND#*"],
     }
 
@@ -853,7 +878,8 @@ def test_platforms_keys_table_access_is_limited(template: Template) -> None:
     limits = {s["Sid"]: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys}
     assert limits == {
         "ApiCredentials": ["APIKEY#*"],
-        "PlatformItems": ["PLATFORM#*", "ISS#*", "REGURL#*", "LTI1P1BIND#*", "TOOLKEY#rsa"],
+        "PlatformItems": ["PLATFORM#*", "ORGISS#*", "ISS#*", "REGURL#*", "LTI1P1BIND#*", "TOOLKEY#rsa*"],
+        "OrganisationReads": ["ORG#*"],
     }
     [credentials] = [s for s in on_keys if s["Sid"] == "ApiCredentials"]
     assert set(credentials["Action"]) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}

@@ -4,10 +4,15 @@ Every AWS call any client makes is recorded (``aws_calls`` wraps botocore's ``_m
 call through a client the code forgot to share, or a KMS call on a warm path, shows up too.
 
 Budgets, per warm request (the container has served one like it before):
-- LTI 1.1 launch: 2 writes (nonce, launch context), after the first launch of its LMS context;
-- LTI 1.3 launch: 2 calls (consume the state, write the launch context) — also asserted, through the
-  clients' event hooks, by tests/functional/launch/test_lti13_launch.py::test_a_warm_launch_makes_two_dynamodb_calls;
-- ltik call (``GET /api/idtoken`` after the first): 1 read;
+- LTI 1.1 launch: 2 writes (nonce, launch context), after the first launch of its LMS context, and 2
+  strongly consistent reads — the consumer key and the class — so a revocation, rotation, ``lti_enabled``
+  switch or deletion counts from the next launch (issue 13, item 12; tests/functional/test_revocation_now.py);
+- LTI 1.3 launch: 4 calls (read the state, consume it once the launch validated whole — issue 13, item
+  11 —, read the class consistently — item 12 —, write the launch context) — also asserted, through
+  the clients' event hooks, by
+  tests/functional/launch/test_lti13_launch.py::test_a_warm_launch_makes_four_dynamodb_calls;
+- ltik call (``GET /api/idtoken`` after the first): 2 reads — the API key (consistent: revocation counts
+  from the next call) and the launch context;
 - export: one Query per page of units (plus the class read and the consumer keys' Query).
 """
 
@@ -48,8 +53,9 @@ def test_a_warm_lti11_launch_makes_two_dynamodb_writes(lti11_world, lti11_launch
     with aws_calls() as calls:
         lti11_launch()
 
-    assert dynamodb(calls) == ["PutItem", "PutItem"]  # the nonce, the launch context
-    assert services(calls) == {"dynamodb"}  # no KMS: the consumer secret stays open in memory
+    # The consumer key (read every launch, consistent), the nonce, the class (consistent), the context.
+    assert dynamodb(calls) == ["GetItem", "PutItem", "GetItem", "PutItem"]
+    assert services(calls) == {"dynamodb"}  # no KMS: the opened secret is reused while its version holds
 
 
 def test_a_new_lms_context_costs_one_more_write_once(lti11_world, lti11_launch, aws_calls):
@@ -61,11 +67,11 @@ def test_a_new_lms_context_costs_one_more_write_once(lti11_world, lti11_launch, 
     with aws_calls() as again:
         lti11_launch(other_course)
 
-    assert sorted(dynamodb(first)) == ["PutItem", "PutItem", "UpdateItem"]
-    assert dynamodb(again) == ["PutItem", "PutItem"]
+    assert sorted(dynamodb(first)) == ["GetItem", "GetItem", "PutItem", "PutItem", "UpdateItem"]
+    assert dynamodb(again) == ["GetItem", "PutItem", "GetItem", "PutItem"]
 
 
-def test_a_warm_lti13_launch_makes_two_dynamodb_calls(world, launch_fn, aws_calls):
+def test_a_warm_lti13_launch_makes_four_dynamodb_calls(world, launch_fn, aws_calls):
     target = world["class"]["launch_url"]
     auth = login(launch_fn, target)
     assert launch_fn(launch_post({"id_token": id_token_for({**auth, "_target": target}), "state": auth["state"]}))
@@ -76,7 +82,8 @@ def test_a_warm_lti13_launch_makes_two_dynamodb_calls(world, launch_fn, aws_call
         answer = launch_fn(event)
 
     assert answer.status == 302, answer.raw
-    assert dynamodb(calls) == ["DeleteItem", "PutItem"]  # consume state + nonce, store the launch context
+    # Read the state, consume it, read the class (consistent, issue 13 item 12), store the context.
+    assert dynamodb(calls) == ["GetItem", "DeleteItem", "GetItem", "PutItem"]
     assert services(calls) == {"dynamodb"}
 
 
@@ -95,7 +102,7 @@ def test_a_warm_ltik_call_makes_one_read(lti11_world, lti11_launch, token_fn, aw
         answer = _idtoken(lti11_world, token_fn, launched["ltik"])
 
     assert answer.status == 200
-    assert dynamodb(calls) == ["GetItem"]  # the launch context
+    assert dynamodb(calls) == ["GetItem", "GetItem"]  # the API key (consistent), the launch context
     assert services(calls) == {"dynamodb"}
 
 
@@ -107,7 +114,7 @@ def test_a_warm_ltik_call_of_a_launch_with_services_makes_one_read(lti11_world, 
         answer = _idtoken(lti11_world, token_fn, launched["ltik"])
 
     assert answer.status == 200
-    assert dynamodb(calls) == ["GetItem"]
+    assert dynamodb(calls) == ["GetItem", "GetItem"]  # the API key, the launch context; the service key is known
 
 
 # -- exports ------------------------------------------------------------------------------------------------

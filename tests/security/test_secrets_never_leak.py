@@ -105,16 +105,20 @@ def kms_data_key() -> dict[str, str]:
     return {"kms data key": base64.b64encode(current[1]).decode()} if current else {}
 
 
-def tool_private_keys() -> dict[str, str]:
+def tool_private_keys(org_id: str) -> dict[str, str]:
+    """The current private key of ``org_id``'s key set (what its client assertions are signed with)."""
     from cryptography.hazmat.primitives import serialization
 
-    kid, key = tool_keys.signing_key()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    d = base64.urlsafe_b64encode(key.private_numbers().d.to_bytes(256, "big")).rstrip(b"=").decode()
-    body = "".join(pem.splitlines()[1:-1])
-    return {f"tool private key {kid} (PEM body line)": body[64:128], f"tool private key {kid} (JWK d)": d}
+    found: dict[str, str] = {}
+    for owner in (org_id,):
+        kid, key = tool_keys.signing_key(owner)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        d = base64.urlsafe_b64encode(key.private_numbers().d.to_bytes(256, "big")).rstrip(b"=").decode()
+        body = "".join(pem.splitlines()[1:-1])
+        found |= {f"tool private key {kid} (PEM body line)": body[64:128], f"tool private key {kid} (JWK d)": d}
+    return found
 
 
 def ltik_key() -> dict[str, str]:
@@ -248,7 +252,9 @@ def test_an_lti13_launch_leaks_nothing(debug_logs, world, launch_fn):
     replay = launch_fn(l13.launch_post({"id_token": "x.y.z", "state": auth["state"]}))
     assert replay.status in (400, 401)
 
-    secrets = {"ltik": token, "login state": auth["state"]} | kms_data_key() | ltik_key()
+    [cookie] = l13.BROWSER.cookies_for(auth["state"])  # the login's browser binding (its value is a secret)
+    secrets = {"ltik": token, "login state": auth["state"], "state cookie": cookie.split("=", 1)[1]}
+    secrets |= kms_data_key() | ltik_key()
     assert_absent(secrets, debug_logs(), "the logs")
     assert_absent(secrets, [replay.raw], "an error body")
 
@@ -275,11 +281,11 @@ def test_lti13_services_platforms_and_tool_keys_leak_nothing(debug_logs, lti13, 
 
     created = platforms_fn(vary("platforms-create.json", **bearer))
     assert created.status == 201, created.raw
-    secrets |= tool_private_keys()
+    secrets |= tool_private_keys(lti13["org"].org_id)
     rotated = platforms_fn(vary("platforms-rotate-key.json", **bearer))
     assert rotated.status == 200, rotated.raw
     tool_keys.reset()
-    secrets |= tool_private_keys()
+    secrets |= tool_private_keys(lti13["org"].org_id)
     for event in (
         vary("platforms-list.json", **bearer),
         vary("platforms-get.json", **bearer, path_params={"platform_id": created.body["id"]}),

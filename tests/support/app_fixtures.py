@@ -64,7 +64,9 @@ def make_lti11_world(org, monkeypatch, *, unit: bool = False) -> dict:
     key = consumer_keys.create_consumer_key(org.org_id, label="Canvas")
     base = f"https://{HOST}"
     cls = classes.create_class(
-        principal, {"name": "Physics 101", "class_lms_url": "https://lms.example.edu/c/1"}, base=base
+        principal,
+        {"name": "Physics 101", "class_lms_url": "https://lms.example.edu/c/1", "class_lms_url_confirmed": True},
+        base=base,
     )
     world = {"org": org, "principal": principal, "key": key["key"], "secret": key["secret"], "class": cls}
     if unit:
@@ -116,7 +118,7 @@ def lti13(stack, org, insecure_platform_urls):
     from lti_gateway.lti13 import platforms, tool_keys
 
     principal = orgs.Principal(org.org_id, org.credential_id, "owner")
-    jwks = tool_keys.public_jwks()
+    jwks = tool_keys.public_jwks(org.org_id)  # what this organisation's LMS was given
     with AdvantagePlatform(client_id=CLIENT_ID, jwks=lambda: jwks) as lms:
         created = platforms.create_platform(
             principal,

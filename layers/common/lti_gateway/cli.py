@@ -6,7 +6,9 @@
     lti-gateway credential create --org org_... --role member --label "CI" --stack lti-gateway
     lti-gateway export cls_... --format csv --stack lti-gateway [--org org_...] [--output FILE]
     lti-gateway export --org org_... --format json --local      # every class of the organisation
-    lti-gateway keys rotate --stack lti-gateway                  # the tool's LTI 1.3 RSA signing key
+    lti-gateway tool-keys rotate --org org_... --stack lti-gateway   # an organisation's LTI 1.3 signing key
+    lti-gateway tool-keys rotate --stack-wide --stack lti-gateway    # the legacy stack-wide key set
+    lti-gateway tool-keys rotate --due --max-age-days 90 --local     # what the scheduled rotation does
 
 The new API key is printed once; only its hash and a KMS-sealed copy are stored.
 """
@@ -221,31 +223,68 @@ def build_parser() -> argparse.ArgumentParser:
     target_options(exporter)
     exporter.set_defaults(run=export)
 
-    keys = commands.add_parser("keys", help="the tool's LTI 1.3 signing keys").add_subparsers(
-        dest="action", required=True
+    tool_keys = commands.add_parser(
+        "tool-keys", help="the tool's LTI 1.3 RSA signing keys (one set per organisation)"
+    ).add_subparsers(dest="action", required=True)
+    rotate = tool_keys.add_parser("rotate", help="new current key; the old one stays published as previous")
+    which = rotate.add_mutually_exclusive_group(required=True)
+    which.add_argument("--org", help="rotate this organisation's key set")
+    which.add_argument(
+        "--stack-wide",
+        action="store_true",
+        help="rotate the stack-wide set of registrations made before tenant scoping",
     )
-    rotate = keys.add_parser("rotate", help="new current key; the old one stays published as previous")
+    which.add_argument(
+        "--due", action="store_true", help="rotate every set whose current key is older than --max-age-days"
+    )
+    rotate.add_argument("--max-age-days", type=int, default=90, help="with --due (default 90)")
     target_options(rotate)
-    rotate.set_defaults(run=keys_rotate)
+    rotate.set_defaults(run=tool_keys_rotate)
     return parser
 
 
-def keys_rotate(args: argparse.Namespace) -> None:
-    """Rotate the tool's RSA key (the JWKS keeps the previous one, so tokens in flight still verify)."""
-    from lti_gateway.lti13 import tool_keys
-
-    rotated = tool_keys.rotate()
-    if args.json:
-        print(json.dumps(rotated, indent=2))
+def _print_rotation(rotated: dict[str, Any], owner: str) -> None:
+    if not rotated.get("rotated"):
+        if rotated.get("error"):
+            print(f"{owner}: not rotated ({rotated['error']})")
+        else:
+            print(f"{owner}: no key yet: created the first one, kid {rotated['current']['kid']}")
         return
-    if not rotated["rotated"]:
-        print(f"No key yet: created the first one, kid {rotated['current']['kid']}")
-        return
-    print("Tool key rotated")
+    print(f"{owner}: tool key rotated")
     print(f"  current kid    {rotated['current']['kid']}")
     print(f"  previous kid   {rotated['previous']['kid']}   (still in the JWKS until the next rotation)")
     if rotated["retired_kid"]:
         print(f"  retired kid    {rotated['retired_kid']}   (no longer published; private key deleted)")
+
+
+def tool_keys_rotate(args: argparse.Namespace) -> None:
+    """Rotate an organisation's RSA key set (its JWKS keeps the previous key, so tokens in flight still
+    verify), the legacy stack-wide set, or every set that is due (the scheduled rotation's job)."""
+    from lti_gateway.lti13 import tool_keys
+
+    if args.due:
+        if args.max_age_days < 1:
+            raise CliError("--max-age-days must be at least 1")
+        outcomes = tool_keys.rotate_due(args.max_age_days)
+        if args.json:
+            print(json.dumps(outcomes, indent=2))
+            return
+        if not outcomes:
+            print(f"No key set is older than {args.max_age_days} days: nothing rotated")
+        for outcome in outcomes:
+            _print_rotation(outcome, outcome["owner"] or "stack-wide set")
+        return
+    owner = None if args.stack_wide else args.org
+    if owner is not None:
+        from lti_gateway.repositories import deps
+
+        if deps.keys_repo().get_organisation(owner) is None:
+            raise CliError(f"no organisation {owner!r} on this stack")
+    rotated = tool_keys.rotate(owner)
+    if args.json:
+        print(json.dumps(rotated, indent=2))
+        return
+    _print_rotation(rotated, owner or "stack-wide set")
 
 
 def exports_formats() -> tuple[str, ...]:

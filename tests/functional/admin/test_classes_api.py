@@ -45,6 +45,8 @@ def create_class(classes_fn, org, body=None, *, api_key=None, **kw):
 
 
 def new_class(classes_fn, org, **fields) -> dict:
+    if fields.get("class_lms_url"):  # the owner vouches for its origin: no launch came from it (issue 13 #10)
+        fields.setdefault("class_lms_url_confirmed", True)
     answer = create_class(classes_fn, org, {"name": "CS101", **fields})
     assert answer.status == 201, answer.body
     return answer.body

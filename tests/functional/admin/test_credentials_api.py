@@ -90,10 +90,19 @@ def test_a_revoked_credential_is_refused_with_a_clear_reason(keys_fn, org):
 
 
 def test_a_credential_cannot_revoke_itself(keys_fn, org):
+    keys_fn(vary("credentials-create.json", api_key=org.api_key, body={"role": "owner"}))  # not the last owner
     answer = keys_fn(
         vary("credentials-revoke.json", api_key=org.api_key, path_params={"credential_id": org.credential_id})
     )
     assert (answer.status, answer.body["error"]) == (409, "cannot_revoke_self")
+    assert keys_fn(vary("org-get.json", api_key=org.api_key)).status == 200
+
+
+def test_the_only_owner_revoking_itself_is_told_it_is_the_last_owner(keys_fn, org):
+    answer = keys_fn(
+        vary("credentials-revoke.json", api_key=org.api_key, path_params={"credential_id": org.credential_id})
+    )
+    assert (answer.status, answer.body["error"]) == (409, "last_owner")
     assert keys_fn(vary("org-get.json", api_key=org.api_key)).status == 200
 
 

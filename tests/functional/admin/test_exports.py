@@ -120,7 +120,7 @@ def manifest_of(archive: zipfile.ZipFile) -> ET.Element:
 
 def test_an_empty_class_exports_its_class_row_and_the_organisation_settings(org, export_fn):
     key = consumer_keys.create_consumer_key(org.org_id, label="Canvas")
-    cls = new_class(org, class_lms_url="https://lms.example.edu/courses/7")
+    cls = new_class(org, class_lms_url="https://lms.example.edu/courses/7", class_lms_url_confirmed=True)
 
     answer = export_class(export_fn, org.api_key, cls["class_id"])
 
@@ -138,9 +138,10 @@ def test_an_empty_class_exports_its_class_row_and_the_organisation_settings(org,
     assert row["class_lms_url"] == "https://lms.example.edu/courses/7"
     assert row["consumer_keys"] == key["key"]
     assert row["consumer_key_labels"] == "Canvas"
-    assert row["lti13_login_url"] == f"{BASE}/lti/login"
-    assert row["lti13_redirect_url"] == f"{BASE}/lti/launch"
-    assert row["lti13_jwks_url"] == f"{BASE}/.well-known/jwks.json"
+    # The organisation's own LTI 1.3 URLs (a login there matches its registrations only).
+    assert row["lti13_login_url"] == f"{BASE}/lti/orgs/{org.org_id}/login"
+    assert row["lti13_redirect_url"] == f"{BASE}/lti/orgs/{org.org_id}/launch"
+    assert row["lti13_jwks_url"] == f"{BASE}/lti/orgs/{org.org_id}/jwks.json"
     assert row["unit_id"] == row["unit_name"] == row["position"] == ""
 
 
@@ -222,9 +223,9 @@ def test_json_nests_the_units_in_order_with_both_lti_urls(org, export_fn):
     }
     assert body["consumer_keys"] == [{"key": key["key"], "label": "Moodle"}]
     assert body["lti13"] == {
-        "login_url": f"{BASE}/lti/login",
-        "redirect_url": f"{BASE}/lti/launch",
-        "jwks_url": f"{BASE}/.well-known/jwks.json",
+        "login_url": f"{BASE}/lti/orgs/{org.org_id}/login",
+        "redirect_url": f"{BASE}/lti/orgs/{org.org_id}/launch",
+        "jwks_url": f"{BASE}/lti/orgs/{org.org_id}/jwks.json",
     }
     assert body["units"] == [
         {

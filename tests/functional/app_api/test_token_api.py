@@ -25,7 +25,7 @@ from lti_gateway.app_api import line_item_ids
 from tests.functional.app_api.test_app_auth import assert_contract_error
 from tests.peers.advantage_platform import LINE_ITEMS, MOODLE_ITEM, Recorder
 from tests.peers.lms_params import CANVAS
-from tests.support.app_api import LTI, ltik_auth, service_auth, token_event
+from tests.support.app_api import LTI, SCOPES, ltik_auth, service_auth, token_event
 from tests.support.app_fixtures import *  # noqa: F403
 from tests.support.app_fixtures import SOURCEDID, USER_ID
 
@@ -401,6 +401,8 @@ def test_scores_get_a_server_timestamp_and_a_fetched_maximum(lti13, token_fn):
 def test_a_moodle_line_item_url_with_a_query_works_in_every_encoding(lti13, token_fn, encoding):
     lms = lti13["lms"]
     url = lms.item_url(MOODLE_ITEM)
+    moodle_ags = {"scope": list(SCOPES), "lineitems": f"{lms.base}/mod/lti/services.php/7/lineitems?type_id=1"}
+    lti13 = {**lti13, **lti13["launch"](ags={**moodle_ags, "lineitem": url})}  # a Moodle course 7 launch
     path_id = {
         "opaque": line_item_ids.encode(url),
         "python-client": quote(url),  # quote() keeps "/": https%3A//... and %3Ftype_id%3D1
@@ -554,8 +556,10 @@ def dl_launch(lti13):
 
 def _decode(message: str) -> tuple[dict, dict]:
     from lti_gateway.lti13 import tool_keys
+    from lti_gateway.repositories import deps
 
-    token = jose_jwt.decode(message, KeySet.import_key_set(tool_keys.public_jwks()), algorithms=["RS256"])
+    published = [k for s in deps.tool_keys_repo().key_sets() for k in tool_keys.public_jwks(s["owner"])["keys"]]
+    token = jose_jwt.decode(message, KeySet.import_key_set({"keys": published}), algorithms=["RS256"])
     return token.header, token.claims
 
 

@@ -32,6 +32,7 @@ from lti_gateway.repositories import aws
 from tests.peers.jwks_server import JwksServer
 from tests.peers.oauth1_signer import launch_event
 from tests.support import launch_state
+from tests.support.browser import BROWSER, Browser
 from tests.support.events import vary
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
@@ -71,6 +72,7 @@ def world(stack, org, jwks, monkeypatch):
     monkeypatch.setenv("ALLOW_INSECURE_PLATFORM_URLS", "true")  # the JWKS is on loopback, over http
     config.settings.cache_clear()
     launch_state.forget()
+    TENANT["org_id"] = org.org_id
     principal = orgs.Principal(org.org_id, org.credential_id, "owner")
     orgs.update_settings(principal, {"app_launch_url": APP})
     cls = classes.create_class(principal, {"name": "Physics 101"}, base=BASE)
@@ -93,22 +95,32 @@ def world(stack, org, jwks, monkeypatch):
 # -- the platform's side ------------------------------------------------------------------------------
 
 
-def login_event(params: dict[str, str], *, method: str = "GET") -> dict[str, Any]:
+# The organisation of the world fixture: its login and launch URLs are what its LMS was given.
+TENANT: dict[str, str] = {}
+
+
+def org_path(name: str) -> str:
+    """``/lti/orgs/{org_id}/login`` or ``…/launch`` of the world's organisation."""
+    return f"/lti/orgs/{TENANT['org_id']}/{name}"
+
+
+def login_event(params: dict[str, str], *, method: str = "GET", path: str | None = None) -> dict[str, Any]:
     query = urlencode(params)
+    path = path or org_path("login")
     if method == "POST":
-        event = launch_event(query, host=HOST, raw_path="/lti/login")
-        event["requestContext"]["http"]["path"] = "/lti/login"
-        event["routeKey"] = "POST /lti/login"
+        event = launch_event(query, host=HOST, raw_path=path)
+        event["requestContext"]["http"]["path"] = path
+        event["routeKey"] = "POST /lti/orgs/{org_id}/login"
         return event
     return {
         "version": "2.0",
-        "routeKey": "GET /lti/login",
-        "rawPath": "/lti/login",
+        "routeKey": "GET /lti/orgs/{org_id}/login",
+        "rawPath": path,
         "rawQueryString": query,
         "headers": {"host": HOST, "x-forwarded-proto": "https", "user-agent": "Mozilla/5.0"},
         "requestContext": {
             "domainName": HOST,
-            "http": {"method": "GET", "path": "/lti/login", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9"},
+            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9"},
             "requestId": "login-request-1",
             "stage": "$default",
             "apiId": "abc123",
@@ -117,10 +129,13 @@ def login_event(params: dict[str, str], *, method: str = "GET") -> dict[str, Any
     }
 
 
-def launch_post(form: dict[str, str], path: str = "/lti/launch") -> dict[str, Any]:
+def launch_post(form: dict[str, str], path: str | None = None, *, browser: Browser | None = BROWSER) -> dict[str, Any]:
+    """The platform's form post, from ``browser`` (by default the one that logged in: it carries the
+    login's cookie); ``browser=None`` for a post that carries no cookie."""
+    path = path or org_path("launch")
     event = launch_event(urlencode(form), host=HOST, raw_path=path)
     event["requestContext"]["http"]["path"] = path
-    return event
+    return browser.carry(event, form.get("state")) if browser is not None else event
 
 
 def login(launch_fn, target: str, **extra: str) -> dict[str, str]:
@@ -129,6 +144,7 @@ def login(launch_fn, target: str, **extra: str) -> dict[str, str]:
     answer = launch_fn(login_event(params))
     assert answer.status == 302, answer.raw
     assert answer.headers["location"].startswith(AUTH_URL + "?")
+    BROWSER.keep(answer)  # the state's cookie, sent back by launch_post
     return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["location"]).query).items()}
 
 
@@ -185,7 +201,7 @@ def ltik_of(answer) -> ltik.LtikClaims:
 # -- login ---------------------------------------------------------------------------------------------
 
 
-def test_the_login_stores_state_and_nonce_server_side_and_sets_no_cookie(world, launch_fn, stack):
+def test_the_login_stores_state_and_nonce_server_side_and_binds_it_to_the_browser(world, launch_fn, stack):
     params = {
         "iss": ISS,
         "login_hint": "user-7",
@@ -195,9 +211,13 @@ def test_the_login_stores_state_and_nonce_server_side_and_sets_no_cookie(world, 
     }
     answer = launch_fn(login_event(params))
 
-    assert answer.status == 302 and "set-cookie" not in answer.headers
+    assert answer.status == 302 and "set-cookie" not in answer.headers  # HTTP API v2: in ``cookies``
+    [cookie] = answer.cookies
+    assert cookie.startswith("__Host-lti_state_") and "; Path=/; Max-Age=600; HttpOnly; Secure; SameSite=None" in cookie
     sent = parse_qs(urlsplit(answer.headers["location"]).query)
-    assert sent["redirect_uri"] == [f"{BASE}/lti/launch"] and sent["client_id"] == [CLIENT_ID]
+    assert sent["redirect_uri"] == [f"{BASE}/lti/orgs/{world['org'].org_id}/launch"] and sent["client_id"] == [
+        CLIENT_ID
+    ]
     assert sent["lti_message_hint"] == ["hint-1"] and sent["canvas_region"] == ["eu-west-1"]
     [state] = items(stack, "STATE#")
     assert state["pk"] == f"STATE#{sent['state'][0]}" and state["nonce"] == sent["nonce"][0]
@@ -498,7 +518,7 @@ def test_an_unverifiable_lti1p1_claim_is_stored_unbound(world, launch_fn, stack,
 # -- budget and races --------------------------------------------------------------------------------------
 
 
-def test_a_warm_launch_makes_two_dynamodb_calls(world, launch_fn):
+def test_a_warm_launch_makes_four_dynamodb_calls(world, launch_fn):
     target = world["class"]["launch_url"]
     assert full_launch(launch_fn, target)[0].status == 302  # warms registrations, keys, class, ltik key
     auth = login(launch_fn, target)
@@ -513,7 +533,8 @@ def test_a_warm_launch_makes_two_dynamodb_calls(world, launch_fn):
     answer = launch_fn(event)
 
     assert answer.status == 302
-    assert calls == ["DeleteItem", "PutItem"]
+    # Read the state, consume it once valid, read the class (consistent: issue 13 item 12), store.
+    assert calls == ["GetItem", "DeleteItem", "GetItem", "PutItem"], calls
 
 
 def test_twenty_parallel_launches_with_the_same_state_let_exactly_one_through(world, launch_fn, stack):
@@ -551,14 +572,17 @@ def test_the_sample_events_parse_and_are_answered(stack, org, launch_fn):
     """events/launch-lti13*.json (for `sam local invoke -e`): a Moodle login and an id_token post."""
     from tests.support.events import load_event
 
-    assert "unknown_platform" in launch_fn(load_event("launch-lti13-login.json")).raw
+    def for_this_org(name: str) -> dict[str, Any]:  # the events name a placeholder organisation
+        return json.loads(json.dumps(load_event(name)).replace("org_0123456789abcdef", org.org_id))
+
+    assert "unknown_platform" in launch_fn(for_this_org("launch-lti13-login.json")).raw
     principal = orgs.Principal(org.org_id, org.credential_id, "owner")
     platforms.create_platform(principal, json.loads(load_event("platforms-create.json")["body"]))
 
-    login_answer = launch_fn(load_event("launch-lti13-login.json"))
+    login_answer = launch_fn(for_this_org("launch-lti13-login.json"))
     assert login_answer.status == 302
     assert login_answer.headers["location"].startswith("https://moodle.example.edu/mod/lti/auth.php?")
-    launch_answer = launch_fn(load_event("launch-lti13.json"))
+    launch_answer = launch_fn(for_this_org("launch-lti13.json"))
     assert launch_answer.status == 401 and "invalid_state" in launch_answer.raw
 
 
@@ -584,8 +608,9 @@ def test_a_login_with_a_storage_target_answers_the_storage_page_and_the_launch_n
         "lti_storage_target": "post_message_forwarding",
     }
     answer = launch_fn(login_event(params))
+    BROWSER.keep(answer)  # the storage page sets the state's cookie too
 
-    assert answer.status == 200 and "location" not in answer.headers and "set-cookie" not in answer.headers
+    assert answer.status == 200 and "location" not in answer.headers and len(answer.cookies) == 1
     assert answer.headers["content-type"].startswith("text/html")
     assert answer.headers["cache-control"] == "no-store"
     policy = answer.headers["content-security-policy"]
@@ -596,12 +621,13 @@ def test_a_login_with_a_storage_target_answers_the_storage_page_and_the_launch_n
     assert config["location"].startswith(AUTH_URL + "?") and config["origin"] == "https://lms.example.edu"
     assert config["target"] == "post_message_forwarding"
     auth = {k: v[0] for k, v in parse_qs(urlsplit(config["location"]).query).items()}
-    assert "lti_storage_target" not in auth and auth["redirect_uri"] == f"{BASE}/lti/launch"
+    assert "lti_storage_target" not in auth and auth["redirect_uri"] == f"{BASE}/lti/orgs/{world['org'].org_id}/launch"
     [state] = items(stack, "STATE#")  # server-side, as without client storage
     assert state["pk"] == f"STATE#{auth['state']}" and state["nonce"] == auth["nonce"]
     assert [m["key"] for m in config["messages"]] == [f"state_{auth['state']}", f"nonce_{auth['nonce']}"]
 
-    # The platform posts back; whether its storage answered or not, the server-side state decides.
+    # The platform posts back; the cookie came back too, so the platform's storage is not asked
+    # (tests/functional/launch/test_state_binding.py drives the launch without it).
     token = id_token_for({**auth, "_target": target})
     form = {"id_token": token, "state": auth["state"], "lti_storage_target": "post_message_forwarding"}
     launched = launch_fn(launch_post(form))
@@ -854,9 +880,9 @@ def test_listing_filters_by_status_and_unknown_ids_are_not_found(migrating, laun
         assert (answer.status, answer.body["error"]) == (404, "not_found")
 
 
-def test_a_warm_launch_with_a_pending_binding_makes_no_extra_dynamodb_call(migrating, launch_fn):
+def test_a_warm_launch_with_a_pending_binding_reads_key_and_binding_once_each(migrating, launch_fn):
     key = migrating["key"]["key"]
-    unsigned_launch(launch_fn, migrating, key)  # warms the key, the binding status and the rest
+    unsigned_launch(launch_fn, migrating, key)  # warms what a container may keep (registration, JWKS, org)
     target = migrating["class"]["launch_url"]
     auth = login(launch_fn, target)
     claim = {"oauth_consumer_key": key}
@@ -871,4 +897,7 @@ def test_a_warm_launch_with_a_pending_binding_makes_no_extra_dynamodb_call(migra
     for client in (aws.dynamodb().meta.client, aws.dynamodb_client()):
         client.meta.events.register("before-call.dynamodb", count)
     assert launch_fn(event).status == 302
-    assert calls == ["DeleteItem", "PutItem"]
+    # The state (read, consumed), then the class, the consumer key and the binding, each read consistent
+    # on every launch (issue 13 item 12: a rejection or a revocation counts from the next launch), then
+    # the launch context.
+    assert calls == ["GetItem", "DeleteItem", "GetItem", "GetItem", "GetItem", "PutItem"], calls

@@ -139,15 +139,16 @@ def test_dynamic_registration_stores_the_platform_and_closes_the_window(platform
     assert lms.rejections == []
     # The platform received our configuration, from the one module that builds it, with its token.
     [payload] = lms.registrations
-    assert payload == tool_config.registration_request(BASE, product_family_code="moodle")
-    assert payload["initiate_login_uri"] == f"{BASE}/lti/login"
-    assert payload["redirect_uris"] == [f"{BASE}/lti/launch"]
-    assert payload["jwks_uri"] == f"{BASE}/.well-known/jwks.json"
+    assert payload == tool_config.registration_request(BASE, org.org_id, product_family_code="moodle")
+    # The registering organisation's own URLs and JWKS (never the stack-wide ones).
+    assert payload["initiate_login_uri"] == f"{BASE}/lti/orgs/{org.org_id}/login"
+    assert payload["redirect_uris"] == [f"{BASE}/lti/orgs/{org.org_id}/launch"]
+    assert payload["jwks_uri"] == f"{BASE}/lti/orgs/{org.org_id}/jwks.json"
     assert set(payload["scope"].split()) == set(tool_config.SCOPES)
     for method, _, headers, _ in lms.requests:
         assert headers["authorization"] == f"Bearer {lms.registration_token}", method
     # …and the gateway stored what it answered, as an active platform of the URL's organisation.
-    registration = platforms.find_for_launch(lms.origin, "client-1")
+    registration = platforms.find_for_login(lms.origin, "client-1", org.org_id)
     assert registration.org_id == org.org_id and registration.active
     assert registration.deployment_ids == ("deployment-1",)
     assert registration.jwks_url == lms.origin + "/api/lti/security/jwks"
@@ -176,8 +177,8 @@ def test_a_reusable_url_registers_several_platforms(platforms_fn, org, stack, lm
     second = open_from_lms(platforms_fn, url, lms_query(lms))
 
     assert first.status == second.status == 200
-    assert platforms.find_for_launch(lms.origin, "client-1").org_id == org.org_id
-    assert platforms.find_for_launch(lms.origin, "client-2").org_id == org.org_id
+    assert platforms.find_for_login(lms.origin, "client-1", org.org_id).org_id == org.org_id
+    assert platforms.find_for_login(lms.origin, "client-2", org.org_id).org_id == org.org_id
     assert len(registration_url_items(stack)) == 1
 
 
@@ -347,15 +348,18 @@ def test_an_unreachable_platform(platforms_fn, org, stack, insecure):
     assert_refused(answer, 502, "upstream_unreachable")
 
 
-def test_a_pair_already_registered_is_refused(platforms_fn, make_org, stack, lms, insecure):
+def test_a_pair_already_registered_in_the_organisation_is_refused(platforms_fn, make_org, stack, lms, insecure):
     first, second = make_org("First"), make_org("Second")
     assert open_from_lms(platforms_fn, new_registration_url(platforms_fn, first), lms_query(lms)).status == 200
-    lms.client_ids = iter(["client-1"])  # the LMS hands out the same client id again
+    lms.client_ids = iter(["client-1", "client-1"])  # the LMS hands out the same client id again
 
-    answer = open_from_lms(platforms_fn, new_registration_url(platforms_fn, second), lms_query(lms))
+    answer = open_from_lms(platforms_fn, new_registration_url(platforms_fn, first), lms_query(lms))
+    elsewhere = open_from_lms(platforms_fn, new_registration_url(platforms_fn, second), lms_query(lms))
 
     assert_refused(answer, 409, "platform_exists")
-    assert platforms.find_for_launch(lms.origin, "client-1").org_id == first.org_id
+    assert elsewhere.status == 200, elsewhere.raw  # unique inside one organisation, not across them
+    assert platforms.find_for_login(lms.origin, "client-1", first.org_id).org_id == first.org_id
+    assert platforms.find_for_login(lms.origin, "client-1", second.org_id).org_id == second.org_id
 
 
 def test_nothing_secret_in_the_logs(platforms_fn, org, stack, lms, insecure, logs):

@@ -61,7 +61,7 @@ def keys_table(stack):
 
 def platform_items(stack) -> list[dict]:
     items = keys_table(stack).scan()["Items"]
-    return [i for i in items if i["pk"].startswith(("PLATFORM#", "ISS#"))]
+    return [i for i in items if i["pk"].startswith(("PLATFORM#", "ISS#", "ORGISS#"))]
 
 
 def member_key(org) -> str:
@@ -106,7 +106,7 @@ def test_register_a_platform(platforms_fn, org, stack):
     assert answer.headers["cache-control"] == "no-store"
     items = {i["pk"]: i for i in platform_items(stack)}
     assert items[f"PLATFORM#{body['id']}"]["gsi1pk"] == f"ORG#{org.org_id}#PLATFORMS"
-    index = items[f"ISS#{MOODLE['url']}"]
+    index = items[f"ORGISS#{org.org_id}#{MOODLE['url']}"]  # the pair is unique inside the organisation
     assert (index["sk"], index["platform_id"], index["org_id"]) == (
         f"CLIENT#{MOODLE['clientId']}",
         body["id"],
@@ -165,7 +165,7 @@ def test_static_keys_are_accepted(platforms_fn, org):
     assert with_jwk.status == 201 and with_jwk.body["authConfig"]["method"] == "JWK_KEY"
     assert json.loads(with_jwk.body["authConfig"]["key"])["n"] == jwk["n"]
     assert with_pem.status == 201 and with_pem.body["authConfig"]["method"] == "RSA_KEY"
-    registration = platforms.find_for_launch(CANVAS, "10000000000001")
+    registration = platforms.find_for_login(CANVAS, "10000000000001", org.org_id)
     assert registration.jwks_url is None and registration.public_key == public_pem(rsa_key()).strip()
 
 
@@ -292,17 +292,25 @@ def test_local_urls_only_in_insecure_local_mode(platforms_fn, org, insecure):
 # -- uniqueness -------------------------------------------------------------------------------------
 
 
-def test_an_issuer_and_client_id_are_registered_once_globally(platforms_fn, make_org, stack):
+def test_an_issuer_and_client_id_are_registered_once_per_organisation(platforms_fn, make_org, stack):
+    """Unique inside one organisation, not across them: another organisation registering the same pair
+    (hosted Canvas: one issuer; client ids are not secret) takes nothing from the first."""
     first, second = make_org("First"), make_org("Second")
-    assert create(platforms_fn, first, MOODLE).status == 201
+    mine = create(platforms_fn, first, MOODLE)
+    assert mine.status == 201
 
+    before = platform_items(stack)
     again = create(platforms_fn, first, {**MOODLE, "name": "Again"})
-    elsewhere = create(platforms_fn, second, MOODLE)
+    assert (again.status, again.body["error"]) == (409, "platform_exists")
+    assert sorted(map(str, platform_items(stack))) == sorted(map(str, before))
 
-    for answer in (again, elsewhere):
-        assert (answer.status, answer.body["error"]) == (409, "platform_exists")
-    assert len(platform_items(stack)) == 2
-    assert platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"]).org_id == first.org_id
+    elsewhere = create(platforms_fn, second, MOODLE)
+    assert elsewhere.status == 201
+    assert len(platform_items(stack)) == 4  # two platforms, two index items (one per organisation)
+    found = platforms.find_for_login(MOODLE["url"], MOODLE["clientId"], first.org_id)
+    assert found.platform_id == mine.body["id"]
+    found = platforms.find_for_login(MOODLE["url"], MOODLE["clientId"], second.org_id)
+    assert found.platform_id == elsewhere.body["id"]
 
 
 def test_one_issuer_many_client_ids(platforms_fn, make_org):
@@ -312,8 +320,10 @@ def test_one_issuer_many_client_ids(platforms_fn, make_org):
     b = create(platforms_fn, second, canvas("10000000000002"))
 
     assert a.status == b.status == 201
-    assert platforms.find_for_launch(CANVAS, "10000000000001").org_id == first.org_id
-    assert platforms.find_for_launch(CANVAS, "10000000000002").org_id == second.org_id
+    assert platforms.find_for_login(CANVAS, "10000000000001", first.org_id).org_id == first.org_id
+    assert platforms.find_for_login(CANVAS, "10000000000002", second.org_id).org_id == second.org_id
+    with pytest.raises(UnknownPlatform):  # each organisation's login URL finds its own registrations only
+        platforms.find_for_login(CANVAS, "10000000000002", first.org_id)
 
 
 # -- update, activate, delete -----------------------------------------------------------------------
@@ -333,7 +343,7 @@ def test_update_replaces_the_fields_sent(platforms_fn, org):
     assert answer.status == 200, answer.body
     assert answer.body["deploymentIds"] == ["1", "2"] and answer.body["name"] == "Renamed"
     assert answer.body["version"] == 2 and answer.body["url"] == MOODLE["url"]
-    assert platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"]).deployment_ids == ("1", "2")
+    assert platforms.find_for_login(MOODLE["url"], MOODLE["clientId"], org.org_id).deployment_ids == ("1", "2")
     cleared = on(platforms_fn, "platforms-update.json", org, created["id"], body={"authorizationServer": None})
     assert "authorizationServer" not in cleared.body
 
@@ -375,9 +385,9 @@ def test_changing_the_client_id_moves_the_index(platforms_fn, org, stack):
     moved = on(platforms_fn, "platforms-update.json", org, created["id"], body={"clientId": "new-client"})
 
     assert moved.status == 200 and moved.body["clientId"] == "new-client"
-    assert platforms.find_for_launch(MOODLE["url"], "new-client").platform_id == created["id"]
+    assert platforms.find_for_login(MOODLE["url"], "new-client", org.org_id).platform_id == created["id"]
     with pytest.raises(UnknownPlatform):
-        platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"])
+        platforms.find_for_login(MOODLE["url"], MOODLE["clientId"], org.org_id)
     assert create(platforms_fn, org, MOODLE).status == 201  # the old pair is free again
 
 
@@ -417,13 +427,13 @@ def test_deactivate_and_activate(platforms_fn, org):
 
     off = on(platforms_fn, "platforms-deactivate.json", org, created["id"])
     with pytest.raises(PlatformInactive) as caught:
-        platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"])
+        platforms.find_for_login(MOODLE["url"], MOODLE["clientId"], org.org_id)
     back = on(platforms_fn, "platforms-activate.json", org, created["id"])
 
     assert off.status == 200 and off.body["active"] is False and off.body["version"] == 2
     assert (caught.value.status, caught.value.code) == (403, "platform_inactive")
     assert back.status == 200 and back.body["active"] is True
-    assert platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"]).active is True
+    assert platforms.find_for_login(MOODLE["url"], MOODLE["clientId"], org.org_id).active is True
 
 
 def test_delete_removes_the_platform_and_frees_the_pair(platforms_fn, org, stack):
@@ -506,7 +516,7 @@ def test_no_api_key_no_access(platforms_fn, stack):
 def test_find_for_login_by_issuer_and_client_id(platforms_fn, org):
     created = create(platforms_fn, org, MOODLE).body
 
-    found = platforms.find_for_login(MOODLE["url"], MOODLE["clientId"])
+    found = platforms.find_for_login(MOODLE["url"], MOODLE["clientId"], org.org_id)
 
     assert found == platforms.Registration(
         platform_id=created["id"],
@@ -522,14 +532,15 @@ def test_find_for_login_by_issuer_and_client_id(platforms_fn, org):
         auth_server=None,
         active=True,
         allow_anonymous=False,
+        key_owner=org.org_id,  # signs with its organisation's own keys
     )
 
 
 def test_find_for_login_by_issuer_alone_when_it_has_one_client(platforms_fn, org):
     create(platforms_fn, org, MOODLE)
 
-    assert platforms.find_for_login(MOODLE["url"], None).client_id == MOODLE["clientId"]
-    assert platforms.find_for_login(MOODLE["url"], "").client_id == MOODLE["clientId"]
+    assert platforms.find_for_login(MOODLE["url"], None, org.org_id).client_id == MOODLE["clientId"]
+    assert platforms.find_for_login(MOODLE["url"], "", org.org_id).client_id == MOODLE["clientId"]
 
 
 def test_find_for_login_needs_the_client_id_when_the_issuer_has_several(platforms_fn, org):
@@ -537,10 +548,10 @@ def test_find_for_login_needs_the_client_id_when_the_issuer_has_several(platform
     create(platforms_fn, org, canvas("2"))
 
     with pytest.raises(GatewayError) as caught:
-        platforms.find_for_login(CANVAS, None)
+        platforms.find_for_login(CANVAS, None, org.org_id)
 
     assert (caught.value.status, caught.value.code) == (400, "client_id_required")
-    assert platforms.find_for_login(CANVAS, "2").client_id == "2"
+    assert platforms.find_for_login(CANVAS, "2", org.org_id).client_id == "2"
 
 
 @pytest.mark.parametrize(
@@ -559,7 +570,7 @@ def test_find_for_login_unknown(platforms_fn, org, issuer, client_id):
     create(platforms_fn, org, MOODLE)
 
     with pytest.raises(UnknownPlatform) as caught:
-        platforms.find_for_login(issuer, client_id)
+        platforms.find_for_login(issuer, client_id, org.org_id)
 
     assert (caught.value.status, caught.value.code) == (400, "unknown_platform")
 
@@ -569,12 +580,25 @@ def test_find_for_login_unknown(platforms_fn, org, issuer, client_id):
     [("https://unknown.example", "1"), (MOODLE["url"], "other"), (MOODLE["url"], ""), ("", "x")],
 )
 def test_find_for_launch_unknown(platforms_fn, org, issuer, client_id):
-    create(platforms_fn, org, MOODLE)
+    created = create(platforms_fn, org, MOODLE).body
 
     with pytest.raises(UnknownPlatform) as caught:
-        platforms.find_for_launch(issuer, client_id)
+        platforms.find_for_launch(issuer, client_id, created["id"])
 
     assert (caught.value.status, caught.value.code) == (401, "unknown_platform")
+
+
+def test_find_for_launch_is_the_platform_the_login_state_names_in_its_organisation(platforms_fn, make_org):
+    first, second = make_org("First"), make_org("Second")
+    mine = create(platforms_fn, first, MOODLE).body
+    create(platforms_fn, second, MOODLE)
+
+    found = platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"], mine["id"])
+    assert (found.platform_id, found.org_id) == (mine["id"], first.org_id)
+    assert platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"], mine["id"], first.org_id) == found
+    for platform_id, org_id in ((mine["id"], second.org_id), ("plt_0000000000000000", None), ("", None)):
+        with pytest.raises(UnknownPlatform):
+            platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"], platform_id, org_id)
 
 
 def test_inactive_platforms_are_refused_at_login(platforms_fn, org):
@@ -582,31 +606,37 @@ def test_inactive_platforms_are_refused_at_login(platforms_fn, org):
 
     for client_id in (MOODLE["clientId"], None):
         with pytest.raises(PlatformInactive):
-            platforms.find_for_login(MOODLE["url"], client_id)
+            platforms.find_for_login(MOODLE["url"], client_id, org.org_id)
     on(platforms_fn, "platforms-activate.json", org, created["id"])
-    assert platforms.find_for_login(MOODLE["url"], None).active
+    assert platforms.find_for_login(MOODLE["url"], None, org.org_id).active
 
 
-def test_launch_lookups_are_cached_per_container(platforms_fn, org, stack, monkeypatch):
-    create(platforms_fn, org, MOODLE)
-    platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"])
+def test_launch_lookups_are_cached_per_container_and_logins_never(platforms_fn, org, stack, monkeypatch):
+    created = create(platforms_fn, org, MOODLE).body
+    platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"], created["id"])
     from lti_gateway.repositories import deps
 
     calls = []
     repo = deps.platforms_repo()
-    monkeypatch.setattr(repo, "get_index", lambda *a: calls.append(a))
+    real = repo.get_platform
+    monkeypatch.setattr(repo, "get_platform", lambda *a, **k: calls.append(a) or real(*a, **k))
 
-    assert platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"]).client_id == MOODLE["clientId"]
-    assert calls == []
+    found = platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"], created["id"])
+    assert found.client_id == MOODLE["clientId"] and calls == []
+    # A login reads the registration every time: a deactivation stops new logins at once.
+    on(platforms_fn, "platforms-deactivate.json", org, created["id"])
+    with pytest.raises(PlatformInactive):
+        platforms.find_for_login(MOODLE["url"], MOODLE["clientId"], org.org_id)
+    assert calls
 
 
 def test_a_platform_registered_after_a_miss_is_found_at_once(platforms_fn, org):
     with pytest.raises(UnknownPlatform):
-        platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"])
+        platforms.find_for_login(MOODLE["url"], MOODLE["clientId"], org.org_id)
 
     create(platforms_fn, org, MOODLE)
 
-    assert platforms.find_for_launch(MOODLE["url"], MOODLE["clientId"]).name == MOODLE["name"]
+    assert platforms.find_for_login(MOODLE["url"], MOODLE["clientId"], org.org_id).name == MOODLE["name"]
 
 
 # -- the tool's configuration for LMS administrators --------------------------------------------------
@@ -617,10 +647,10 @@ def test_tool_configuration(platforms_fn, org):
 
     base = "https://abc123.execute-api.us-east-1.amazonaws.com"
     assert answer.status == 200
-    assert answer.body["login_url"] == f"{base}/lti/login"
-    assert answer.body["redirect_uris"] == [f"{base}/lti/launch"]
-    assert answer.body["jwks_url"] == f"{base}/.well-known/jwks.json"
-    assert answer.body["public_jwk"]["kid"] == tool_keys.signing_key()[0]
+    assert answer.body["login_url"] == f"{base}/lti/orgs/{org.org_id}/login"
+    assert answer.body["redirect_uris"] == [f"{base}/lti/orgs/{org.org_id}/launch"]
+    assert answer.body["jwks_url"] == f"{base}/lti/orgs/{org.org_id}/jwks.json"
+    assert answer.body["public_jwk"]["kid"] == tool_keys.signing_key(org.org_id)[0]
 
 
 def test_canvas_configuration_with_and_without_an_inline_key(platforms_fn, org):
@@ -628,7 +658,7 @@ def test_canvas_configuration_with_and_without_an_inline_key(platforms_fn, org):
     inline = platforms_fn(vary("tool-configuration-canvas.json", api_key=org.api_key, query={"inline_jwk": "true"}))
     bad = platforms_fn(vary("tool-configuration-canvas.json", api_key=org.api_key, query={"inline_jwk": "maybe"}))
 
-    assert by_url.status == 200 and by_url.body["public_jwk_url"].endswith("/.well-known/jwks.json")
+    assert by_url.status == 200 and by_url.body["public_jwk_url"].endswith(f"/lti/orgs/{org.org_id}/jwks.json")
     assert inline.status == 200 and inline.body["public_jwk"]["alg"] == "RS256"
     assert inline.body["public_jwk"]["use"] == "sig" and "d" not in inline.body["public_jwk"]
     assert (bad.status, bad.body["error"]) == (400, "validation_failed")
@@ -650,7 +680,8 @@ def test_parallel_registrations_of_one_pair_store_exactly_one(make_org, stack):
     with ThreadPoolExecutor(max_workers=10) as pool:
         outcomes = list(pool.map(attempt, range(20)))
 
-    assert outcomes.count("created") == 1
+    assert outcomes.count("created") == 2  # exactly one in each organisation
     assert set(outcomes) - {"created"} <= {"platform_exists", "concurrent_change"}
     raced = [i for i in platform_items(stack) if i.get("client_id") == "raced" or i["sk"] == "CLIENT#raced"]
-    assert len(raced) == 2  # one platform, one index item
+    assert len(raced) == 4  # per organisation: one platform, one index item
+    assert {i["org_id"] for i in raced} == {o.org_id for o in owners}

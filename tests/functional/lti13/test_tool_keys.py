@@ -1,5 +1,5 @@
-"""The tool's LTI 1.3 RSA keys: generated once, sealed, published as a JWKS, rotated without breaking
-tokens already signed."""
+"""The tool's LTI 1.3 RSA keys, one set per organisation: generated once, sealed, published as the
+organisation's JWKS, rotated without breaking tokens already signed."""
 
 from __future__ import annotations
 
@@ -17,10 +17,17 @@ from lti_gateway.core.errors import Conflict
 from lti_gateway.lti13 import tool_keys
 from tests.support.events import vary
 
+OWNER = "org_0123456789abcdef"  # the key set these tests use (an organisation id)
 
-def rsa_items(stack) -> list[dict]:
+
+def rsa_items(stack, owner: str = OWNER) -> list[dict]:
     items = boto3.resource("dynamodb").Table(stack["KEYS_TABLE"]).scan()["Items"]
-    return [i for i in items if i["pk"] == "TOOLKEY#rsa"]
+    return [i for i in items if i["pk"] == f"TOOLKEY#rsa#{owner}"]
+
+
+def all_rsa_items(stack) -> list[dict]:
+    items = boto3.resource("dynamodb").Table(stack["KEYS_TABLE"]).scan()["Items"]
+    return [i for i in items if i["pk"].startswith("TOOLKEY#rsa")]
 
 
 def private_pems(stack) -> list[str]:
@@ -29,7 +36,7 @@ def private_pems(stack) -> list[str]:
 
     return [
         deps.secret_box().open(i["private_key_sealed"], bound_to=f"tool-rsa:{i['kid']}")
-        for i in rsa_items(stack)
+        for i in all_rsa_items(stack)
         if i.get("private_key_sealed")
     ]
 
@@ -51,11 +58,11 @@ def claims() -> dict:
 
 
 def test_the_key_is_generated_on_first_use_and_kept(stack):
-    kid, key = tool_keys.signing_key()
+    kid, key = tool_keys.signing_key(OWNER)
 
     assert key.key_size >= 2048
     tool_keys.reset()  # another container
-    again, _ = tool_keys.signing_key()
+    again, _ = tool_keys.signing_key(OWNER)
     assert again == kid
     items = rsa_items(stack)
     assert {i["sk"] for i in items} == {"CURRENT", f"KID#{kid}"}
@@ -64,16 +71,16 @@ def test_the_key_is_generated_on_first_use_and_kept(stack):
 
 
 def test_kid_is_the_rfc7638_thumbprint(stack):
-    kid, key = tool_keys.signing_key()
+    kid, key = tool_keys.signing_key(OWNER)
 
     assert kid == tool_keys.thumbprint(key.public_key())
-    assert jwt.PyJWK.from_dict(tool_keys.public_jwks()["keys"][0]).key_id == kid
+    assert jwt.PyJWK.from_dict(tool_keys.public_jwks(OWNER)["keys"][0]).key_id == kid
 
 
 def test_concurrent_first_use_agrees_on_one_key(stack):
     def cold_start(_: int) -> str:
         # Each call is a fresh container: nothing cached, all racing to create the first key.
-        state = tool_keys._read(create=True)
+        state = tool_keys._read(OWNER, create=True)
         assert state is not None
         return state.current.kid
 
@@ -85,12 +92,12 @@ def test_concurrent_first_use_agrees_on_one_key(stack):
 
 
 def test_the_private_key_is_never_stored_or_answered_in_plain_text(stack, platforms_fn, org):
-    tool_keys.signing_key()
-    tool_keys.rotate()
+    tool_keys.signing_key(org.org_id)
+    tool_keys.rotate(org.org_id)
     pems = private_pems(stack)
     assert len(pems) == 2
     bodies = [stack_dump(stack)]
-    bodies.append(platforms_fn(vary_jwks()).raw)
+    bodies.append(platforms_fn(org_jwks_event(org.org_id)).raw)
     bodies.append(platforms_fn(vary("platforms-rotate-key.json", api_key=org.api_key, body={})).raw)
     for pem in pems:
         body_lines = [line for line in pem.splitlines() if "PRIVATE KEY" not in line]
@@ -104,63 +111,69 @@ def stack_dump(stack) -> str:
     return json.dumps(boto3.resource("dynamodb").Table(stack["KEYS_TABLE"]).scan()["Items"], default=str)
 
 
-def vary_jwks() -> dict:
-    return vary("platforms-jwks.json")
+def org_jwks_event(org_id: str) -> dict:
+    """``GET /lti/orgs/{org_id}/jwks.json``: what the organisation's LMSs fetch."""
+    event = vary("platforms-jwks.json")
+    path = f"/lti/orgs/{org_id}/jwks.json"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["routeKey"] = event["requestContext"]["routeKey"] = "GET /lti/orgs/{org_id}/jwks.json"
+    event["pathParameters"] = {"org_id": org_id}
+    return event
 
 
 # -- JWKS -------------------------------------------------------------------------------------------
 
 
-def test_jwks_is_public_and_cacheable(stack, platforms_fn):
-    answer = platforms_fn(vary_jwks())
+def test_jwks_is_public_and_cacheable(stack, platforms_fn, org):
+    answer = platforms_fn(org_jwks_event(org.org_id))
 
     assert answer.status == 200
     assert answer.headers["cache-control"] == "public, max-age=300"
     [key] = answer.body["keys"]
     assert set(key) == {"kty", "n", "e", "kid", "alg", "use"}
     assert (key["kty"], key["alg"], key["use"]) == ("RSA", "RS256", "sig")
-    assert key["kid"] == tool_keys.signing_key()[0]
+    assert key["kid"] == tool_keys.signing_key(org.org_id)[0]
 
 
 def test_a_signed_token_verifies_with_the_published_jwks(stack):
-    token = tool_keys.sign(claims())
+    token = tool_keys.sign(claims(), owner=OWNER)
 
-    assert verify_with_jwks(token, tool_keys.public_jwks())["sub"] == "client-1"
+    assert verify_with_jwks(token, tool_keys.public_jwks(OWNER))["sub"] == "client-1"
 
 
 # -- rotation ---------------------------------------------------------------------------------------
 
 
 def test_rotation_publishes_current_and_previous(stack):
-    old_kid, _ = tool_keys.signing_key()
+    old_kid, _ = tool_keys.signing_key(OWNER)
 
-    rotated = tool_keys.rotate()
+    rotated = tool_keys.rotate(OWNER)
 
-    new_kid, _ = tool_keys.signing_key()
+    new_kid, _ = tool_keys.signing_key(OWNER)
     assert new_kid != old_kid
     assert rotated["current"]["kid"] == new_kid and rotated["previous"]["kid"] == old_kid
-    assert [k["kid"] for k in tool_keys.public_jwks()["keys"]] == [new_kid, old_kid]
+    assert [k["kid"] for k in tool_keys.public_jwks(OWNER)["keys"]] == [new_kid, old_kid]
 
 
 def test_a_token_signed_before_rotation_still_verifies(stack):
-    before = tool_keys.sign(claims())
+    before = tool_keys.sign(claims(), owner=OWNER)
 
-    tool_keys.rotate()
+    tool_keys.rotate(OWNER)
 
-    after = tool_keys.sign(claims())
-    jwks = tool_keys.public_jwks()
+    after = tool_keys.sign(claims(), owner=OWNER)
+    jwks = tool_keys.public_jwks(OWNER)
     assert verify_with_jwks(before, jwks)["sub"] == "client-1"
     assert verify_with_jwks(after, jwks)["sub"] == "client-1"
     assert jwt.get_unverified_header(before)["kid"] != jwt.get_unverified_header(after)["kid"]
 
 
 def test_a_second_rotation_retires_the_oldest_key_and_drops_its_private_half(stack):
-    first, _ = tool_keys.signing_key()
-    token = tool_keys.sign(claims())
-    tool_keys.rotate()
-    tool_keys.rotate()
+    first, _ = tool_keys.signing_key(OWNER)
+    token = tool_keys.sign(claims(), owner=OWNER)
+    tool_keys.rotate(OWNER)
+    tool_keys.rotate(OWNER)
 
-    jwks = tool_keys.public_jwks()
+    jwks = tool_keys.public_jwks(OWNER)
     assert first not in [k["kid"] for k in jwks["keys"]] and len(jwks["keys"]) == 2
     with pytest.raises(jwt.InvalidKeyError):
         verify_with_jwks(token, jwks)
@@ -169,28 +182,30 @@ def test_a_second_rotation_retires_the_oldest_key_and_drops_its_private_half(sta
 
 
 def test_a_warm_container_that_missed_a_rotation_still_signs_verifiable_tokens(stack):
-    tool_keys.signing_key()  # this container caches the current key
-    other_state = tool_keys._cached[:]
-    tool_keys.rotate()  # "another container" rotates
-    tool_keys._cached[:] = other_state  # …this one has not noticed yet
+    tool_keys.signing_key(OWNER)  # this container caches the current key
+    other_state = dict(tool_keys._cached)
+    tool_keys.rotate(OWNER)  # "another container" rotates
+    tool_keys._cached.clear()
+    tool_keys._cached.update(other_state)  # …this one has not noticed yet
 
-    stale = tool_keys.sign(claims())
+    stale = tool_keys.sign(claims(), owner=OWNER)
 
     tool_keys._cached.clear()
-    assert verify_with_jwks(stale, tool_keys.public_jwks())["sub"] == "client-1"
+    assert verify_with_jwks(stale, tool_keys.public_jwks(OWNER))["sub"] == "client-1"
 
 
 def test_concurrent_rotations_one_wins(stack):
-    tool_keys.signing_key()
-    before = tool_keys._read(create=False)
+    tool_keys.signing_key(OWNER)
+    before = tool_keys._read(OWNER, create=False)
     assert before is not None
-    tool_keys.rotate()
+    tool_keys.rotate(OWNER)
 
     # A rotation based on the state read before the first one committed is refused as a whole.
     from lti_gateway.repositories import deps
 
     with pytest.raises(Conflict) as caught:
         deps.tool_keys_repo().rotate(
+            OWNER,
             expected_version=before.version,
             current_kid=before.current.kid,
             previous_kid=None,
@@ -208,7 +223,7 @@ def test_rotate_api_is_for_owners(stack, platforms_fn, make_org):
     member_key = orgs.create_credential(orgs.Principal(owner.org_id, owner.credential_id, "owner"), {"role": "member"})[
         "api_key"
     ]
-    old_kid, _ = tool_keys.signing_key()
+    old_kid, _ = tool_keys.signing_key(owner.org_id)
 
     refused = platforms_fn(vary("platforms-rotate-key.json", api_key=member_key, body={}))
     anonymous = platforms_fn(vary("platforms-rotate-key.json", headers={"authorization": None}, body={}))
@@ -221,7 +236,7 @@ def test_rotate_api_is_for_owners(stack, platforms_fn, make_org):
 
 
 def test_public_pem_matches_the_jwk(stack):
-    public = tool_keys.current_public_key()
+    public = tool_keys.current_public_key(OWNER)
 
     loaded = serialization.load_pem_public_key(public.pem.encode())
     assert jwt.PyJWK.from_dict(public.jwk).key.public_numbers() == loaded.public_numbers()

@@ -19,7 +19,7 @@ BASE = "https://lti.example.edu"
 CONTEXT = Context(
     base=BASE,
     consumer_keys=[{"key": "-starts-with-minus-key", "label": "=Canvas"}, {"key": "plain-key-0000000", "label": "B"}],
-    tool=exports.tool_urls(BASE),
+    tool=exports.tool_urls(BASE, "org_test"),
     exported_at="2026-01-02T03:04:05Z",
 )
 CLS = ClassView("cls_0123456789abcdef", 'Class, "quoted"', f"{BASE}/lti/launch/cls_0123456789abcdef", None, True)

@@ -245,7 +245,7 @@ def test_the_error_page_shows_its_texts_the_reason_and_the_reference_once():
     assert answer.status_code == 404
     assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
     assert {k: answer.headers[k] for k in responses.PAGE_HEADERS} == responses.PAGE_HEADERS
-    assert "Content-Security-Policy" not in answer.headers and "Retry-After" not in answer.headers
+    assert "Retry-After" not in answer.headers
     assert answer.body.startswith("<!doctype html>")
     assert "<title>Launch failed</title>" in answer.body and "<h1>Could not launch</h1>" in answer.body
     assert "<p>M</p>" in answer.body and "<p>Try again.</p>" in answer.body
@@ -257,8 +257,86 @@ def test_a_503_page_has_retry_after_and_its_csp_and_nonce():
     answer = page(ServiceUnavailable("busy", retry_after=2), csp="default-src 'none'", nonce="n0nce")
 
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
-    assert answer.headers["Content-Security-Policy"] == "default-src 'none'"
+    assert answer.headers["Content-Security-Policy"] == (
+        "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
     assert f'<style nonce="n0nce">{responses.STYLESHEET}</style>' in answer.body
+
+
+# -- security headers: every page, redirect and JSON answer -----------------------------------------------------
+
+STYLE_OR_SCRIPT = re.compile(r"<(script|style)\b([^>]*)>", re.IGNORECASE)
+
+
+def policy_of(answer) -> dict[str, str]:
+    directives = [part.strip().split(" ", 1) for part in answer.headers["Content-Security-Policy"].split(";")]
+    return {d[0]: d[1] if len(d) > 1 else "" for d in directives}
+
+
+def test_an_error_page_without_a_csp_gets_one_whose_nonce_its_stylesheet_carries():
+    answers = [page(NotFound("x")) for _ in range(2)]
+
+    nonces = set()
+    for answer in answers:
+        policy = policy_of(answer)
+        [(_, attributes)] = STYLE_OR_SCRIPT.findall(answer.body)
+        [nonce] = re.findall(r'nonce="([^"]+)"', attributes)
+        assert policy["style-src"] == f"'nonce-{nonce}'" and len(nonce) >= 16
+        assert policy["default-src"] == "'none'" and policy["base-uri"] == "'none'"
+        assert policy["form-action"] == "'none'" and policy["frame-ancestors"] == "'none'"
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        nonces.add(nonce)
+    assert len(nonces) == 2  # one per response
+
+
+def test_a_framed_page_lets_any_lms_frame_it_and_sends_no_x_frame_options():
+    answer = page(NotFound("x"), framed=True)
+
+    assert policy_of(answer)["frame-ancestors"] == "*"
+    assert "X-Frame-Options" not in answer.headers
+    assert answer.headers["Referrer-Policy"] == "no-referrer" and answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_an_inline_style_page_without_a_csp_admits_only_style_attributes():
+    policy = policy_of(page(NotFound("x"), inline_style=True))
+
+    assert policy["style-src"] == "'unsafe-inline'" and "script-src" not in policy
+
+
+def test_a_page_keeps_its_own_directives_and_cannot_drop_ours():
+    answer = responses.page(
+        200,
+        "<p>x</p>",
+        csp="script-src 'nonce-abc'; form-action https://lms.example; frame-ancestors https://evil.example",
+        headers={
+            "X-Frame-Options": "ALLOWALL",
+            "Content-Security-Policy": "default-src *",
+            "Referrer-Policy": "origin",
+        },
+    )
+
+    policy = policy_of(answer)
+    assert policy == {
+        "default-src": "'none'",
+        "base-uri": "'none'",
+        "form-action": "https://lms.example",
+        "script-src": "'nonce-abc'",
+        "frame-ancestors": "'none'",
+    }
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["Referrer-Policy"] == "origin"  # the one header a page may loosen (platform_storage)
+
+
+def test_every_json_answer_is_nosniff_and_never_cached():
+    answers = [
+        responses.json_response(200, {"a": 1}),
+        responses.json_error(NotFound("x"), "r"),
+        responses.contract_error(ApiError(400, "VALIDATION_ERROR", "bad"), "r"),
+        responses.data_api_error(GatewayError(code="nope"), "r"),
+    ]
+
+    for answer in answers:
+        assert answer.headers["X-Content-Type-Options"] == "nosniff" and answer.headers["Cache-Control"] == "no-store"
 
 
 def test_a_page_without_reason_in_inline_style_is_brace_free():
@@ -303,6 +381,7 @@ def test_the_lti_return_is_a_302_with_lti_errormsg_on_the_return_url():
 
     assert answer.status_code == 302 and answer.body == ""
     assert {k: answer.headers[k] for k in responses.PAGE_HEADERS} == responses.PAGE_HEADERS
+    assert answer.headers["Referrer-Policy"] == "no-referrer"  # the LMS never learns our URL
     location = urlsplit(answer.headers["Location"])
     assert (location.netloc, location.path, location.fragment) == ("lms.example.edu", "/return", "top")
     assert parse_qs(location.query) == {"a": ["1"], "b": ["2"], "lti_errormsg": ["The class does not exist."]}

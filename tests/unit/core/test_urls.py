@@ -157,3 +157,107 @@ def test_an_origin_removed_after_storing_is_refused_at_launch(env):
         urls.effective_app_launch_url(None, cls)
     assert caught.value.code == "app_origin_not_allowed"
     assert urls.effective_app_launch_url(None, cls, recheck=False) == "https://old.example.com/launch"
+
+
+# -- the server-side request forgery guard ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        ("localhost", "localhost is a loopback name"),
+        ("LMS.localhost.", "lms.localhost is a loopback name"),
+        ("127.0.0.1", "127.0.0.1 is a loopback address"),
+        ("[::1]", "::1 is a loopback address"),
+        ("::ffff:127.0.0.1", "::ffff:7f00:1 is an IPv4-mapped form of 127.0.0.1, a loopback address"),
+        ("::127.0.0.1", "::7f00:1 is an IPv4-compatible form of 127.0.0.1, a loopback address"),
+        ("::ffff:0:a00:1", "::ffff:0:a00:1 is an IPv4-translated form of 10.0.0.1, a private address"),
+        ("64:ff9b::7f00:1", "64:ff9b::7f00:1 is a NAT64 form of 127.0.0.1, a loopback address"),
+        ("64:ff9b::a9fe:a9fe", "64:ff9b::a9fe:a9fe is a NAT64 form of 169.254.169.254, a link-local address"),
+        ("64:ff9b:1::7f00:1", "64:ff9b:1::7f00:1 is a NAT64 form of 127.0.0.1, a loopback address"),
+        ("64:ff9b:1::808:808", "64:ff9b:1::808:808 is not a globally routable address"),
+        ("2002:7f00:1::", "2002:7f00:1:: is a 6to4 form of 127.0.0.1, a loopback address"),
+        ("2002:c0a8:101::1", "2002:c0a8:101::1 is a 6to4 form of 192.168.1.1, a private address"),
+        ("2002:808:808::1", "2002:808:808::1 is not a globally routable address"),
+        (
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe is a Teredo form of 127.0.0.1, a loopback address",
+        ),
+        ("2001:0:808:808:8000:63bf:f7f7:f7f7", "2001:0:808:808:8000:63bf:f7f7:f7f7 is a private address"),
+        ("::8.8.8.8", "::808:808 is not a globally routable address"),
+        ("10.0.0.1", "10.0.0.1 is a private address"),
+        ("172.31.255.255", "172.31.255.255 is a private address"),
+        ("192.168.0.1", "192.168.0.1 is a private address"),
+        ("fd12:3456::1", "fd12:3456::1 is a private address"),
+        ("169.254.169.254", "169.254.169.254 is a link-local address"),
+        ("fe80::1%eth0", "fe80::1 is a link-local address"),
+        ("100.64.0.1", "100.64.0.1 is a shared (carrier-grade NAT) address"),
+        ("100.127.255.254", "100.127.255.254 is a shared (carrier-grade NAT) address"),
+        ("0.0.0.0", "0.0.0.0 is the unspecified address"),  # noqa: S104 - refused, not bound
+        ("::", ":: is the unspecified address"),
+        ("224.0.0.251", "224.0.0.251 is a multicast address"),
+        ("239.255.255.250", "239.255.255.250 is a multicast address"),
+        ("ff0e::1", "ff0e::1 is a multicast address"),
+        ("240.0.0.1", "240.0.0.1 is a private address"),
+        ("fec0::1", "fec0::1 is not a globally routable address"),
+        ("192.0.0.9", "192.0.0.9 is not a globally routable address"),
+        ("192.88.99.1", "192.88.99.1 is not a globally routable address"),
+        ("198.18.0.1", "198.18.0.1 is a private address"),
+        ("2001:db8::1", "2001:db8::1 is a private address"),
+        ("127.1", "127.0.0.1 is a loopback address"),
+        ("2130706433", "127.0.0.1 is a loopback address"),
+        ("0x7f.1", "127.0.0.1 is a loopback address"),
+        ("012.1", "10.0.0.1 is a private address"),
+    ],
+)
+def test_hosts_that_are_not_public_are_named_with_the_reason(host, problem):
+    assert urls.host_problem(host) == problem
+    assert urls.local_host(host) is True
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "8.8.8.8",
+        "93.184.215.14",
+        "2606:4700:4700::1111",
+        "[2a00:1450:4001:82a::200e]",
+        "::ffff:8.8.8.8",  # IPv4-mapped: judged as 8.8.8.8
+        "64:ff9b::808:808",  # NAT64 of a public address (what DNS64 answers in an IPv6-only subnet)
+        "lms.example.edu",  # a name is judged where it is called (SafeHttp resolves and checks it)
+        "1abc.example",
+        "localhost.example.edu",
+    ],
+)
+def test_public_hosts_and_names_pass(host):
+    assert urls.host_problem(host) is None
+    assert urls.local_host(host) is False
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("https://[::ffff:127.0.0.1]/jwks", "IPv4-mapped form of 127.0.0.1"),
+        ("https://[::127.0.0.1]/jwks", "IPv4-compatible form of 127.0.0.1"),
+        ("https://[64:ff9b::7f00:1]/jwks", "NAT64 form of 127.0.0.1"),
+        ("https://[64:ff9b:1::7f00:1]/jwks", "NAT64 form of 127.0.0.1"),
+        ("https://[2002:7f00:1::]/jwks", "6to4 form of 127.0.0.1"),
+        ("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/jwks", "Teredo form of 127.0.0.1"),
+        ("https://100.64.0.1/jwks", "shared (carrier-grade NAT)"),
+        ("https://LOCALHOST./jwks", "localhost is a loopback name"),
+        ("https://2130706433/jwks", "127.0.0.1 is a loopback address"),
+    ],
+)
+def test_check_url_refuses_a_host_that_is_not_public_naming_it(url, named):
+    with pytest.raises(ValidationFailed) as caught:
+        urls.check_url("authConfig.key", url, public_host=True)
+
+    message = caught.value.details["authConfig.key"]
+    assert message.startswith("must be on a public host (not localhost or a private address): ")
+    assert named in message
+    assert urls.check_url("authConfig.key", url)[0] == url  # only on request
+
+
+def test_check_url_accepts_public_hosts():
+    for url in ("https://lms.example.edu/jwks", "https://[64:ff9b::808:808]/jwks", "https://8.8.8.8:8443/x"):
+        assert urls.check_url("jwks", url, public_host=True)[0] == url

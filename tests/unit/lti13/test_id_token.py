@@ -93,10 +93,18 @@ class FakeJwksHttp:
 class FakeStates:
     def __init__(self, items: dict[str, dict[str, Any]] | None = None):
         self.items = dict(items or {})
-        self.calls = 0
+        self.calls = 0  # reads: the state is read first and consumed only after every check passed
+        self.consumed = 0
+
+    def read_state(self, state: str, now: int) -> ConsumedState:
+        self.calls += 1
+        item = self.items.get(state)
+        if item is None:
+            return ConsumedState("unknown", None)
+        return ConsumedState("expired" if item["expires_at"] <= now else "ok", item)
 
     def consume_state(self, state: str, now: int) -> ConsumedState:
-        self.calls += 1
+        self.consumed += 1
         item = self.items.pop(state, None)
         if item is None:
             return ConsumedState("unknown", None)
@@ -194,7 +202,7 @@ class World:
         self.registration = registration
         self.lookups: list[tuple[str, str]] = []
 
-    def find(self, issuer: str, client_id: str) -> Registration:
+    def find(self, issuer: str, client_id: str, platform_id: str = "") -> Registration:
         self.lookups.append((issuer, client_id))
         if (issuer, client_id) != (self.registration.issuer, self.registration.client_id):
             raise UnknownPlatform("not registered", status=401)
@@ -436,10 +444,13 @@ def test_a_platform_deleted_between_login_and_launch_is_unknown():
     assert rejected(world, mint(claims())).code == "unknown_platform"
 
 
-def test_the_state_is_spent_even_when_the_token_is_bad():
+def test_a_bad_token_leaves_the_state_unspent_and_a_good_one_spends_it():
     world = World()
     rejected(world, mint(claims(), key=OTHER_KEY))
-    assert rejected(world, mint(claims())).code == "invalid_state"
+    assert world.states.consumed == 0 and STATE in world.states.items
+
+    assert world.validate(mint(claims()))
+    assert world.states.consumed == 1 and rejected(world, mint(claims())).code == "invalid_state"
 
 
 def test_the_platform_key_is_rotated_between_launches():
@@ -525,7 +536,8 @@ def test_a_signed_payload_that_is_not_a_json_object_is_malformed(payload: bytes)
     error = rejected(world, mint_raw(payload))
 
     assert (error.code, error.status) == ("malformed_id_token", 400)
-    assert world.states.calls == 1  # the state is spent: the payload is only decoded by the verified pass
+    assert world.states.calls == 1  # the state is read: the payload is only decoded by the verified pass
+    assert world.states.consumed == 0  # and left for a valid launch (issue 13, item 11)
 
 
 @pytest.mark.parametrize("tail", ["é", "\udc80", "\u2028"])

@@ -459,3 +459,295 @@ def test_a_hostile_target_is_only_ever_a_frame_name():
     log = run_page(page, framed=True, frame=target, answer={"origin": AUTH_ORIGIN})
 
     assert [e for e in log if e[0] == "navigate"] == [["navigate", redirect.location]]
+
+
+# -- the state bound to the browser (issue 13, item 8) -----------------------------------------------------
+
+
+def sha256(value: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def test_the_login_binds_the_state_to_a_host_only_cookie_whose_hash_alone_is_stored():
+    states = States()
+    redirect = login(params(), states)
+
+    cookie = redirect.cookie
+    assert cookie is not None and cookie.name == "__Host-lti_state_" + sha256(redirect.state)[:16]
+    assert len(cookie.value) >= 43 and cookie.value not in (redirect.state, redirect.nonce)
+    assert str(cookie).split("; ")[1:] == [
+        "Path=/",
+        f"Max-Age={oidc.STATE_LIFETIME_SECONDS}",
+        "HttpOnly",
+        "Secure",
+        "SameSite=None",
+        "Partitioned",
+    ]
+    item, _ = states.items[redirect.state]
+    assert item["browser_cookie"] == cookie.name and item["browser_binding"] == sha256(cookie.value)
+    assert cookie.value not in json.dumps(item) and "storage_proof" not in item  # no storage offered
+    assert login(params()).cookie.value != cookie.value  # fresh per login
+
+
+def test_on_plain_http_the_cookie_has_no_host_prefix_and_is_lax():
+    http_base = "http://127.0.0.1:3000"
+    redirect = login(params(target_link_uri=f"{http_base}/lti/launch"), bases=(http_base,))
+
+    assert redirect.cookie.name.startswith("lti_state_")
+    assert str(redirect.cookie).split("; ")[1:] == ["Path=/", "Max-Age=600", "HttpOnly", "SameSite=Lax"]
+
+
+def test_a_storage_login_remembers_the_frame_the_origin_and_a_one_time_proof():
+    states = States()
+    redirect = login(params(lti_storage_target="post_message_forwarding"), states)
+
+    item, _ = states.items[redirect.state]
+    assert item["storage_target"] == "post_message_forwarding" and item["storage_origin"] == AUTH_ORIGIN
+    assert len(item["storage_proof"]) >= 43 and item["storage_proof"] not in redirect.location
+
+
+STATE = "s" * 43
+BINDING = "b" * 43
+OURS = "https://gw.example.com"
+
+
+def state_record(**changes: Any) -> dict[str, Any]:
+    item = {"browser_cookie": f"__Host-lti_state_{sha256(STATE)[:16]}", "browser_binding": sha256(BINDING)}
+    return {**item, **changes}
+
+
+def storage_record() -> dict[str, Any]:
+    return state_record(storage_target="_parent", storage_origin=AUTH_ORIGIN, storage_proof="p" * 43)
+
+
+def outcome(event: dict[str, Any], values: dict[str, str], item: dict[str, Any]) -> str:
+    """'accepted', 'storage_check_required', or the refusal's code (always a 400)."""
+    try:
+        oidc.browser_check(event, {"state": STATE, "id_token": "a.b.c", **values}, [OURS])(item)
+    except oidc.StorageCheckRequired:
+        return "storage_check_required"
+    except GatewayError as error:
+        assert error.status == 400
+        return error.code
+    return "accepted"
+
+
+NAME = f"__Host-lti_state_{sha256(STATE)[:16]}"
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        ({"cookies": [f"{NAME}={BINDING}"]}, "accepted"),
+        ({"cookies": ["other=1", f"{NAME}={BINDING}"]}, "accepted"),
+        ({"headers": {"cookie": f"x=1; {NAME}={BINDING}"}}, "accepted"),
+        ({"headers": {"Cookie": f'{NAME}="{BINDING}"'}}, "accepted"),
+        ({"cookies": [f"{NAME}={BINDING[:-1]}"]}, "state_not_from_this_browser"),
+        ({"cookies": [f"{NAME}="]}, "state_not_from_this_browser"),
+        ({"cookies": [f"lti_state_{sha256(STATE)[:16]}={BINDING}"]}, "browser_not_bound"),  # no __Host-
+        ({"cookies": [f"__Host-lti_state_{sha256('x' * 43)[:16]}={BINDING}"]}, "browser_not_bound"),
+        ({}, "browser_not_bound"),
+        ({"cookies": "not a list", "headers": None}, "browser_not_bound"),
+    ],
+)
+def test_the_cookie_decides_when_it_comes_back(event, expected):
+    assert outcome(event, {}, state_record()) == expected
+
+
+def test_a_state_item_from_before_the_binding_is_refused():
+    assert outcome({"cookies": [f"{NAME}={BINDING}"]}, {}, {}) == "browser_not_bound"
+
+
+def test_without_a_cookie_a_storage_login_asks_the_platform_storage_and_carries_no_secret_in_the_exception():
+    values = {"id_token": "header.payload.signature"}
+    with pytest.raises(oidc.StorageCheckRequired) as caught:
+        oidc.browser_check({}, {"state": STATE, **values}, [OURS])(storage_record())
+
+    check = caught.value
+    assert (check.state, check.target, check.origin, check.proof) == (STATE, "_parent", AUTH_ORIGIN, "p" * 43)
+    assert check.id_token == values["id_token"] and check.args == () and "header" not in repr(check)
+
+
+SAME_SITE = {"headers": {"origin": OURS, "sec-fetch-site": "same-origin"}}
+
+
+@pytest.mark.parametrize(
+    ("event", "values", "expected"),
+    [
+        (SAME_SITE, {"lti_storage_value": STATE, "lti_storage_proof": "p" * 43}, "accepted"),
+        (
+            {"headers": {"sec-fetch-site": "same-origin"}},
+            {"lti_storage_value": STATE, "lti_storage_proof": "p" * 43},
+            "accepted",
+        ),
+        ({"headers": {"origin": OURS}}, {"lti_storage_value": STATE, "lti_storage_proof": "p" * 43}, "accepted"),
+        (SAME_SITE, {"lti_storage_value": "", "lti_storage_proof": "p" * 43}, "state_not_from_this_browser"),
+        (SAME_SITE, {"lti_storage_value": STATE + "x", "lti_storage_proof": "p" * 43}, "state_not_from_this_browser"),
+        (SAME_SITE, {"lti_storage_value": STATE, "lti_storage_proof": "q" * 43}, "storage_check_failed"),
+        (SAME_SITE, {"lti_storage_value": STATE, "lti_storage_proof": ""}, "storage_check_failed"),
+        (
+            {"headers": {"origin": "https://evil.example", "sec-fetch-site": "same-origin"}},
+            {"lti_storage_value": STATE, "lti_storage_proof": "p" * 43},
+            "storage_check_failed",
+        ),
+        (
+            {"headers": {"origin": "null", "sec-fetch-site": "cross-site"}},
+            {"lti_storage_value": STATE, "lti_storage_proof": "p" * 43},
+            "storage_check_failed",
+        ),
+        ({"headers": {}}, {"lti_storage_value": STATE, "lti_storage_proof": "p" * 43}, "storage_check_failed"),
+    ],
+)
+def test_the_platform_storage_answer_must_be_the_state_posted_by_our_page(event, values, expected):
+    assert outcome(event, values, storage_record()) == expected
+
+
+def test_a_proof_posted_for_a_login_without_storage_is_refused():
+    values = {"lti_storage_value": STATE, "lti_storage_proof": "p" * 43}
+    assert outcome(SAME_SITE, values, state_record()) == "browser_not_bound"
+
+
+def test_a_mismatched_cookie_is_refused_even_when_the_platform_storage_would_vouch():
+    values = {"lti_storage_value": STATE, "lti_storage_proof": "p" * 43}
+    event = {**SAME_SITE, "cookies": [f"{NAME}=wrong"]}
+    assert outcome(event, values, storage_record()) == "state_not_from_this_browser"
+
+
+# -- the launch check page ------------------------------------------------------------------------------------
+
+_FIELD = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+def check_of(**changes: str) -> oidc.StorageCheckRequired:
+    values = {"id_token": "h.p.s", "state": STATE, "target": "_parent", "origin": AUTH_ORIGIN, "proof": "p" * 43}
+    return oidc.StorageCheckRequired(**{**values, **changes})
+
+
+def test_the_check_page_posts_the_launch_again_with_the_proof_and_an_empty_value():
+    page = platform_storage.launch_check_page(check_of(), csp_nonce="n1")
+
+    fields = dict(_FIELD.findall(page))
+    assert fields == {"id_token": "h.p.s", "state": STATE, "lti_storage_proof": "p" * 43, "lti_storage_value": ""}
+    assert '<form id="launch" method="post">' in page and "action=" not in page  # back to the same URL
+    [(nonce, _)] = _SCRIPT.findall(page)
+    assert nonce == "n1"
+    config = platform_storage.launch_check_config(check_of())
+    assert config["key"] == f"state_{STATE}" and config["origin"] == AUTH_ORIGIN
+
+
+@pytest.mark.parametrize("hostile", ['"><script>alert(1)</script>', "</script><!--", "a\u2028b"])
+def test_hostile_values_stay_data_on_the_check_page(hostile):
+    page = platform_storage.launch_check_page(check_of(id_token=hostile, target=hostile), csp_nonce="n1")
+
+    assert page.count("<script") == 1 and page.count("</script>") == 1 and "<!--" not in page
+    assert html.unescape(dict(_FIELD.findall(page))["id_token"]) == hostile
+
+
+def test_the_check_page_answer_sends_origin_and_keeps_scripts_to_its_nonce():
+    answer = platform_storage.launch_check_response(check_of())
+
+    assert answer.status_code == 200 and answer.headers["Referrer-Policy"] == "same-origin"
+    policy = answer.headers["Content-Security-Policy"]
+    [(nonce, _)] = _SCRIPT.findall(answer.body)
+    assert policy == (
+        f"default-src 'none'; base-uri 'none'; form-action 'self' https:; script-src 'nonce-{nonce}'; frame-ancestors *"
+    )
+
+
+_CHECK_HARNESS = r"""
+const vm = require("vm");
+const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const log = [];
+const queue = [];
+let listeners = [];
+const timers = [];
+const field = { value: "" };
+const form = { elements: { lti_storage_value: field }, submit() { log.push(["submit", field.value]); } };
+const win = {
+  addEventListener(type, fn) { if (type === "message") listeners.push(fn); },
+  removeEventListener(type, fn) { listeners = listeners.filter((f) => f !== fn); },
+  setTimeout(fn, ms) { timers.push([fn, ms]); return timers.length; },
+};
+win.window = win;
+const doc = { getElementById(id) { return id === "launch" ? form : null; } };
+function deliver(data, origin) { for (const fn of listeners.slice()) fn({ data, origin }); }
+function post(message, targetOrigin) {
+  log.push(["post", message.subject, message.key, targetOrigin]);
+  const answer = input.answer;
+  if (!answer) return;
+  const data = { subject: "lti.get_data.response", message_id: message.message_id, key: message.key };
+  data.value = answer.value;
+  if (answer.error) { delete data.value; data.error = { code: "bad_request", message: "no" }; }
+  if (answer.wrong_id) data.message_id = "someone-else";
+  queue.push(() => deliver(data, answer.origin));
+  queue.push(() => deliver(data, answer.origin));  // a second answer changes nothing
+}
+const frame = { postMessage: post };
+const host = { postMessage: post, frames: { [input.frame]: frame } };
+win.parent = input.framed ? host : win;
+win.opener = null;
+vm.runInNewContext(input.script, { window: win, document: doc });
+while (queue.length) queue.shift()();
+for (const [fn] of timers) { log.push(["timeout"]); fn(); }
+process.stdout.write(JSON.stringify(log));
+"""
+
+
+def run_check_page(**scenario: Any) -> list[list[Any]]:
+    page = platform_storage.launch_check_page(check_of(target="post_message_forwarding"), csp_nonce="n1")
+    [(_, script)] = _SCRIPT.findall(page)
+    answer = subprocess.run(  # noqa: S603 -- our own harness and page
+        [NODE, "-e", _CHECK_HARNESS],
+        input=json.dumps({"script": script, **scenario}),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return json.loads(answer.stdout)
+
+
+@needs_node
+def test_the_check_page_reads_the_state_and_posts_what_the_platform_answered_once():
+    log = run_check_page(framed=True, frame="post_message_forwarding", answer={"origin": AUTH_ORIGIN, "value": STATE})
+
+    assert log[0] == ["post", "lti.get_data", f"state_{STATE}", AUTH_ORIGIN]
+    assert [e for e in log if e[0] == "submit"] == [["submit", STATE]]  # once, before any timeout
+
+
+@needs_node
+@pytest.mark.parametrize(
+    ("scenario", "submitted"),
+    [
+        (
+            {"framed": True, "frame": "post_message_forwarding", "answer": {"origin": AUTH_ORIGIN, "value": "other"}},
+            "other",
+        ),
+        (
+            {
+                "framed": True,
+                "frame": "post_message_forwarding",
+                "answer": {"origin": "https://evil.example", "value": STATE},
+            },
+            "",
+        ),
+        (
+            {
+                "framed": True,
+                "frame": "post_message_forwarding",
+                "answer": {"origin": AUTH_ORIGIN, "value": STATE, "wrong_id": True},
+            },
+            "",
+        ),
+        ({"framed": True, "frame": "post_message_forwarding", "answer": {"origin": AUTH_ORIGIN, "error": True}}, ""),
+        ({"framed": True, "frame": "post_message_forwarding", "answer": None}, ""),
+        ({"framed": True, "frame": "another-frame"}, ""),
+        ({"framed": False, "frame": "post_message_forwarding"}, ""),
+    ],
+)
+def test_the_check_page_posts_an_empty_value_unless_the_platform_itself_answered(scenario, submitted):
+    log = run_check_page(**scenario)
+
+    assert [e for e in log if e[0] == "submit"] == [["submit", submitted]]

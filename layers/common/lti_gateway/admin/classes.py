@@ -10,6 +10,13 @@ A unit (``unt_`` + 16 hex) belongs to one class: ``name``, ``position`` (an orde
 by position, ties in creation order; appending takes the class's next free position; reorder rewrites them
 as 0..n-1) and an optional ``app_launch_url``. Its *unit launch URL* is what an LMS assignment points at.
 
+The Class LMS URL is where the public link ``/classes/{id}/open`` sends people, so it may not point
+anywhere: it must be on the origin of an LMS this organisation launched from (an LTI 1.1 or 1.3
+launch recorded it, :func:`remember_launch_origins`) or of one of its active LTI 1.3 platforms'
+issuers; any other origin only when an owner confirms it (``"class_lms_url_confirmed": true``, stored
+on the class as ``class_lms_url_confirmation``). The link redirects only to such a URL; any other
+stored URL (written before this rule) gets a page saying where it leaves for (:func:`open_target`).
+
 Owners and members of an organisation may both manage its classes; another organisation's class
 or unit is a 404, as is a malformed id. Every operation takes the calling :class:`Principal`; the
 organisation id never comes from the request. Deleting a class deletes its units.
@@ -19,13 +26,26 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from lti_gateway.admin.orgs import Principal
-from lti_gateway.core import clock, validation
-from lti_gateway.core.errors import Conflict, NotFound, ValidationFailed
-from lti_gateway.core.urls import class_launch_url, unit_launch_url, validate_app_launch_url, validate_lms_url
+from lti_gateway.core import clock, runtime, validation
+from lti_gateway.core.cache import TtlCache
+from lti_gateway.core.config import settings
+from lti_gateway.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from lti_gateway.core.observability import logger
+from lti_gateway.core.urls import (
+    LOOPBACK_HOSTS,
+    class_launch_url,
+    origin,
+    unit_launch_url,
+    validate_app_launch_url,
+    validate_lms_url,
+)
 from lti_gateway.repositories import deps
 from lti_gateway.repositories.classes import MAX_TRANSACTION_ITEMS, context_key
 
@@ -39,7 +59,7 @@ MAX_REORDER_CHANGES = MAX_TRANSACTION_ITEMS - 1
 MAX_REORDER_IDS = 1000
 ATTEMPTS = 3  # optimistic writes re-read and retry this often before answering 409
 
-CLASS_FIELDS = ("name", "lti_enabled", "class_lms_url", "app_launch_url")
+CLASS_FIELDS = ("name", "lti_enabled", "class_lms_url", "app_launch_url", "class_lms_url_confirmed")
 UNIT_FIELDS = ("name", "position", "app_launch_url")
 
 
@@ -107,6 +127,7 @@ def public_class(item: dict[str, Any], base: str) -> dict[str, Any]:
         "name": item["name"],
         "lti_enabled": bool(item.get("lti_enabled", True)),
         "class_lms_url": item.get("class_lms_url"),
+        "class_lms_url_confirmed": bool(item.get(CONFIRMATION)),
         "app_launch_url": item.get("app_launch_url"),
         "launch_url": class_launch_url(base, item["class_id"]),
         "lms_context_ids": sorted(item.get("lms_context_ids") or ()),
@@ -152,6 +173,7 @@ def _owned_class(principal: Principal, class_id: str, *, consistent: bool = Fals
 def create_class(principal: Principal, body: dict[str, Any], *, base: str) -> dict[str, Any]:
     validation.reject_unknown(body, CLASS_FIELDS)
     fields = _class_fields(body, partial=False)
+    _check_lms_url(principal, body, fields)
     now = clock.iso(clock.now())
     item = {
         **fields,
@@ -177,6 +199,7 @@ def update_class(principal: Principal, class_id: str, body: dict[str, Any], *, b
     ``concurrent_change``). Without: applied to the version just read, re-read and retried on a race."""
     expected = _patch(body, CLASS_FIELDS)
     fields = _class_fields(body, partial=True)
+    _check_lms_url(principal, body, fields)
     if not CLASS_ID.match(class_id):
         raise _class_not_found()
     repo = deps.classes_repo()
@@ -363,11 +386,151 @@ def reorder_units(principal: Principal, class_id: str, body: dict[str, Any], *, 
     return {"units": [public_unit(u, base) for u in _in_order(repo.all_units(class_id))]}
 
 
+# -- the Class LMS URL's origin: an LMS the organisation launched from, or owner-confirmed ----------
+
+CONFIRMED = "class_lms_url_confirmed"  # the request field: an owner vouches for the URL's origin
+CONFIRMATION = "class_lms_url_confirmation"  # stored on the class: {"origin", "by", "at"} of that
+MAX_KNOWN_SHOWN = 20  # origins a refusal lists
+MAX_RECORDED = 4096
+# The URLs of a verified launch that name its LMS (each signed by the organisation's consumer key or
+# platform): LTI 1.3's issuer and return URL; LTI 1.1's return URL, outcome service and instance URL.
+LAUNCH_URL_FIELDS = ("issuer", "launch_presentation_return_url", "lis_outcome_service_url")
+LAUNCH_URL_PARAMS = ("tool_consumer_instance_url",)
+
+_known: TtlCache[bool] = TtlCache()  # "{org}\x00{origin}" found known (only positive answers are kept)
+_recorded: set[tuple[str, str]] = set()  # (org, origin) this container's launches have written
+runtime.register(_recorded.clear)
+
+
+def url_origin(url: Any) -> str | None:
+    """``scheme://host[:port]`` of an absolute http(s) URL (lower case, default port dropped), else None."""
+    if not isinstance(url, str):
+        return None
+    try:
+        split = urlsplit(url)
+        port = split.port
+    except ValueError:
+        return None
+    if split.scheme.lower() not in ("http", "https") or not split.hostname or "@" in split.netloc:
+        return None
+    return origin(split.scheme, split.hostname, port)
+
+
+def lms_origin(url: Any) -> str | None:
+    """The origin of ``url`` when it may be an LMS's: https; http only on a loopback host and only where
+    ``ALLOW_INSECURE_PLATFORM_URLS`` is set (the local gateway's test LMSs)."""
+    found = url_origin(url)
+    if found is None or found.startswith("https://"):
+        return found
+    insecure = settings().allow_insecure_platform_urls
+    return found if insecure and urlsplit(found).hostname in LOOPBACK_HOSTS else None
+
+
+def launch_origins(record: Mapping[str, Any]) -> list[str]:
+    """The LMS origins a verified launch's context ``record`` names (:data:`LAUNCH_URL_FIELDS`, and the
+    LTI 1.1 form parameters of :data:`LAUNCH_URL_PARAMS`), each once."""
+    candidates = [record.get(name) for name in LAUNCH_URL_FIELDS]
+    candidates += [p[1] for p in record.get("params") or () if len(p) == 2 and p[0] in LAUNCH_URL_PARAMS]
+    found: list[str] = []
+    for candidate in candidates:
+        lms = lms_origin(candidate)
+        if lms and lms not in found:
+            found.append(lms)
+    return found
+
+
+def remember_launch_origins(org_id: str, record: Mapping[str, Any]) -> None:
+    """Record the LMS origins of a verified launch of ``org_id`` (:func:`launch_origins`): one UpdateItem
+    per origin this container has not written yet, no read. A failure is logged and never fails the
+    launch it follows (the next launch from that origin writes it)."""
+    family = str(record.get("lti_version_family") or "")
+    for found in launch_origins(record):
+        if (org_id, found) in _recorded:
+            continue
+        try:
+            deps.lms_origins_repo().record(org_id, found, family=family, at=clock.iso(clock.now()))
+        except Exception:  # the launch succeeded: this is bookkeeping for later launches
+            logger.warning("LMS origin not recorded", exc_info=True, extra={"lms_origin": found})
+            continue
+        if len(_recorded) >= MAX_RECORDED:
+            _recorded.clear()
+        _recorded.add((org_id, found))
+
+
+def _platform_origins(org_id: str) -> set[str]:
+    return {o for o in (lms_origin(i) for i in deps.lms_origins_repo().platform_issuers(org_id)) if o}
+
+
+def origin_known(org_id: str, found: str) -> bool:
+    """Whether ``found`` is an LMS origin of ``org_id``: a launch of it came from there, or it is the
+    issuer origin of one of its active LTI 1.3 platforms. A yes is kept per container
+    (``CONSUMER_KEY_CACHE_SECONDS``)."""
+    key = f"{org_id}\x00{found}"
+    if _known.peek(key):
+        return True
+    known = deps.lms_origins_repo().is_recorded(org_id, found) or found in _platform_origins(org_id)
+    if known:
+        _known.put(key, True, ttl_seconds=settings().consumer_key_cache_seconds)
+    return known
+
+
+def _check_lms_url(principal: Principal, body: dict[str, Any], fields: dict[str, Any]) -> None:
+    """A Class LMS URL being set must be on an LMS origin of the caller's organisation
+    (:func:`origin_known`), else 400 ``class_lms_url_unknown_origin``, unless an owner confirms it
+    (``class_lms_url_confirmed: true``; a member doing so is a 403). Adds to ``fields`` the stored
+    confirmation of the new URL, or its removal (a confirmation belongs to the URL it came with)."""
+    confirmed = validation.boolean(CONFIRMED, body[CONFIRMED]) if CONFIRMED in body else False
+    if "class_lms_url" not in fields:
+        if CONFIRMED in body:
+            raise ValidationFailed(
+                {CONFIRMED: "send it together with the class_lms_url it confirms"}, code="class_lms_url_missing"
+            )
+        return
+    url = fields["class_lms_url"]
+    if url is None:
+        fields[CONFIRMATION] = None
+        return
+    found = url_origin(url)  # validate_lms_url passed: an absolute http(s) URL with a host
+    if confirmed:
+        if principal.role != "owner":
+            raise Forbidden(
+                {CONFIRMED: "only an organisation owner may confirm a Class LMS URL on an origin no launch came from"},
+                code="owner_role_required",
+            )
+        fields[CONFIRMATION] = {"origin": found, "by": principal.credential_id, "at": clock.iso(clock.now())}
+        return
+    if found is not None and origin_known(principal.org_id, found):
+        fields[CONFIRMATION] = None
+        return
+    shown = sorted(
+        set(deps.lms_origins_repo().recorded(principal.org_id, limit=MAX_KNOWN_SHOWN))
+        | _platform_origins(principal.org_id)
+    )[:MAX_KNOWN_SHOWN]
+    raise ValidationFailed(
+        {
+            "class_lms_url": f"{found} is not the origin of an LMS this organisation has launched from",
+            "known_origins": shown,
+            "hint": "launch from that LMS first (LTI 1.1 or 1.3, any course), or ask an organisation owner to "
+            'set it with "class_lms_url_confirmed": true',
+        },
+        code="class_lms_url_unknown_origin",
+    )
+
+
 # -- the public "send students back" link -----------------------------------------------------------
 
 
-def open_target(class_id: str) -> str:
-    """The Class LMS URL to send a student to; NotFound, or Conflict ``lti_disabled``/``no_class_lms_url``."""
+@dataclass(frozen=True)
+class OpenTarget:
+    url: str
+    origin: str
+    direct: bool  # on an LMS origin of the class's organisation, or owner-confirmed: a plain redirect
+
+
+def open_target(class_id: str) -> OpenTarget:
+    """Where the public link of a class goes: its Class LMS URL, ``direct`` when that is on an LMS origin
+    of the class's organisation or confirmed by an owner (else the caller shows where it leaves for);
+    NotFound, or Conflict ``lti_disabled``/``no_class_lms_url``/``invalid_class_lms_url``."""
     item = deps.classes_repo().get_class(class_id) if CLASS_ID.match(class_id) else None
     if item is None:
         raise _class_not_found()
@@ -375,14 +538,25 @@ def open_target(class_id: str) -> str:
         raise Conflict("LTI is not enabled for this class", code="lti_disabled")
     if not item.get("class_lms_url"):
         raise Conflict("no Class LMS URL is set for this class", code="no_class_lms_url")
-    return str(item["class_lms_url"])
+    url = str(item["class_lms_url"])
+    try:  # stored before today's checks? never a link to anything but an http(s) URL
+        validate_lms_url(url)
+    except ValidationFailed:
+        raise Conflict("the Class LMS URL of this class is not a web address", code="invalid_class_lms_url") from None
+    found = url_origin(url)
+    if found is None:
+        raise Conflict("the Class LMS URL of this class is not a web address", code="invalid_class_lms_url")
+    confirmation = item.get(CONFIRMATION) or {}
+    direct = confirmation.get("origin") == found or origin_known(str(item["org_id"]), found)
+    return OpenTarget(url, found, direct)
 
 
 # -- for the launch function ------------------------------------------------------------------------
 
 
 def get_for_launch(class_id: str, unit_id: str | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The class (and unit) a launch URL names, in one read; NotFound for unknown or malformed ids.
+    """The class (and unit) a launch URL names, in one strongly consistent read (so LTI switched off, or
+    the class or unit deleted, refuses the very next launch); NotFound for unknown or malformed ids.
 
     The items are returned as stored (``org_id``, ``lti_enabled``, ``app_launch_url``, ``lms_contexts`` …);
     the caller checks that ``org_id`` is the consumer key's or platform's organisation and that LTI is
@@ -392,7 +566,7 @@ def get_for_launch(class_id: str, unit_id: str | None = None) -> tuple[dict[str,
         raise _class_not_found()
     repo = deps.classes_repo()
     if unit_id is None:
-        item = repo.get_class(class_id)
+        item = repo.get_class(class_id, consistent=True)
         if item is None:
             raise _class_not_found()
         return item, None

@@ -149,12 +149,12 @@ def negotiate(requested: str | None, accept: str | None, allowed: tuple[str, ...
 # -- what an export shows ---------------------------------------------------------------------------
 
 
-def tool_urls(base: str) -> dict[str, str]:
-    """The tool's LTI 1.3 endpoints an admin registers in the platform (from :mod:`tool_config`)."""
+def tool_urls(base: str, org_id: str) -> dict[str, str]:
+    """The organisation's LTI 1.3 endpoints an admin registers in the platform (from :mod:`tool_config`)."""
     return {
-        "login_url": tool_config.login_url(base),
-        "redirect_url": tool_config.launch_url(base),
-        "jwks_url": tool_config.jwks_url(base),
+        "login_url": tool_config.login_url(base, org_id),
+        "redirect_url": tool_config.launch_url(base, org_id),
+        "jwks_url": tool_config.jwks_url(base, org_id),
     }
 
 
@@ -228,7 +228,7 @@ def _context(org_id: str, base: str) -> Context:
     return Context(
         base=base,
         consumer_keys=deps.exports_repo().active_consumer_keys(org_id),
-        tool=tool_urls(base),
+        tool=tool_urls(base, org_id),
         exported_at=clock.iso(clock.now()),
     )
 

@@ -25,6 +25,10 @@ MAX_AUTHORIZATION = 4096
 _CREDENTIAL_ID = re.compile(r"^ak_[0-9a-f]{16}$")
 _DUMMY_HASH = hashlib.sha256(b"no such credential").hexdigest()
 _TOUCH_EVERY_SECONDS = 3600
+_LAST_OWNER = {
+    "credential_id": "this is the organisation's last active owner credential; "
+    "create another owner credential before revoking it"
+}
 
 
 @dataclass(frozen=True)
@@ -117,10 +121,17 @@ def list_credentials(principal: Principal, *, limit: int, token: str | None) -> 
 
 
 def revoke_credential(principal: Principal, credential_id: str) -> dict[str, Any]:
+    """Revoke a credential of the caller's organisation. The last active owner credential is never
+    revoked (409 ``last_owner``): the repository decrements the organisation's owner counter in the
+    same transaction, conditional on it staying above zero, so two owners revoking each other at the
+    same moment cannot both succeed. A credential never revokes itself (409 ``cannot_revoke_self``),
+    unless it is the last owner, which is answered ``last_owner`` (the reason that matters)."""
     principal.require_owner()
     if not _CREDENTIAL_ID.match(credential_id):
         raise NotFound({"credential_id": "no such credential"})
     if credential_id == principal.credential_id:
+        if deps.keys_repo().active_owner_count(principal.org_id) <= 1:
+            raise Conflict(_LAST_OWNER, code="last_owner")
         raise Conflict("a credential cannot revoke itself; use another owner credential", code="cannot_revoke_self")
     item = deps.keys_repo().revoke_credential(principal.org_id, credential_id, clock.iso(clock.now()))
     return public_credential(item)

@@ -13,14 +13,16 @@ a stored unexpired launch; or a live service key), and the token's organisation 
 Organisation ids are compared with :func:`hmac.compare_digest`. Every failure is a 401 in the
 contract's shape.
 
-Verified API keys are remembered per warm container for ``CONSUMER_KEY_CACHE_SECONDS`` (by the
-SHA-256 of the whole key, never the key), so a warm ltik call makes one DynamoDB read (its launch
-context). The cost: revoking an API key takes up to that long to reach warm containers.
+Revocation counts from the next call, on every container: every call reads the API key's own item,
+one strongly consistent GetItem (:func:`lti_gateway.admin.orgs.authenticate_api_key`), and checks its
+status and secret hash. Nothing about an API key is remembered between calls: what a cache could
+save is one SHA-256, and a remembered "valid" is exactly what let a revoked key work on. A warm ltik
+call therefore reads twice (the API key, then its launch context); a service session reads the API
+key and the service key item.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -37,8 +39,6 @@ from lti_gateway.app_api.errors import (
 )
 from lti_gateway.app_api.launch_context import ServiceContext
 from lti_gateway.core import clock
-from lti_gateway.core.cache import TtlCache
-from lti_gateway.core.config import settings
 from lti_gateway.core.errors import ApiError, Unauthorized
 from lti_gateway.repositories import deps
 
@@ -54,8 +54,6 @@ _NEEDS = {
     SERVICE: (INVALID_SERVICE_KEY, "This endpoint needs Authorization: SERVICE-AUTH-V1 <API_KEY>:<SERVICE_KEY>."),
     BEARER: (INVALID_AUTHORIZATION, "This endpoint needs Authorization: Bearer <API_KEY>."),
 }
-
-_principals: TtlCache[orgs.Principal] = TtlCache()
 
 
 @dataclass(frozen=True)
@@ -104,14 +102,11 @@ def parse(authorization: str | None) -> tuple[Kind, str, str]:
 
 
 def _api_key_principal(api_key: str) -> orgs.Principal:
-    def load() -> orgs.Principal:
-        try:
-            return orgs.authenticate_api_key(api_key)
-        except Unauthorized:
-            raise _fail(INVALID_API_KEY, "Invalid API key.") from None
-
-    cache_key = hashlib.sha256(api_key.encode()).hexdigest()
-    return _principals.get(cache_key, load, ttl_seconds=settings().consumer_key_cache_seconds)
+    """The API key's principal from its item, read now (never remembered: see the module docstring)."""
+    try:
+        return orgs.authenticate_api_key(api_key)
+    except Unauthorized:
+        raise _fail(INVALID_API_KEY, "Invalid API key.") from None
 
 
 def _same_org(a: str, b: Any) -> bool:
@@ -153,7 +148,3 @@ def _service_session(principal: orgs.Principal, token: str) -> AppSession:
         raise _fail(INVALID_API_KEY, "The API key does not belong to the organisation of this service key.")
     service = service_keys.context_of(item)
     return AppSession(SERVICE, principal, service.launch_id, None, service, item)
-
-
-def clear_cache() -> None:
-    _principals.clear()

@@ -26,6 +26,7 @@ import secrets
 from typing import Any
 
 from lti_gateway.app_api import launch_context as c
+from lti_gateway.app_api import platform_services
 from lti_gateway.app_api.auth import AppSession
 from lti_gateway.app_api.errors import MISSING_DEEP_LINK_SETTINGS, validation_error
 from lti_gateway.core import clock
@@ -161,7 +162,10 @@ def response_jwt(session: AppSession, body: dict[str, Any]) -> tuple[str, str]:
         response[DL + "data"] = settings["data"]
     for claim, value in options.items():
         response[DL + claim] = value
-    return tool_keys.sign(response, headers={"typ": "JWT"}), settings["deep_link_return_url"]
+    # Signed with the key set of the organisation that owns the launch's registration (never one the
+    # claims could name): the platform verifies it against the JWKS that organisation gave it.
+    owner = platform_services.access_for(service).endpoint.key_owner
+    return tool_keys.sign(response, owner=owner, headers={"typ": "JWT"}), settings["deep_link_return_url"]
 
 
 def message(session: AppSession, body: dict[str, Any]) -> dict[str, str]:

@@ -4,8 +4,8 @@ Out: opaque, URL-safe ids, ``li_`` + base64url(LMS line item URL) without paddin
 ``encodeURIComponent()``, API Gateway's path decoding and the client's ``//`` leave them unchanged
 and no lookup is needed. In: the opaque form, or a raw LMS URL in any of the three encodings the
 clients send (``https%3A//host/...`` from the Python client, ``%2F`` from the Node SDK and the docs,
-or already decoded). The caller still checks the decoded URL's origin against the context's own
-service endpoints: an id is a URL the caller chose.
+or already decoded). The caller still checks the decoded URL against the context's own service
+endpoints (origin, then scope: ``platform_services.check_url``): an id is a URL the caller chose.
 
 LTI 1.1 launches have one synthetic line item per resource link: ``li11_`` + 22 characters derived
 from the launch's slot (organisation, consumer key, context, resource link), stable across launches.

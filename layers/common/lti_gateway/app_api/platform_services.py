@@ -1,12 +1,33 @@
 """Calls to a platform's LTI Advantage services (AGS, NRPS) on behalf of one launch context.
 
-Never a confused deputy: every URL called (the claim's own endpoints, and any URL or line item id the
-app passes) must be on the origin (scheme, host, port) of that context's own service endpoints —
-NRPS ``context_memberships_url`` for rosters, AGS ``lineitems``/``lineitem`` for grades — and https
-(http only with ``ALLOW_INSECURE_PLATFORM_URLS``, the local test setting). Otherwise 400
-``INVALID_URL_PARAMETER`` and nothing is sent; the platform access token goes nowhere else. The
-transport (:class:`~lti_gateway.core.http_client.SafeHttp`) follows no redirect and refuses private
-addresses.
+Never a confused deputy. Every outbound service call of the app API (AGS, NRPS, and the LTI 1.1
+outcome service) passes :func:`check_url` first, with the URL it is about to call, whichever way that
+URL arrived (the claim's own endpoints, a ``url`` query parameter, a line item id in the path, a
+``results``/``scores`` URL derived from one). Two rules, in order:
+
+1. **Origin** (``ltiaas-api.md`` §5.1.4): a well-formed absolute URL, https (http only with
+   ``ALLOW_INSECURE_PLATFORM_URLS``, the local test setting), on the origin (scheme, host, port) of
+   the context's own service endpoints. Otherwise 400 ``INVALID_URL_PARAMETER``.
+2. **Scope — the call stays inside its launch**: on that origin, only what the launch context named:
+
+   - NRPS: the ``context_memberships_url`` path exactly (its paging ``next`` links share the path);
+   - AGS: the ``lineitems`` container path exactly (listing, creating, paging), the launch's own
+     ``lineitem`` path and its ``/results`` and ``/scores``, and any path *under* the container
+     (``{container path}/`` + one or more segments: the line items of that container and their
+     results and scores — Canvas ``/api/lti/courses/7/line_items/12``, Moodle
+     ``/mod/lti/services.php/7/lineitems/3/lineitem?type_id=1``, Blackboard, D2L, Sakai alike);
+   - the query parameters the claim URL itself carries (Moodle's ``type_id``) keep their values;
+     other parameters (filters, paging) are free;
+   - under the container, a dot segment (``..``, ``%2e%2e``, ``..;``), an empty segment, or an encoded
+     ``/``, ``\\`` or control character is refused: a server could resolve it outside the container;
+   - LTI 1.1 outcomes: exactly the ``lis_outcome_service_url`` the launch stored.
+
+   Otherwise 403 ``SERVICE_NOT_AVAILABLE_FOR_CONTEXT``. Either way nothing is sent and the platform
+   access token goes nowhere else. A line item of the same LMS that the LMS keeps outside the
+   container path (and that is not the launch's own ``lineitem``) is therefore refused too.
+
+The transport (:class:`~lti_gateway.core.http_client.SafeHttp`) follows no redirect and refuses
+private addresses.
 
 An LMS 401 drops the cached access token and retries once with a fresh one. LMS 400/403/404/409/422
 are mirrored, anything else non-2xx is a 502; both in the contract's shape with ``externalError``,
@@ -20,7 +41,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from lti_gateway.app_api import platform_tokens
 from lti_gateway.app_api.errors import UNREGISTERED_OR_INACTIVE_PLATFORM, invalid_url, not_available, platform_failed
@@ -33,6 +54,7 @@ from lti_gateway.core.http_client import SafeHttp
 from lti_gateway.core.vocabulary import SCOPE_NRPS
 
 Service = Literal["ags", "nrps"]
+Scoped = Literal["ags", "nrps", "outcomes"]
 TIMEOUT_SECONDS = 6.0
 MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 MIRRORED = (400, 403, 404, 409, 422)
@@ -75,8 +97,16 @@ def service_urls(ctx: ServiceContext, service: Service) -> list[str]:
     return [u for u in (ags.get("lineitems"), ags.get("lineitem")) if isinstance(u, str)]
 
 
-def check_url(ctx: ServiceContext, url: str, service: Service) -> str:
-    """``url`` if it may be called for ``service`` of ``ctx``; 400 ``INVALID_URL_PARAMETER`` otherwise."""
+def check_url(ctx: ServiceContext, url: str, service: Scoped) -> str:
+    """``url`` if ``ctx`` may call it for ``service``: the one gate of every outbound service call.
+
+    400 ``INVALID_URL_PARAMETER`` for a malformed URL or another origin; 403
+    ``SERVICE_NOT_AVAILABLE_FOR_CONTEXT`` for a URL of the right origin outside the launch's context.
+    """
+    if service == "outcomes":
+        if not (ctx.family == "1.1" and ctx.outcome_url and url == ctx.outcome_url):
+            raise not_available("Only this launch's own LTI 1.1 outcome service URL may be called.")
+        return url
     if not isinstance(url, str) or not url.isascii() or any(c.isspace() or ord(c) < 32 for c in url):
         raise invalid_url("The URL is not a valid absolute URL.")
     target = origin(url)
@@ -87,7 +117,81 @@ def check_url(ctx: ServiceContext, url: str, service: Service) -> str:
     allowed = {origin(u) for u in service_urls(ctx, service)} - {None}
     if target not in allowed:
         raise invalid_url("The URL is not on the origin of this context's platform service endpoints.")
+    if not in_context(ctx, url, service):
+        raise not_available(_outside_description(service))
     return url
+
+
+def in_context(ctx: ServiceContext, url: str, service: Service) -> bool:
+    """Whether ``url`` (already on the right origin) is one the launch context named (module doc, rule 2)."""
+    target = urlsplit(url)
+    if service == "nrps":
+        return any(_same_resource(target, urlsplit(u)) for u in service_urls(ctx, "nrps"))
+    ags = ctx.ags or {}
+    container, own = ags.get("lineitems"), ags.get("lineitem")
+    if isinstance(own, str):
+        item = urlsplit(own)
+        if any(_same_resource(target, item, suffix) for suffix in ("", "/results", "/scores")):
+            return True
+    if isinstance(container, str):
+        base = urlsplit(container)
+        return _same_resource(target, base) or _under(target, base)
+    return False
+
+
+def _same_origin(a: Any, b: Any) -> bool:
+    return origin(a.geturl()) == origin(b.geturl())
+
+
+def _keeps_query(target: Any, named: Any) -> bool:
+    """Every query parameter of the claim URL is in ``target`` with the same value(s)."""
+    wanted: dict[str, list[str]] = {}
+    for key, value in parse_qsl(named.query, keep_blank_values=True):
+        wanted.setdefault(key, []).append(value)
+    if not wanted:
+        return True
+    found: dict[str, list[str]] = {}
+    for key, value in parse_qsl(target.query, keep_blank_values=True):
+        if key in wanted:
+            found.setdefault(key, []).append(value)
+    return all(sorted(found.get(key, [])) == sorted(values) for key, values in wanted.items())
+
+
+def _same_resource(target: Any, named: Any, suffix: str = "") -> bool:
+    path = named.path.rstrip("/") + suffix if suffix else named.path
+    return _same_origin(target, named) and target.path == path and _keeps_query(target, named)
+
+
+def _under(target: Any, container: Any) -> bool:
+    """``target`` is ``{container path}/`` + one or more plain segments (no dot, empty or encoded
+    separator segments that a server could resolve outside the container)."""
+    prefix = container.path.rstrip("/") + "/"
+    if prefix == "/" or not (_same_origin(target, container) and target.path.startswith(prefix)):
+        return False
+    rest = target.path[len(prefix) :]
+    for segment in rest.split("/"):
+        plain = unquote(segment)
+        if (
+            not segment
+            or plain.split(";", 1)[0] in (".", "..")  # "..;" too: Tomcat drops path parameters first
+            or any(c in plain for c in "/\\")
+            or any(ord(c) < 32 or ord(c) == 127 for c in plain)
+        ):
+            return False
+    return _keeps_query(target, container)
+
+
+def _outside_description(service: Service) -> str:
+    if service == "nrps":
+        return (
+            "The URL is outside this launch's context: Names and Roles may only call the context's own "
+            "memberships URL (context_memberships_url) and its paging links."
+        )
+    return (
+        "The URL is outside this launch's context: Assignment and Grades may only call the context's "
+        "line items container (lineitems), the line items under it, and the launch's own line item "
+        "(lineitem), with their results and scores."
+    )
 
 
 # -- the registration behind a 1.3 context ------------------------------------------------------------------
@@ -150,6 +254,7 @@ def access_for(ctx: ServiceContext) -> PlatformAccess:
         client_id,
         _field(registration, "auth_token_url", "access_token_url", "token_url"),
         _field(registration, "auth_server", "authorization_server"),
+        key_owner=_field(registration, "key_owner"),  # the registration's organisation signs, never the claims'
     )
     return PlatformAccess(endpoint, scopes_of(ctx))
 

@@ -41,6 +41,9 @@ class TokenEndpoint:
     client_id: str
     token_url: str
     audience: str  # the authorization server, or the token URL
+    # Whose key set signs the client assertion: the organisation that owns the registration (None: a
+    # registration made before tenant scoping, the stack-wide set its LMS was given).
+    key_owner: str | None = None
 
 
 _lock = threading.Lock()
@@ -48,7 +51,9 @@ _memory: dict[str, tuple[int, str]] = {}
 
 
 def cache_key(endpoint: TokenEndpoint, scopes: tuple[str, ...]) -> str:
-    identity = json.dumps([endpoint.issuer, endpoint.client_id, endpoint.token_url, sorted(set(scopes))])
+    identity = json.dumps(
+        [endpoint.issuer, endpoint.client_id, endpoint.token_url, sorted(set(scopes)), endpoint.key_owner]
+    )
     return hashlib.sha256(identity.encode()).hexdigest()
 
 
@@ -68,7 +73,7 @@ def client_assertion(endpoint: TokenEndpoint, *, now: int | None = None) -> str:
         "exp": issued + ASSERTION_LIFETIME_SECONDS,
         "jti": secrets.token_urlsafe(24),
     }
-    return tool_keys.sign(claims, headers={"typ": "JWT"})
+    return tool_keys.sign(claims, owner=endpoint.key_owner, headers={"typ": "JWT"})
 
 
 def access_token(endpoint: TokenEndpoint, scopes: tuple[str, ...], *, http: SafeHttp) -> str:
@@ -149,7 +154,9 @@ def _request(endpoint: TokenEndpoint, scopes: tuple[str, ...], *, http: SafeHttp
     return token, max(0, min(expires_in, MAX_EXPIRES_IN))
 
 
-def endpoint_for(issuer: str, client_id: str, token_url: Any, auth_server: Any = None) -> TokenEndpoint:
+def endpoint_for(
+    issuer: str, client_id: str, token_url: Any, auth_server: Any = None, *, key_owner: str | None = None
+) -> TokenEndpoint:
     if not isinstance(token_url, str) or not token_url:
         raise ApiError(
             403,
@@ -157,7 +164,7 @@ def endpoint_for(issuer: str, client_id: str, token_url: Any, auth_server: Any =
             "The platform registration has no access token URL.",
         )
     audience = auth_server if isinstance(auth_server, str) and auth_server else token_url
-    return TokenEndpoint(issuer, client_id, token_url, audience)
+    return TokenEndpoint(issuer, client_id, token_url, audience, key_owner)
 
 
 @runtime.register

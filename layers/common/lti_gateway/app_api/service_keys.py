@@ -37,8 +37,10 @@ PREFIX = "sk_"
 MAX_LENGTH = 128
 _ATTEMPTS = 3
 # Launch id -> its issued service key, per warm container: a repeated /api/idtoken makes no slot read.
-# A revocation or a newer launch of the same resource link shows here after the cache time at most;
-# the key itself stops working at once (service sessions always read the table).
+# This only remembers what /api/idtoken *shows*; it never authenticates anything. A revocation or a
+# newer launch of the same resource link made on another container shows here after the cache time
+# at most, but the key itself is refused from the very next call on every container: a service
+# session reads the key's own item, strongly consistent, on each call (:func:`lookup`).
 _issued: TtlCache[str] = TtlCache()
 
 
@@ -116,7 +118,8 @@ def _issue(ctx: ServiceContext, *, launch_expires_at: int) -> str | None:
 
 
 def lookup(key: str) -> dict[str, Any] | None:
-    """The stored item of a live service key (its ``service_context`` parsed), or None."""
+    """The stored item of a live service key, or None: one strongly consistent GetItem per call (a
+    revoked or replaced key's item is gone, so it is refused from the next call on every container)."""
     if not isinstance(key, str) or not key.startswith(PREFIX) or len(key) > MAX_LENGTH:
         return None
     digest = key_hash(key)

@@ -2,6 +2,10 @@
 
 One function per route; each takes the authenticated :class:`~lti_gateway.app_api.auth.AppSession`.
 
+Every URL called, however it arrived (the claims, ``url``, a line item id), stays inside the launch's
+own context: :func:`lti_gateway.app_api.platform_services.check_url` (400 another origin, 403 the same
+LMS but another course or anything the launch did not name), before anything is sent.
+
 - **LTI 1.3** contexts call the platform (:mod:`lti_gateway.app_api.platform_services`): AGS line items,
   results and scores, NRPS memberships, with the media types of the specs, the contract's status codes
   (``ltiaas-api.md`` §5.4), camelCase members, Link-header paging, nulls dropped before forwarding,
@@ -244,7 +248,8 @@ def create_line_item(session: AppSession, body: dict[str, Any]) -> dict[str, Any
 
 
 def _line_item_url(ctx: ServiceContext, raw_id: str) -> str:
-    """The LMS URL a line item id names, checked against the context's AGS origin."""
+    """The LMS URL a line item id names, checked against the context's AGS origin (400) and scope (403:
+    the container's line items and the launch's own line item only, ``platform_services.check_url``)."""
     decoded = line_item_ids.decode(raw_id)
     if decoded is None or decoded.startswith(line_item_ids.LTI11_PREFIX):
         raise ApiError(404, "NOT_FOUND", "No such line item.")
@@ -408,7 +413,7 @@ def _lti11_replace(ctx: ServiceContext, score: dict[str, Any]) -> None:
         raise validation_error({"scoreGiven": "must be between 0 and scoreMaximum"})
     try:
         outcomes.replace_result(
-            str(ctx.outcome_url),
+            ps.check_url(ctx, str(ctx.outcome_url), "outcomes"),
             str(ctx.sourcedid),
             ratio,
             score.get("comment"),
@@ -425,7 +430,7 @@ def _lti11_read(ctx: ServiceContext, line_item_id: str, user_filter: str | None)
         return {"scores": []}
     try:
         result = outcomes.read_result(
-            str(ctx.outcome_url),
+            ps.check_url(ctx, str(ctx.outcome_url), "outcomes"),
             str(ctx.sourcedid),
             consumer_key=str(ctx.consumer_key),
             secret=_lti11_secret(ctx),

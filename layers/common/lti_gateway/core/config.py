@@ -83,8 +83,9 @@ class Settings:
     # The scheme://host[/prefix] LMSs sign launches against, when it differs from what the request's
     # Host and X-Forwarded-* headers say (a custom domain with a base path mapping). Unset: headers.
     launch_base_url: str | None = None
-    # LTI 1.3 platform URLs (issuer, endpoints, JWKS, dynamic registration): https and public
-    # addresses only, unless this is set (the local gateway sets it for test platforms on loopback).
+    # LTI 1.3 platform URLs (issuer, endpoints, JWKS, dynamic registration) and the calls to them: https
+    # and globally routable addresses only, unless this is set. The local gateway sets it for its test
+    # platforms on loopback, unless its own environment says ALLOW_INSECURE_PLATFORM_URLS=false.
     allow_insecure_platform_urls: bool = False
     # Exports: the S3 bucket (template ExportsBucket) larger exports are handed over through, and the
     # largest body answered inline, counted base64-encoded (Lambda's synchronous response cap is 6 MB).

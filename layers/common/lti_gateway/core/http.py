@@ -12,6 +12,11 @@ The one place that decodes request bodies and reads request headers:
 Limits are checked before anything is decoded (a huge body is never decoded), and every failure is a
 4xx :class:`~lti_gateway.core.errors.GatewayError` naming what is wrong: 413 over the size limit, 415
 for another media type or charset, 400 for bad base64, bad UTF-8 or too many fields.
+
+Text is well-formed or refused here, once for every route (400 ``invalid_text`` naming the field,
+:mod:`lti_gateway.core.validation`): a JSON body's strings and names may not hold a lone surrogate
+(``"\\ud800"`` decodes to one) or NUL; a form is strict UTF-8 (an encoded surrogate is invalid
+UTF-8) and its names and values may not hold NUL. Paths and query strings: ``web.py``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from lti_gateway.core import validation
 from lti_gateway.core.errors import BodyTooLarge, InvalidJson, UnsupportedMediaType, ValidationFailed
 
 MAX_JSON_BYTES = 16 * 1024
@@ -154,6 +160,7 @@ def json_body(event: Any, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
         raise InvalidJson(f"body is not valid JSON: {exc.__class__.__name__}") from None
     if not isinstance(value, dict):
         raise InvalidJson("body must be a JSON object")
+    validation.check_json(value)
     return value
 
 
@@ -175,7 +182,7 @@ def form_pairs(event: Any, *, max_bytes: int = MAX_FORM_BYTES) -> list[tuple[str
     raw = body_bytes(event, max_bytes, invalid="invalid_form_body")
     try:
         text = raw.decode("utf-8")
-        return parse_qsl(
+        pairs = parse_qsl(
             text,
             keep_blank_values=True,
             encoding="utf-8",
@@ -186,6 +193,11 @@ def form_pairs(event: Any, *, max_bytes: int = MAX_FORM_BYTES) -> list[tuple[str
         raise ValidationFailed({"body": "not valid UTF-8"}, code="invalid_form_body") from None
     except ValueError:  # more than MAX_FORM_FIELDS fields
         raise ValidationFailed({"body": f"more than {MAX_FORM_FIELDS} fields"}, code="invalid_form_body") from None
+    for name, value in pairs:  # strict UTF-8 has no surrogates: only NUL is left to refuse
+        if "\x00" in name:
+            raise ValidationFailed({"body": "a field name: must not contain NUL"}, code=validation.INVALID_TEXT)
+        validation.well_formed(name, value)
+    return pairs
 
 
 def form_body(event: Any, *, max_bytes: int = MAX_FORM_BYTES) -> dict[str, list[str]]:

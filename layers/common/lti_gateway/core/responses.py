@@ -11,6 +11,21 @@ A request that fails is answered in its route's format, always from a :class:`Ga
   given by the caller;
 - :func:`lti_return`: the 302 back to the LMS return URL with ``lti_errormsg`` (LTI 1.1 and 1.3).
 
+Every answer's security headers come from here too. JSON and empty answers: :data:`NO_STORE` (never
+cached, ``nosniff``). Redirects: :data:`PAGE_HEADERS` (also ``Referrer-Policy: no-referrer``: an ltik
+travels in the app's URL). HTML: :func:`page` (every page goes through it) adds a Content-Security-Policy
+completed by :func:`content_security_policy` (``default-src 'none'``, ``base-uri 'none'``, ``form-action
+'none'`` unless the page names where its form posts, and ``frame-ancestors``) and, for a page no LMS
+frames, ``X-Frame-Options: DENY``. Inline scripts and styles run only by a per-response
+:func:`csp_nonce`.
+
+Framing: the pages an LMS iframe shows during a login or a launch (the launch error page, the
+client-side storage pages, dynamic registration, which LMSs open in an iframe) are ``framed``:
+``frame-ancestors *``. Not ``https:``: the LMS is not known before the launch verified (most launch
+error pages are about exactly that), a local LMS is often plain http, and these pages hold nothing to
+click on someone's behalf (an error text, a script that runs by itself), so a framing page gains
+nothing. Everything else is ``frame-ancestors 'none'`` plus ``X-Frame-Options: DENY``.
+
 Each JSON renderer is ``(error, correlation_id) -> Response``; a page renderer is the caller's own
 function with that signature that calls :func:`error_page` with its texts.
 
@@ -34,6 +49,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
@@ -46,8 +62,14 @@ from lti_gateway.core.errors import VALIDATION_ERROR, ApiError, GatewayError, In
 from lti_gateway.core.observability import logger
 from lti_gateway.core.urls import with_query
 
-NO_STORE = {"Cache-Control": "no-store"}
-PAGE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+# Every JSON and empty answer (json_response, 204s, exports): never cached, never sniffed.
+NO_STORE = {"Cache-Control": "no-store", **NOSNIFF}
+# Every redirect (to the app, back to the LMS, to the class's LMS) and, with a CSP, every page.
+PAGE_HEADERS = {**NO_STORE, "Referrer-Policy": "no-referrer"}
+# A page's policy starts from these; a page adds what its own content needs (a nonce, a form target).
+BASE_POLICY = {"default-src": "'none'", "base-uri": "'none'", "form-action": "'none'"}
+FRAMED_BY_ANY = "*"  # frame-ancestors of the pages an LMS iframe shows during a login or launch
 HTML = "text/html; charset=utf-8"
 LTI_ERRORMSG_MAX = 500
 DATA_API_THROTTLE_CODE = 42000  # Learnosity's code for "too many requests"
@@ -240,14 +262,55 @@ def _text(value: Any) -> str:
     return html.escape(_clean(value))
 
 
-def page(status: int, body: str, *, csp: str | None = None, headers: Mapping[str, str] | None = None) -> Response:
-    """An HTML page: never cached, never sniffed, no referrer; its Content-Security-Policy if it has one."""
+def csp_nonce() -> str:
+    """A fresh CSP nonce (128 random bits), one per response."""
+    return secrets.token_urlsafe(16)
+
+
+def content_security_policy(csp: str | None = None, *, framed: bool = False) -> str:
+    """``csp`` (the page's own directives, e.g. ``script-src 'nonce-…'``) completed: :data:`BASE_POLICY`
+    for every directive it does not name, and ``frame-ancestors`` (``*`` when ``framed``, else
+    ``'none'``) always ours."""
+    directives: dict[str, str] = {}
+    for part in (csp or "").split(";"):
+        name, _, value = part.strip().partition(" ")
+        if name:
+            directives[name.lower()] = value.strip()
+    policy = {**BASE_POLICY, **directives, "frame-ancestors": FRAMED_BY_ANY if framed else "'none'"}
+    return "; ".join(f"{name} {value}".strip() for name, value in policy.items())
+
+
+def page_headers(csp: str | None = None, *, framed: bool = False) -> dict[str, str]:
+    """The headers of an HTML answer: :data:`PAGE_HEADERS`, the completed CSP, and, unless an LMS may
+    frame it, ``X-Frame-Options: DENY`` (for browsers without ``frame-ancestors``)."""
+    headers = {**PAGE_HEADERS, "Content-Security-Policy": content_security_policy(csp, framed=framed)}
+    if not framed:
+        headers["X-Frame-Options"] = "DENY"
+    return headers
+
+
+def page(
+    status: int,
+    body: str,
+    *,
+    csp: str | None = None,
+    framed: bool = False,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """An HTML page, every one: never cached, never sniffed, no referrer, its CSP completed by
+    :func:`content_security_policy`; ``framed`` for a page an LMS iframe shows (see the module
+    docstring). ``headers`` may loosen only ``Referrer-Policy`` (a page whose form needs ``Origin``)."""
+    extra = {k: v for k, v in (headers or {}).items() if k.lower() not in _PAGE_SECURITY}
     return Response(
         status_code=status,
         content_type=HTML,
         body=body,
-        headers={**PAGE_HEADERS, **({"Content-Security-Policy": csp} if csp else {}), **(headers or {})},
+        headers={**page_headers(csp, framed=framed), **extra},
     )
+
+
+# What a caller's extra headers cannot override on a page (Referrer-Policy may be loosened).
+_PAGE_SECURITY = frozenset({"content-security-policy", "x-content-type-options", "x-frame-options", "cache-control"})
 
 
 def error_page(
@@ -262,15 +325,20 @@ def error_page(
     csp: str | None = None,
     nonce: str | None = None,
     inline_style: bool = False,
+    framed: bool = False,
 ) -> Response:
     """The one error page: ``title``, ``heading`` (default the title), ``message``, the reason code
     (unless ``show_reason`` is false), the reference (correlation id) and an optional ``next_step``;
     the error's status and ``Retry-After``. Every text is escaped here.
 
     Styled by :data:`STYLESHEET` in a ``<style>`` element (with ``nonce`` when the page's ``csp`` admits
-    styles by nonce), or, ``inline_style``, by ``style`` attributes: a page that must stay free of
-    braces (the class "open" page is never to be taken for JSON).
+    styles by nonce; without a ``csp``, under a fresh nonce of its own), or, ``inline_style``, by
+    ``style`` attributes: a page that must stay free of braces (the class "open" page is never to be
+    taken for JSON). ``framed``: a page an LMS iframe shows (the launch's, dynamic registration's).
     """
+    if csp is None:  # its own policy: the stylesheet by a fresh nonce, or style attributes
+        nonce = None if inline_style else csp_nonce()
+        csp = "style-src 'unsafe-inline'" if inline_style else f"style-src 'nonce-{nonce}'"
     if inline_style:
         stylesheet, body_style, code_style = "", f' style="{_STYLE["body"]}"', f' style="{_STYLE["code"]}"'
     else:
@@ -287,7 +355,7 @@ def error_page(
         reference=_text(correlation_id),
         next_step=f"<p>{_text(next_step)}</p>\n" if next_step else "",
     )
-    return page(error.status, body, csp=csp, headers=retry_after_header(error))
+    return page(error.status, body, csp=csp, framed=framed, headers=retry_after_header(error))
 
 
 def lti_return(return_url: str, message: Any) -> Response:

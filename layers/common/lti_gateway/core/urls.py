@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
@@ -59,17 +60,129 @@ def unit_launch_url(base: str, class_id: str, unit_id: str) -> str:
 # -- stored URLs ------------------------------------------------------------------------------------
 
 
+# Where a URL we call may point: globally routable unicast addresses only. ``ipaddress``'s ``is_global``
+# differs between Python versions (3.11 calls 64:ff9b:1::/48, fec0::/10, 2002::/16 and IPv4 multicast
+# global; 3.13 does not), so these are refused explicitly as well: the same answer on every runtime.
+_NOT_PUBLIC = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "0.0.0.0/8",  # "this network"
+        "100.64.0.0/10",  # shared address space (carrier-grade NAT)
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.88.99.0/24",  # 6to4 relay anycast (deprecated)
+        "198.18.0.0/15",  # benchmarking
+        "224.0.0.0/3",  # multicast and reserved (240/4), the broadcast address
+        "::/96",  # unspecified, loopback, IPv4-compatible (deprecated)
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+        "64:ff9b:1::/48",  # NAT64, local use
+        "100::/64",  # discard only
+        "2001::/23",  # IETF protocol assignments (Teredo 2001::/32 among them)
+        "2001:db8::/32",  # documentation
+        "2002::/16",  # 6to4 (deprecated)
+        "3fff::/20",  # documentation
+        "5f00::/16",  # segment routing (SRv6) identifiers
+        "fc00::/7",  # unique local
+        "fe80::/10",  # link-local
+        "fec0::/10",  # site-local (deprecated)
+        "ff00::/8",  # multicast
+    )
+)
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 transition form carries, each with the form's name."""
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        return [("an IPv4-mapped", address.ipv4_mapped)]
+    if address in _IPV4_TRANSLATED:
+        return [("an IPv4-translated", low32)]
+    if address in _IPV4_COMPATIBLE and int(address) > 1:  # not :: nor ::1
+        return [("an IPv4-compatible", low32)]
+    if any(address in net for net in _NAT64):
+        return [("a NAT64", low32)]
+    if address.sixtofour is not None:
+        return [("a 6to4", address.sixtofour)]
+    if address.teredo is not None:
+        server, client = address.teredo
+        return [("a Teredo", client), ("a Teredo", server)]
+    return []
+
+
+def _kind(address: IPAddress) -> str | None:
+    """What kind of address this is when it is not globally routable unicast; None when it is."""
+    for test, kind in (
+        (address.is_unspecified, "the unspecified address"),
+        (address.is_loopback, "a loopback address"),
+        (address.is_link_local, "a link-local address"),
+        (address.is_multicast, "a multicast address"),
+        (address in _SHARED, "a shared (carrier-grade NAT) address"),
+        (address.is_private, "a private address"),
+        (any(address in net for net in _NOT_PUBLIC), "not a globally routable address"),
+        (address.is_reserved, "a reserved address"),
+        (not address.is_global, "not a globally routable address"),
+    ):
+        if test:
+            return kind
+    return None
+
+
+def address_problem(address: IPAddress) -> str | None:
+    """Why we must not connect to ``address`` (a sentence naming it), or None when it is globally
+    routable unicast. IPv6 transition forms (IPv4-mapped, -compatible, -translated, NAT64 64:ff9b::/96
+    and 64:ff9b:1::/48, 6to4, Teredo) are unwrapped: the IPv4 address they carry must be public too."""
+    if isinstance(address, ipaddress.IPv6Address):
+        address = ipaddress.IPv6Address(int(address))  # without a scope id (%eth0): it plays no part
+        for form, inner in _embedded_ipv4(address):
+            kind = _kind(inner)
+            if kind:
+                return f"{address} is {form} form of {inner}, {kind}"
+        if address.ipv4_mapped is not None or address in _NAT64[0]:
+            # ::ffff:a.b.c.d is a.b.c.d, and 64:ff9b::a.b.c.d reaches a.b.c.d through NAT64 (what DNS64
+            # answers in an IPv6-only subnet): both judged by the IPv4 address, above.
+            return None
+    kind = _kind(address)
+    return f"{address} is {kind}" if kind else None
+
+
+def parse_address(host: str) -> IPAddress | None:
+    """``host`` as an IP address: a literal (brackets and an IPv6 zone allowed), or an IPv4 address in
+    one of the legacy notations resolvers accept (``127.1``, ``0x7f000001``, ``2130706433``); None for a
+    name."""
+    host = host.strip().strip("[]").lower().rstrip(".")
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if host and all(c in "0123456789abcdefx." for c in host) and host[0].isdigit():
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` is not a public host we may call, or None. Names are judged when they are called
+    (:class:`lti_gateway.core.http_client.SafeHttp` checks what they resolve to), except ``localhost``."""
+    name = host.strip().lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return f"{name} is a loopback name"
+    address = parse_address(name)
+    return address_problem(address) if address is not None else None
+
+
 def local_host(host: str) -> bool:
     """Whether ``host`` is ``localhost`` or an address that is not globally routable (loopback, private,
-    link-local): the server-side request forgery guard for URLs we will call. A name is judged when it
-    is called (:class:`lti_gateway.core.http_client.SafeHttp` checks what it resolves to)."""
-    host = host.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return not ipaddress.ip_address(host.strip("[]").split("%")[0]).is_global
-    except ValueError:
-        return False
+    link-local, multicast, reserved, shared, or an IPv6 form of one): the server-side request forgery
+    guard for URLs we will call. A name is judged when it is called (:class:`lti_gateway.core.
+    http_client.SafeHttp` checks what it resolves to)."""
+    return host_problem(host) is not None
 
 
 def check_url(
@@ -110,8 +223,10 @@ def check_url(
         raise ValidationFailed({field: "must not contain a fragment (#…)"})
     if not query and split.query:
         raise ValidationFailed({field: "must not contain a query string"})
-    if public_host and local_host(split.hostname):
-        raise ValidationFailed({field: "must be on a public host (not localhost or a private address)"})
+    if public_host:
+        problem = host_problem(split.hostname)
+        if problem:
+            raise ValidationFailed({field: f"must be on a public host (not localhost or a private address): {problem}"})
     return value, split, port
 
 

@@ -15,10 +15,14 @@ Both then end in the same :mod:`.handover`: the class (and app launch URL) check
 recorded on the class, the launch context stored for 24 h, the 302 to the app with ``?ltik=``. Past
 verification a refusal carries the LMS return URL (:func:`handover.after_verification`).
 
-``GET|POST /lti/login`` → :func:`lti13_login` (LTI 1.3 OIDC login initiation, :mod:`lti_gateway.lti13.oidc`).
+``GET|POST /lti/orgs/{org_id}/login`` → :func:`lti13_login` (LTI 1.3 OIDC login initiation,
+:mod:`lti_gateway.lti13.oidc`), matched against that organisation's registrations only; its
+``POST /lti/orgs/{org_id}/launch`` accepts only launches whose login matched there. The stack-wide
+``/lti/login`` and ``/lti/launch`` serve registrations made before tenant scoping.
 
-A warm LTI 1.1 launch makes two DynamoDB writes (nonce, launch context), a warm LTI 1.3 launch two
-calls (consume the state, write the launch context).
+A warm LTI 1.1 launch makes four DynamoDB calls (consumer key and class read consistently, nonce and
+launch context written), a warm LTI 1.3 launch four (state read, state consumed, class read, launch
+context written).
 """
 
 from __future__ import annotations
@@ -35,11 +39,14 @@ from lti_gateway.lti13 import launch as lti13
 from lti_gateway.lti13 import oidc
 
 
-def launch(event: dict[str, Any], class_id: str | None = None, unit_id: str | None = None) -> Handover:
-    """A launch form post: LTI 1.3 when it carries an ``id_token`` (or ``state``), else LTI 1.1."""
+def launch(
+    event: dict[str, Any], class_id: str | None = None, unit_id: str | None = None, *, org_id: str | None = None
+) -> Handover:
+    """A launch form post: LTI 1.3 when it carries an ``id_token`` (or ``state``), else LTI 1.1.
+    ``org_id``: posted to that organisation's ``/lti/orgs/{org_id}/launch`` (LTI 1.3 only)."""
     params = http.form_pairs(event)
     if lti13.is_launch_form(params):
-        return lti13_launch(event, params, class_id, unit_id)
+        return lti13_launch(event, params, class_id, unit_id, org_id=org_id)
     if class_id is None:
         raise MalformedIdToken({"id_token": "missing"}, code="missing_id_token")
     return lti11_launch(event, class_id, unit_id, params=params)
@@ -64,8 +71,10 @@ def lti13_launch(
     params: list[tuple[str, str]],
     path_class: str | None = None,
     path_unit: str | None = None,
+    *,
+    org_id: str | None = None,
 ) -> Handover:
-    validated = lti13.validate(params)
+    validated = lti13.validate(params, org_id, event=event)
     org_id = str(validated.registration.org_id)
     with handover.after_verification(lti13.return_url(validated)):
         class_id, unit_id = lti13.target(validated, launch_bases(event), path_class, path_unit)
@@ -75,6 +84,7 @@ def lti13_launch(
     return handover.hand_over(app_url, record, org_id=org_id, class_id=class_id, unit_id=unit_id, family="1.3")
 
 
-def lti13_login(event: dict[str, Any]) -> oidc.LoginRedirect:
-    """``GET|POST /lti/login``: the 302 to the platform's authorization endpoint (see :mod:`oidc`)."""
-    return lti13.login(event, launch_bases(event))
+def lti13_login(event: dict[str, Any], org_id: str | None = None) -> oidc.LoginRedirect:
+    """``GET|POST /lti/orgs/{org_id}/login`` (legacy: ``/lti/login``): the 302 to the platform's
+    authorization endpoint (see :mod:`oidc`)."""
+    return lti13.login(event, launch_bases(event), org_id)

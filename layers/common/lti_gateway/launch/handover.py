@@ -9,9 +9,11 @@ no orphan context. :func:`after_verification` turns a refusal past this point in
 :class:`LaunchRefused` that carries the LMS return URL (only a verified launch may send the user back
 there with ``lti_errormsg``; before that it would be an open redirect).
 
-Organisations and classes are cached per container (``CONSUMER_KEY_CACHE_SECONDS``, which is also how
-long an ``lti_enabled`` switch takes to reach warm containers); a new LMS context adds one write, the
-first time it is seen.
+The class (and unit) is read on every launch, strongly consistent (one GetItem, or one BatchGetItem
+with the unit): switching **Enable LTI** off, or deleting the class or unit, refuses the very next
+launch on every container. Organisations (only their default app launch URL is read here) are cached
+per container for ``CONSUMER_KEY_CACHE_SECONDS``. A new LMS context adds one write, the first time it
+is seen.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from lti_gateway.repositories.classes import context_key
 LAUNCH_LIFETIME_SECONDS = ltik.LIFETIME_SECONDS
 
 _orgs: TtlCache[dict[str, Any] | None] = TtlCache()
-_classes: TtlCache[tuple[dict[str, Any], dict[str, Any] | None]] = TtlCache()
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,7 @@ def _ttl() -> int:
 
 
 def _resolve(org_id: str, class_id: str, unit_id: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    class_item, unit_item = _classes.get(
-        f"{class_id}/{unit_id}", lambda: classes.get_for_launch(class_id, unit_id), ttl_seconds=_ttl()
-    )
+    class_item, unit_item = classes.get_for_launch(class_id, unit_id)  # read now: never a cached copy
     if class_item.get("org_id") != org_id:
         # Another organisation's class: exactly as if it did not exist.
         raise NotFound({"class_id": "no such class"})
@@ -89,7 +88,7 @@ def destination(org_id: str, class_id: str | None, unit_id: str | None) -> tuple
 
 
 def remember_context(class_item: dict[str, Any] | None, context_id: str | None, source: str) -> None:
-    """Record the LMS context on the class once; the cached class learns it too (no write per launch)."""
+    """Record the LMS context on the class once (the class item read by this launch tells whether it is known)."""
     if class_item is None or not context_id:
         return
     if classes.record_launch_context(class_item, context_id, source):
@@ -106,4 +105,5 @@ def hand_over(
     now = int(clock.now())
     token = ltik.issue(launch_id, org_id, now=now)  # first: a cold KMS failure leaves no orphan context
     deps.launch_repo().put_launch_context(launch_id, record, expires_at=now + LAUNCH_LIFETIME_SECONDS)
+    classes.remember_launch_origins(org_id, record)  # the LMS origins a Class LMS URL may point at
     return Handover(with_query(app_url, ltik=token), launch_id, org_id, class_id, unit_id, family)

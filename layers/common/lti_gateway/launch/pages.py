@@ -31,6 +31,15 @@ MESSAGES = {
     "invalid_state": "This launch was already used, or was not started from this tool's login. Go back to the "
     "course and launch again.",
     "state_expired": "The launch took too long to complete. Go back to the course and launch again.",
+    "state_not_from_this_browser": "This launch was started in another browser, so it cannot be completed "
+    "here. Go back to the course in this browser and launch again.",
+    "browser_not_bound": "This browser blocks the tool's cookies, so the launch cannot be tied to you. Allow "
+    "this tool's cookies (or third-party cookies for this site), or open the tool in a new window, then "
+    "launch again from the course.",
+    "storage_check_failed": "This launch could not be checked with your LMS. Go back to the course and launch "
+    "again; if it keeps failing, allow this tool's cookies or open it in a new window.",
+    "invalid_claim_text": "The LMS sent text this tool cannot read (not valid Unicode) in this launch. Tell "
+    "your LMS administrator; the reason and reference below identify it.",
     "unknown_platform": "This LMS is not registered with this tool. Ask your administrator to register it "
     "(issuer and client id).",
     "platform_inactive": "This LMS's registration with this tool has been deactivated.",
@@ -63,7 +72,7 @@ MESSAGES = {
 
 
 def error_page(error: GatewayError, correlation_id: str) -> Response:
-    """The launch error page (core/responses' one page, with the launch's texts): no CSP, as ever."""
+    """The launch error page (core/responses' one page, with the launch's texts), framed by the LMS."""
     message = MESSAGES.get(error.code)
     if message is None:
         details = error.details if isinstance(error.details, str) else None
@@ -75,6 +84,7 @@ def error_page(error: GatewayError, correlation_id: str) -> Response:
         heading="This launch could not be completed",
         message=message,
         next_step="If this keeps happening, send the reference to your LMS administrator.",
+        framed=True,
     )
 
 

@@ -4,6 +4,10 @@
 
 Ctrl-C or SIGTERM stops it. What to paste (URLs, API key, consumer key and secret) is printed and
 written to ``.local/dev-stack.json`` (``--state-dir``), which ``lti-gateway org create --local`` reads.
+
+LTI 1.3 platform URLs may be http and on loopback here (test platforms run on 127.0.0.1);
+``ALLOW_INSECURE_PLATFORM_URLS=false`` in the environment starts it with the deployed stack's rules
+instead (https only, globally routable addresses only: the SSRF guard as in AWS).
 """
 
 from __future__ import annotations
@@ -83,11 +87,11 @@ def summary(stack: dict[str, Any], state_path: Path) -> str:
             "  Moodle: Site administration > Plugins > External tool > Manage tools > configure a tool manually:",
             "          Tool URL = Class URL, Consumer key, Shared secret; each activity's Tool URL = a Unit URL.",
             "",
-            "LTI 1.3 (register the LMS as a platform first, POST /api/platforms):",
-            f"  Login URL         {base}/lti/login   (OIDC login initiation, GET or POST)",
-            f"  Launch URL        {base}/lti/launch   (the redirect URI; also deep linking)",
+            "LTI 1.3, this organisation's own URLs (register the LMS as a platform first, POST /api/platforms):",
+            f"  Login URL         {base}/lti/orgs/{stack['org_id']}/login   (OIDC login initiation, GET or POST)",
+            f"  Launch URL        {base}/lti/orgs/{stack['org_id']}/launch   (the redirect URI; also deep linking)",
             "  Target link URI   the Class URL or a Unit URL (or custom parameters class_id=..., unit_id=...)",
-            f"  JWKS URL          {base}/.well-known/jwks.json   (the tool's public keyset URL)",
+            f"  JWKS URL          {base}/lti/orgs/{stack['org_id']}/jwks.json   (the public keyset URL)",
             f"  Registration URL  {stack.get('registration_url')}",
             "                    (LTI Dynamic Registration: Moodle 'Tool URL', Canvas 'Dynamic Registration';",
             f"                     another one: curl -s -X POST -H {bearer} {base}/api/platforms/registration-url)",
@@ -132,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     except (TemplateError, OSError) as exc:
         print(f"lti-gateway: cannot start: {exc}", file=sys.stderr)
         return 2
+    if os.environ.get("ALLOW_INSECURE_PLATFORM_URLS", "").strip().lower() in ("0", "false", "no", "off"):
+        log("ALLOW_INSECURE_PLATFORM_URLS=false: platform URLs must be https on public addresses (as deployed)")
     try:
         state_path = write_state(gateway.stack, args.state_dir)
         print(summary(gateway.stack, state_path), flush=True)

@@ -36,6 +36,7 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 PUBLIC = {
     ("GET", "/api/openapi.json"),
     ("GET", "/.well-known/jwks.json"),
+    ("GET", "/lti/orgs/{org_id}/jwks.json"),
     ("GET", "/lti/register/{token}"),
     ("GET", "/classes/{class_id}/open"),
 }
@@ -89,6 +90,14 @@ SEALING = {
 
 _STRING = {"type": "string"}
 _PAGE = [("limit", {"type": "integer", "minimum": 1, "maximum": 100}), ("next", _STRING)]
+_LOGIN_QUERY = [
+    ("iss", _STRING),
+    ("login_hint", _STRING),
+    ("target_link_uri", _STRING),
+    ("client_id", _STRING),
+    ("lti_message_hint", _STRING),
+    ("lti_deployment_id", _STRING),
+]
 QUERY: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {
     ("GET", "/api/keys"): _PAGE,
     ("GET", "/api/credentials"): _PAGE,
@@ -101,14 +110,8 @@ QUERY: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {
     ],
     ("GET", "/api/lti-settings"): [("format", {"type": "string", "enum": ["csv", "json"]})],
     ("GET", "/lti/register/{token}"): [("openid_configuration", _STRING), ("registration_token", _STRING)],
-    ("GET", "/lti/login"): [
-        ("iss", _STRING),
-        ("login_hint", _STRING),
-        ("target_link_uri", _STRING),
-        ("client_id", _STRING),
-        ("lti_message_hint", _STRING),
-        ("lti_deployment_id", _STRING),
-    ],
+    ("GET", "/lti/login"): _LOGIN_QUERY,
+    ("GET", "/lti/orgs/{org_id}/login"): _LOGIN_QUERY,
     ("GET", "/api/idtoken"): [("raw", {"type": "string", "enum": ["true", "false"]})],
     ("GET", "/api/memberships"): [("role", _STRING), ("limit", _STRING), ("resourceLinkId", _STRING), ("url", _STRING)],
     ("GET", "/api/lineitems"): [
@@ -130,6 +133,7 @@ _CLASS = {
     "name": {"type": "string", "minLength": 1, "maxLength": 200},
     "lti_enabled": {"type": "boolean"},
     "class_lms_url": _URL_OR_NULL,
+    "class_lms_url_confirmed": {"type": "boolean"},
     "app_launch_url": _URL_OR_NULL,
 }
 _UNIT = {
@@ -396,7 +400,8 @@ def _operation(route: tpl.Route, summary: str | None, operation_id: str) -> dict
         op["requestBody"] = {"required": True, "content": form}
     elif has_body and family == "html":
         form = {"application/x-www-form-urlencoded": {"schema": LAUNCH_FORM}}
-        op["requestBody"] = {"required": path.startswith("/lti/launch"), "content": form}
+        required = path.startswith("/lti/launch") or path.endswith("/launch")
+        op["requestBody"] = {"required": required, "content": form}
 
     if key in PUBLIC or family in ("html", "data-api"):
         op["security"] = []
@@ -469,7 +474,8 @@ def build(template_path: str | Path | None = None) -> dict[str, Any]:
     template = tpl.load_template(template_path or default_template())
     specs = tpl.functions(template)
     routes = sorted(tpl.routes(template), key=lambda r: (_openapi_path(r.path), _METHODS.index(r.method)))
-    modules = {fid: _load(spec) for fid, spec in specs.items()}
+    with_routes = {r.function_id for r in routes}  # a scheduled function (key rotation) serves no route
+    modules = {fid: _load(spec) for fid, spec in specs.items() if fid in with_routes}
     summaries = {fid: _summaries(module) for fid, module in modules.items()}
     served = {fid: _served(module) for fid, module in modules.items()}
 

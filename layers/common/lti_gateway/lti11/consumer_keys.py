@@ -7,6 +7,9 @@ label at most 255 characters, unique within the organisation.
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
+import hmac
 import re
 import secrets
 import string
@@ -16,7 +19,6 @@ from typing import Any
 
 from lti_gateway.admin.orgs import Principal
 from lti_gateway.core import clock, runtime, validation
-from lti_gateway.core.config import settings
 from lti_gateway.core.errors import Conflict, NotFound, ValidationFailed
 from lti_gateway.repositories import deps
 
@@ -106,28 +108,75 @@ def reveal(record: dict[str, Any]) -> dict[str, Any]:
     return {**public_view(record), "secret": secret}
 
 
+# The record the idempotent function has just written, handed past Powertools to the first answer
+# only; on a replay (Powertools answers from its table without running the function) it stays None.
+_created: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("created_key", default=None)
+
+
+def _fingerprint(sealed: str) -> str:
+    """Names one sealed secret (a SHA-256 of its ciphertext; sealing is randomised, so a rotation,
+    even to the same secret, changes it). Opens nothing."""
+    return hashlib.sha256(sealed.encode()).hexdigest()
+
+
 def _new_key_from_request(request: dict[str, Any]) -> dict[str, Any]:
-    return new_key_record(request["org_id"], request["payload"])
+    """Create the key. What this returns is what Powertools stores for replays: the key, its
+    organisation and the fingerprint of its sealed secret, never the secret, sealed or not."""
+    record = new_key_record(request["org_id"], request["payload"])
+    _created.set(record)
+    return {
+        "key": record["key"],
+        "org_id": record["org_id"],
+        "secret_fingerprint": _fingerprint(record["secret_sealed"]),
+    }
 
 
 def create_idempotently(
     principal: Principal, body: dict[str, Any], *, idempotency_key: str | None, lambda_context: Any = None
 ) -> dict[str, Any]:
     """``POST /api/keys``: a new key of the owner's organisation, revealed once. With an
-    ``Idempotency-Key`` a retried request answers the first one's key and secret: the record is stored
-    as written, secret still sealed, and revealed only here (no plaintext secret rests in DynamoDB)."""
+    ``Idempotency-Key`` a retried request answers the key as it is *now* (:func:`_replay`): its
+    current status, and the secret only while it is still the one the first answer revealed."""
     principal.require_owner()
     from lti_gateway.repositories import idempotency  # Powertools' idempotency: the keys function only
 
-    record = idempotency.once(
-        "consumer-keys",
-        _new_key_from_request,
-        org_id=principal.org_id,
-        idempotency_key=idempotency_key,
-        payload=body,
-        lambda_context=lambda_context,
+    reset = _created.set(None)
+    try:
+        stored = idempotency.once(
+            "consumer-keys",
+            _new_key_from_request,
+            org_id=principal.org_id,
+            idempotency_key=idempotency_key,
+            payload=body,
+            lambda_context=lambda_context,
+        )
+        created = _created.get()
+    finally:
+        _created.reset(reset)
+    if created is not None:
+        return reveal(created)
+    return _replay(principal, stored)
+
+
+def _replay(principal: Principal, stored: dict[str, Any]) -> dict[str, Any]:
+    """A replayed creation, answered from the key's item read now (strongly consistent): the secret,
+    opened from the item's current sealed value, only if the key is active and that sealed value is
+    the one the first answer revealed; otherwise the public view, current status and
+    ``secret_available: false`` (rotated away or revoked). Records stored before fingerprints held
+    the sealed secret itself: its fingerprint is taken, the old sealed value is never opened."""
+    key = str(stored.get("key", ""))
+    item = deps.keys_repo().get_consumer_key(key) if 1 <= len(key) <= 255 else None
+    if item is None or item.get("org_id") != principal.org_id:
+        raise Conflict(
+            {"key": f"the consumer key {key} created with this Idempotency-Key no longer exists"}, code="key_deleted"
+        )
+    first = stored.get("secret_fingerprint") or (
+        _fingerprint(stored["secret_sealed"]) if stored.get("secret_sealed") else ""
     )
-    return reveal(record)
+    sealed = item.get("secret_sealed")
+    if item.get("status") == "active" and sealed and first and hmac.compare_digest(_fingerprint(sealed), first):
+        return reveal(item)
+    return {**public_view(item), "secret_available": False}
 
 
 def create_consumer_key(
@@ -211,44 +260,46 @@ class LaunchCredentials:
     secrets: tuple[str, ...]
 
 
-_cache: dict[str, tuple[float, LaunchCredentials]] = {}
+# Opened secrets per key, remembered with the item's version and the sealed values they came from:
+# only the decryption is remembered, never whether the key may be used. Every lookup reads the item
+# (strongly consistent) and reuses the opened secrets only when version and sealed values are those
+# of the item just read, so a revocation or rotation is seen by the very next launch on every container.
+_opened: dict[str, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
+_MAX_OPENED = 4096
 
 
 def launch_credentials(key: str, *, cache_seconds: int | None = None) -> LaunchCredentials:
     """The currently valid secrets of ``key`` (two during a rotation grace period).
 
-    Cached per container for ``cache_seconds`` (default: the CONSUMER_KEY_CACHE_SECONDS setting);
-    0 always reads the table.
+    One strongly consistent GetItem of the key's item on every call: a revoked key, an old secret
+    after a rotation without grace, and a grace period that ended are refused at once. What is kept
+    per warm container is the opened secrets, reused only while the item's ``version`` and sealed
+    values are unchanged (no KMS or AES work on a warm launch). ``cache_seconds`` is accepted for
+    older callers and ignored: there is no time-based cache any more.
     """
-    if cache_seconds is None:
-        cache_seconds = settings().consumer_key_cache_seconds
-    now = time.monotonic()
-    hit = _cache.get(key) if cache_seconds > 0 else None
-    if hit and hit[0] > now:
-        return hit[1]
+    del cache_seconds
     item = deps.keys_repo().get_consumer_key(key) if 1 <= len(key) <= 255 else None
     if item is None:
-        creds = LaunchCredentials(key, None, "unknown", ())
-    elif item["status"] != "active":
-        creds = LaunchCredentials(key, item["org_id"], item["status"], ())
+        return LaunchCredentials(key, None, "unknown", ())
+    if item.get("status") != "active" or not item.get("secret_sealed"):
+        return LaunchCredentials(key, item.get("org_id"), str(item.get("status") or "revoked"), ())
+    sealed = [str(item["secret_sealed"])]
+    until = item.get("previous_valid_until")
+    if item.get("previous_secret_sealed") and until is not None and int(until) > time.time():
+        sealed.append(str(item["previous_secret_sealed"]))
+    stamp = (int(item.get("version", 0)), *sealed)
+    hit = _opened.get(key)
+    if hit is not None and hit[0] == stamp:
+        found = hit[1]
     else:
         box = deps.secret_box()
-        found = [box.open(item["secret_sealed"], bound_to=_bound(key))]
-        until = item.get("previous_valid_until")
-        if item.get("previous_secret_sealed") and until is not None and int(until) > time.time():
-            found.append(box.open(item["previous_secret_sealed"], bound_to=_bound(key)))
-        creds = LaunchCredentials(key, item["org_id"], "active", tuple(found))
-    if cache_seconds > 0:
-        _cache[key] = (now + cache_seconds, creds)
-    return creds
-
-
-def forget(key: str) -> bool:
-    """Drop this container's cached copy of ``key``; True if there was one (it may be stale: the key
-    was rotated or created by another container since)."""
-    return _cache.pop(key, None) is not None
+        found = tuple(box.open(value, bound_to=_bound(key)) for value in sealed)
+        if len(_opened) >= _MAX_OPENED:
+            _opened.clear()
+        _opened[key] = (stamp, found)
+    return LaunchCredentials(key, item["org_id"], "active", found)
 
 
 @runtime.register
 def clear_cache() -> None:
-    _cache.clear()
+    _opened.clear()

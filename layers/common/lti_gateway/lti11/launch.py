@@ -5,27 +5,21 @@ OAuth 1.0a, the timestamp window, the nonce and the LTI parameters (:mod:`oauth1
 consumer key's secrets from :mod:`consumer_keys`). :func:`context_record` is the launch context the
 handover stores for the app API (``lti_version_family: "1.1"``).
 
-A warm launch reads the consumer key from this container's cache (``CONSUMER_KEY_CACHE_SECONDS``);
-a launch refused as ``invalid_signature`` or ``unknown_consumer_key`` on a cached copy is verified
-once more against a fresh read, so a rotation or a creation made by another container never refuses
-a launch signed with a valid secret. The nonce is consumed only after a signature verified, so the
-second pass is safe.
+Every launch reads the consumer key's item once, strongly consistent
+(:func:`consumer_keys.launch_credentials`): a revocation, a rotation or a creation made by any
+container is seen by the very next launch, so there is no stale copy to retry against.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 from lti_gateway.core import clock, http
 from lti_gateway.core.config import settings
-from lti_gateway.core.errors import LaunchRejected
 from lti_gateway.lti11 import consumer_keys, oauth1_launch
 from lti_gateway.lti11.oauth1_launch import VerifiedLaunch
 from lti_gateway.repositories import deps
-
-_STALE_KEY_CODES = frozenset({"invalid_signature", "unknown_consumer_key"})
 
 
 class DynamoNonceStore:
@@ -39,33 +33,19 @@ class DynamoNonceStore:
 _nonces = DynamoNonceStore()
 
 
-def _consumer_key(params: Sequence[tuple[str, str]]) -> str:
-    return next((v for k, v in params if k == "oauth_consumer_key"), "")
-
-
 def verify(event: dict[str, Any], params: list[tuple[str, str]]) -> VerifiedLaunch:
     """The launch form ``params`` posted in ``event``, verified (a ``LaunchRejected`` otherwise)."""
     url = http.public_url(event, public_base_url=settings().launch_base_url)
 
-    def attempt() -> VerifiedLaunch:
-        return oauth1_launch.verify_launch(
-            "POST",
-            url,
-            params,
-            lookup_secret=consumer_keys.launch_credentials,
-            nonce_store=_nonces,
-            now=clock.now(),
-            window_seconds=settings().launch_window_seconds,
-        )
-
-    try:
-        return attempt()
-    except LaunchRejected as rejected:
-        # This container's cached copy of the key may be older than a rotation or a creation made by
-        # another container: read it again once before refusing a launch signed with a valid secret.
-        if rejected.code not in _STALE_KEY_CODES or not consumer_keys.forget(_consumer_key(params)):
-            raise
-        return attempt()
+    return oauth1_launch.verify_launch(
+        "POST",
+        url,
+        params,
+        lookup_secret=consumer_keys.launch_credentials,
+        nonce_store=_nonces,
+        now=clock.now(),
+        window_seconds=settings().launch_window_seconds,
+    )
 
 
 def context_record(verified: VerifiedLaunch, org_id: str, class_id: str, unit_id: str | None) -> dict[str, Any]:

@@ -9,7 +9,9 @@ secret is that credential's secret.
 Actions: ``set`` creates a key (Learnosity's only documented action); ``get`` lists keys (our
 extension; paged with ``request.next`` / ``meta.next`` like other Data API endpoints).
 
-One request is served in this order (:func:`serve`): parse, verify the signature, refuse a replay
+One request is served in this order (:func:`serve`): parse (the packet bounded and well-formed
+before anything else: ``consumer_key`` at most 255 characters, no field longer than 1 KB, no lone
+surrogate or NUL anywhere in it or in the request; a 400 naming the field), verify the signature, refuse a replay
 (a signature is accepted once: a one-time record keyed by it, kept until the packet's window ends),
 count the verified credential's rate limit, act. A 4xx before the caller is verified (malformed,
 bad signature, stale, replayed) counts against the source address's own limit instead, never
@@ -28,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lti_gateway.admin import orgs, throttle
-from lti_gateway.core import clock, pagination
+from lti_gateway.core import clock, pagination, validation
 from lti_gateway.core.errors import GatewayError, Unauthorized, ValidationFailed
 from lti_gateway.core.observability import logger
 from lti_gateway.core.responses import data_api_envelope
@@ -39,6 +41,11 @@ SIGNED_SECURITY_FIELDS = ("consumer_key", "domain", "timestamp", "expires", "use
 ALLOWED_SECURITY_FIELDS = {*SIGNED_SECURITY_FIELDS, "signature"}
 # ``expires`` may lie at most this far after ``timestamp`` (and after now).
 MAX_EXPIRES_SECONDS = 3600
+# Bounds of the security packet, checked before it is used for anything (a lookup, an HMAC). The
+# consumer_key is an API credential id (``ak_`` + 16 hex; Learnosity's own are 16 characters).
+MAX_SECURITY_CHARS = 8 * 1024
+MAX_CONSUMER_KEY = validation.MAX_ID
+MAX_SECURITY_FIELD = 1024
 
 
 def _parse_time(value: Any, field: str) -> float:
@@ -63,21 +70,28 @@ def parse_form(fields: dict[str, list[str]]) -> tuple[dict[str, Any], str, str]:
             return None
         return values[0]
 
-    security_raw = one("security")
+    security_raw = one("security") or ""
     request_raw = one("request", required=False) or "{}"
     action = one("action", required=False) or "get"
+    if len(security_raw) > MAX_SECURITY_CHARS:
+        raise ValidationFailed({"security": f"must be at most {MAX_SECURITY_CHARS} characters"})
     try:
-        security = json.loads(security_raw or "")
+        security = json.loads(security_raw)
     except (ValueError, RecursionError):
         raise ValidationFailed({"security": "must be a JSON object"}) from None
     if not isinstance(security, dict):
         raise ValidationFailed({"security": "must be a JSON object"})
+    validation.check_json(security, "security")  # a "\ud800" escape: before any lookup or HMAC
     unknown = sorted(set(security) - ALLOWED_SECURITY_FIELDS)
     if unknown:
         raise ValidationFailed({f"security.{u}": "unknown field" for u in unknown})
     for name in ("consumer_key", "domain", "timestamp", "signature"):
         if not isinstance(security.get(name), str) or not security[name]:
             raise ValidationFailed({f"security.{name}": "missing"})
+    for name in (*SIGNED_SECURITY_FIELDS, "signature"):
+        bound = MAX_CONSUMER_KEY if name == "consumer_key" else MAX_SECURITY_FIELD
+        if name in security and len(str(security[name])) > bound:
+            raise ValidationFailed({f"security.{name}": f"must be at most {bound} characters"})
     return security, request_raw, action
 
 
@@ -151,6 +165,7 @@ def handle(principal: orgs.Principal, request_raw: str, action: str) -> dict[str
         raise ValidationFailed({"request": "must be a JSON object"}) from None
     if not isinstance(request, dict):
         raise ValidationFailed({"request": "must be a JSON object"})
+    validation.check_json(request, "request")
     request.pop("meta", None)  # SDK telemetry, not part of the operation
     if action == "set":
         record = consumer_keys.new_key_record(principal.org_id, request)

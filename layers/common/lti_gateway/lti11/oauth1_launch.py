@@ -82,6 +82,12 @@ ACCEPTED_LTI_VERSIONS = ("LTI-1p0", "LTI-1p2")
 _CONSUMER_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 _TIMESTAMP = re.compile(r"[0-9]{1,10}")
 _MAX_NONCE_LENGTH = 255
+# Bounds of a launch's parameters, checked before anything else (verification included): a verified
+# launch's parameters are stored twice in its launch context (named fields and custom/ext, and the
+# raw ``params`` the app API's id token maps), and a DynamoDB item holds at most 400 KB. A value over
+# 32 KB, or parameters over 96 KB in all (UTF-8, names included), are a 413 naming the parameter.
+MAX_PARAMETER_BYTES = 32 * 1024
+MAX_PARAMETERS_BYTES = 96 * 1024
 # A dummy secret for unknown or revoked keys: the same HMAC work happens, and it never verifies.
 _DUMMY_SECRET = secrets.token_urlsafe(32)
 # At least this many candidate secrets are tried on every launch (the rotation maximum), padded with
@@ -250,6 +256,25 @@ def _check_protocol_params(all_params: Sequence[tuple[str, str]]) -> dict[str, s
     if not (len(nonce) <= _MAX_NONCE_LENGTH and nonce.isprintable()):
         raise MalformedLaunch({"oauth_nonce": f"1-{_MAX_NONCE_LENGTH} printable characters"}, code="invalid_nonce")
     return oauth
+
+
+def _too_large(details: dict[str, Any]) -> MalformedLaunch:
+    refused = MalformedLaunch(details, code="launch_too_large")
+    refused.status = 413
+    return refused
+
+
+def _check_sizes(all_params: Sequence[tuple[str, str]]) -> None:
+    """413 ``launch_too_large`` naming the parameter over :data:`MAX_PARAMETER_BYTES`, or the whole
+    launch over :data:`MAX_PARAMETERS_BYTES`; before verification, so nothing is looked up or stored."""
+    total = 0
+    for name, value in all_params:
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size > MAX_PARAMETER_BYTES:
+            raise _too_large({"parameter": name[:64], "bytes": size, "limit": MAX_PARAMETER_BYTES})
+        total += size + len(name.encode("utf-8", "surrogatepass"))
+    if total > MAX_PARAMETERS_BYTES:
+        raise _too_large({"parameters": "too large in all", "bytes": total, "limit": MAX_PARAMETERS_BYTES})
 
 
 def _check_window(timestamp: int, now: float, window_seconds: int) -> None:
@@ -431,6 +456,7 @@ def verify_launch(
     base_url, query = _split_url(url)
     params = [(str(k), str(v)) for k, v in form_params]
     all_params = query + params
+    _check_sizes(all_params)
     oauth = _check_protocol_params(all_params)
     _check_window(int(oauth["oauth_timestamp"]), now, window_seconds)
 

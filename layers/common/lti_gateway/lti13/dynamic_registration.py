@@ -238,10 +238,10 @@ def _platform_name(config: PlatformConfiguration) -> str:
 
 
 def _client_registration(
-    http: SafeHttp, config: PlatformConfiguration, registration_token: str | None, base: str
+    http: SafeHttp, config: PlatformConfiguration, registration_token: str | None, base: str, org_id: str
 ) -> tuple[str, str | None]:
     """POST our configuration; the platform's ``(client_id, deployment_id or None)``."""
-    payload = tool_config.registration_request(base, product_family_code=config.product_family_code)
+    payload = tool_config.registration_request(base, org_id, product_family_code=config.product_family_code)
     response = _call(
         http,
         "POST",
@@ -289,7 +289,7 @@ def register(token: str, query: dict[str, str], *, base: str) -> Registered:
         raise ValidationFailed({"registration_token": "is not a valid token"})
     http = http_client()
     config = fetch_openid_configuration(http, config_url, registration_token)
-    client_id, deployment_id = _client_registration(http, config, registration_token, base)
+    client_id, deployment_id = _client_registration(http, config, registration_token, base, str(url_item["org_id"]))
     fields: dict[str, Any] = {
         "url": config.issuer,
         "clientId": client_id,
@@ -352,7 +352,7 @@ def success_page(registered: Registered) -> Response:
         deployment=deployment,
         close=CLOSE_MESSAGE,
     )
-    return responses.page(200, body, csp=content_security_policy(nonce))
+    return responses.page(200, body, csp=content_security_policy(nonce), framed=True)  # LMSs open it in a frame
 
 
 def _message(error: GatewayError) -> str:
@@ -385,4 +385,5 @@ def error_page(error: GatewayError, correlation_id: str) -> Response:
         next_step=_next_step(error),
         csp=content_security_policy(nonce),
         nonce=nonce,
+        framed=True,
     )

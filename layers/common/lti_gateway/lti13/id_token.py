@@ -8,11 +8,14 @@ A named chain of small steps (pylti1p3's shape, with a distinct error code per f
     validate_format         ASCII, three segments, the header segment a JSON object (the payload is
                             decoded by the verified pass)
     validate_header         alg RS256 only (never none, never HS256 keyed with a public key); kid required
-    validate_state          consumed exactly once (one conditional delete), not expired
+    validate_state          read (not consumed): issued by our login, not expired
     validate_registration   the registration for the issuer + client id the state names (never the
                             token's), active, of the platform the state names
     validate_signature      the platform's key for kid (its registered JWKS, never jku/x5u); RS256;
                             iss, aud and the required claims (exp, iat, nonce, sub unless anonymous)
+    validate_text           every string of the claims (names and values, at any depth) is well-formed
+                            Unicode: a lone surrogate (``"\\ud800"`` is valid JSON) is a 400 here, not a
+                            500 where the claims are stored
     validate_audience       iss is the platform the login was for; aud contains our client id; azp
     validate_times          exp (≤ 60 s leeway), iat ≤ 10 min old and ≤ 60 s ahead, nbf
     validate_nonce          the nonce stored with the state
@@ -22,10 +25,16 @@ A named chain of small steps (pylti1p3's shape, with a distinct error code per f
     validate_message        per type: target_link_uri and resource_link.id; deep_linking_settings
     validate_roles          present, a list of strings (may be [] or [""])
     validate_subject        sub a string of 1-255 characters, unless the platform allows anonymous launches
+    validate_browser        the state came back from the browser that logged in (``browser``, see
+                            :func:`oidc.browser_check`: the login's cookie, else the platform's storage)
+    consume_state           consumed exactly once (one conditional delete): of parallel launches with one
+                            state, one gets past here
 
-The state is consumed before the signature is checked: a state is single-use whatever happens next,
-so a failed launch cannot be retried with the same state. Nothing else is written here; the caller
-stores the launch only after :meth:`LaunchValidation.validate` returned.
+The state is consumed only after the launch has been validated whole (issue 13, item 11): a launch
+refused for any reason — a bad token, a malformed claim, another browser — leaves the state for the
+browser that started the login, until it expires. Single use is the conditional delete at the end.
+Nothing else is written here; the caller stores the launch only after :meth:`LaunchValidation.validate`
+returned.
 
 The token is parsed once. Only the header segment is decoded by hand (for ``alg`` and ``kid``, as the
 style guide asks); ``jwt.decode`` does the verified pass — every segment's base64url, the signature, the
@@ -113,6 +122,10 @@ def _missing(claim: str) -> MalformedIdToken:
 
 
 class StateStore(Protocol):
+    def read_state(self, state: str, now: int) -> ConsumedState:
+        """The login state, read and left in place (``repositories.launch.LaunchRepository``)."""
+        ...
+
     def consume_state(self, state: str, now: int) -> ConsumedState:
         """Delete the login state and return what it was (``repositories.launch.LaunchRepository``)."""
         ...
@@ -125,7 +138,12 @@ class Keys(Protocol):
 
 
 # ``platforms.find_for_launch(issuer, client_id)``: the Registration, or a GatewayError.
-RegistrationLookup = Callable[[str, str], Any]
+# (issuer, client id, platform id): all three from the login's state; the platform id is what the login
+# matched (inside the organisation its URL named), so a launch finds exactly that registration.
+RegistrationLookup = Callable[[str, str, str], Any]
+
+# ``oidc.browser_check(...)``: returns if the state item's browser binding holds, raises otherwise.
+BrowserCheck = Callable[[Mapping[str, Any]], None]
 
 
 # -- the result ---------------------------------------------------------------------------------------
@@ -165,6 +183,37 @@ def _text(value: Any) -> bool:
     return isinstance(value, str) and value != ""
 
 
+def _well_formed(value: str) -> bool:
+    """UTF-8 encodable, i.e. no lone surrogate (JSON's ``\\udXXX`` escapes decode to one)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable_name(name: Any) -> str:
+    return str(name).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")[:64]
+
+
+def ill_formed_claim(claims: Mapping[str, Any]) -> str | None:
+    """The name of the first top-level claim holding (at any depth, in a name or a value) a string that
+    is not well-formed Unicode; None if every string is. Iterative: nesting depth costs no recursion."""
+    for name, value in claims.items():
+        pending: list[Any] = [name, value]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, str):
+                if not _well_formed(item):
+                    return _printable_name(name)
+            elif isinstance(item, dict):
+                pending.extend(item.keys())
+                pending.extend(item.values())
+            elif isinstance(item, list):
+                pending.extend(item)
+    return None
+
+
 # -- the chain --------------------------------------------------------------------------------------
 
 
@@ -180,8 +229,12 @@ class LaunchValidation:
         registrations: RegistrationLookup,
         keys: Keys,
         now: float,
+        browser: BrowserCheck | None = None,
     ):
+        """``browser`` is the browser-binding check (:func:`oidc.browser_check`); the launch always passes
+        one (``lti13.launch.validate``). None skips it: for tests of the token checks alone."""
         self._token = id_token
+        self._browser = browser
         self._state_value = state
         self._states = states
         self._registrations = registrations
@@ -201,6 +254,7 @@ class LaunchValidation:
             .validate_state()
             .validate_registration()
             .validate_signature()
+            .validate_text()
             .validate_audience()
             .validate_times()
             .validate_nonce()
@@ -210,6 +264,8 @@ class LaunchValidation:
             .validate_message()
             .validate_roles()
             .validate_subject()
+            .validate_browser()
+            .consume_state()
             .result()
         )
 
@@ -253,15 +309,31 @@ class LaunchValidation:
 
     # -- who sent it ----------------------------------------------------------------------------------
     def validate_state(self) -> LaunchValidation:
+        """The state our login issued, read and left in place (:meth:`consume_state` spends it, last)."""
         state = self._state_value or ""
         if not _STATE.fullmatch(state):
             raise IdTokenRejected({"state": "unknown or already used"}, code="invalid_state")
-        consumed = self._states.consume_state(state, self._now)
-        if consumed.status == "expired":
+        self._state = self._live(self._states.read_state(state, self._now))
+        return self
+
+    @staticmethod
+    def _live(found: ConsumedState) -> dict[str, Any]:
+        if found.status == "expired":
             raise IdTokenRejected({"state": "expired; launch again from the course"}, code="state_expired")
-        if consumed.status != "ok" or consumed.item is None:
+        if found.status != "ok" or found.item is None:
             raise IdTokenRejected({"state": "unknown or already used"}, code="invalid_state")
-        self._state = consumed.item
+        return found.item
+
+    def validate_browser(self) -> LaunchValidation:
+        """The state came back from the browser that logged in (see :func:`oidc.browser_check`)."""
+        if self._browser is not None:
+            self._browser(self._state)
+        return self
+
+    def consume_state(self) -> LaunchValidation:
+        """Spend the state: one conditional delete, after everything else passed. A parallel launch that
+        consumed it first makes this one ``invalid_state`` (a replay)."""
+        self._live(self._states.consume_state(self._state_value or "", self._now))
         return self
 
     def validate_audience(self) -> LaunchValidation:
@@ -292,7 +364,7 @@ class LaunchValidation:
             raise IdTokenRejected({"aud": "does not contain this tool's client id"}, code="invalid_audience")
         self._client_id = client_id
         try:
-            registration = self._registrations(issuer, client_id)
+            registration = self._registrations(issuer, client_id, str(self._state.get("platform_id") or ""))
         except GatewayError as error:  # unknown_platform, platform_inactive … as 401s of a launch
             raise IdTokenRejected(error.details, code=error.code) from None
         if not getattr(registration, "active", True):
@@ -348,6 +420,17 @@ class LaunchValidation:
         if isinstance(error, jwt.InvalidAlgorithmError):
             raise IdTokenRejected({"alg": "not allowed"}, code="alg_not_allowed") from None
         raise IdTokenRejected({"id_token": "does not verify"}, code="invalid_id_token") from None
+
+    def validate_text(self) -> LaunchValidation:
+        """Every string of the verified claims is well-formed Unicode (no lone surrogate), before any
+        step compares, stores or renders one."""
+        name = ill_formed_claim(self._claims)
+        if name is not None:
+            raise MalformedIdToken(
+                {"claim": name, "reason": "holds text that is not well-formed Unicode (a lone surrogate)"},
+                code="invalid_claim_text",
+            )
+        return self
 
     # -- when, and for which login ---------------------------------------------------------------------
     def validate_times(self) -> LaunchValidation:

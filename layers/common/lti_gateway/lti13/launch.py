@@ -1,8 +1,8 @@
 """An LTI 1.3 login and launch: what :mod:`lti_gateway.launch.dispatch` asks of LTI 1.3.
 
-- :func:`login` — ``GET|POST /lti/login``: the parameters (query string, or form body then query
-  string) handed to :func:`oidc.login`, which stores state and nonce and answers the 302 to the
-  platform (or the client-side storage page, see :mod:`platform_storage`).
+- :func:`login` — ``GET|POST /lti/orgs/{org_id}/login`` (legacy ``/lti/login``): the parameters
+  (query string, or form body then query string) handed to :func:`oidc.login`, which stores state and
+  nonce and answers the 302 to the platform (or the client-side storage page, see :mod:`platform_storage`).
 - :func:`validate` — the form post of ``id_token`` and ``state`` through the named chain of
   :class:`id_token.LaunchValidation` (state consumed once, platform key from its JWKS, every Security
   Framework and LTI Core check); a platform that answered the login with ``error`` is told apart.
@@ -14,9 +14,10 @@
   (``lti_version_family: "1.3"``): the flat fields an LTI 1.1 context has, the claims as maps, and
   every verified claim as JSON text.
 
-Platform registrations and public keys are cached per container (``CONSUMER_KEY_CACHE_SECONDS``;
-keys as :mod:`platform_jwks` says), so a warm launch makes two DynamoDB calls: consume the state,
-write the launch context.
+A login reads its registration every time (consistent); a launch's registration (by the platform id
+its state names) and the platform's public keys are cached per container (``CONSUMER_KEY_CACHE_SECONDS``;
+keys as :mod:`platform_jwks` says), so a warm launch makes four DynamoDB calls: read the state,
+consume it once the launch validated, read the class, write the launch context.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from lti_gateway.core import vocabulary as lti
 from lti_gateway.core.config import settings
 from lti_gateway.core.errors import IdTokenRejected, LoginRejected, NotFound, ValidationFailed
 from lti_gateway.core.http_client import SafeHttp
-from lti_gateway.core.urls import web_url
+from lti_gateway.core.urls import launch_bases, web_url
 from lti_gateway.lti13 import id_token, oidc, platform_jwks
 from lti_gateway.lti13.id_token import ValidatedLaunch
 from lti_gateway.repositories import deps
@@ -57,12 +58,22 @@ def _platforms() -> Any:
     return platforms
 
 
-def _find_for_login(issuer: str, client_id: str | None) -> Any:
-    return _platforms().find_for_login(issuer, client_id)  # cached by platforms (CONSUMER_KEY_CACHE_SECONDS)
+def _finder_for_login(org_id: str | None) -> Any:
+    """Registrations a login may match: the organisation's its URL names (None: the legacy URL's)."""
+
+    def find(issuer: str, client_id: str | None) -> Any:
+        return _platforms().find_for_login(issuer, client_id, org_id)  # cached (CONSUMER_KEY_CACHE_SECONDS)
+
+    return find
 
 
-def _find_for_launch(issuer: str, client_id: str) -> Any:
-    return _platforms().find_for_launch(issuer, client_id)
+def _finder_for_launch(org_id: str | None) -> Any:
+    """The registration the login state names, which must be ``org_id``'s on an organisation's URL."""
+
+    def find(issuer: str, client_id: str, platform_id: str) -> Any:
+        return _platforms().find_for_launch(issuer, client_id, platform_id, org_id)
+
+    return find
 
 
 # -- login ---------------------------------------------------------------------------------------------
@@ -77,8 +88,9 @@ def _login_pairs(event: Mapping[str, Any]) -> list[tuple[str, str]]:
     return query
 
 
-def login(event: dict[str, Any], bases: Sequence[str]) -> oidc.LoginRedirect:
-    """``GET|POST /lti/login``: the 302 to the platform's authorization endpoint (see :mod:`oidc`)."""
+def login(event: dict[str, Any], bases: Sequence[str], org_id: str | None = None) -> oidc.LoginRedirect:
+    """``GET|POST /lti/orgs/{org_id}/login`` (and the legacy ``/lti/login``, ``org_id`` None): the 302 to
+    the platform's authorization endpoint (see :mod:`oidc`)."""
     try:
         pairs = _login_pairs(event)
     except ValueError:
@@ -86,9 +98,10 @@ def login(event: dict[str, Any], bases: Sequence[str]) -> oidc.LoginRedirect:
     return oidc.login(
         oidc.login_params(pairs),
         bases=bases,
-        find_registration=_find_for_login,
+        find_registration=_finder_for_login(org_id),
         states=deps.launch_repo(),
         now=clock.now(),
+        org_id=org_id,
     )
 
 
@@ -114,8 +127,14 @@ def _platform_error(values: Mapping[str, str]) -> IdTokenRejected:
     )
 
 
-def validate(params: Sequence[tuple[str, str]]) -> ValidatedLaunch:
-    """The ``id_token`` and ``state`` posted, through every step of :class:`id_token.LaunchValidation`."""
+def validate(
+    params: Sequence[tuple[str, str]], org_id: str | None = None, *, event: Mapping[str, Any] | None = None
+) -> ValidatedLaunch:
+    """The ``id_token`` and ``state`` posted, through every step of :class:`id_token.LaunchValidation`;
+    posted to ``/lti/orgs/{org_id}/launch``, the login must have matched a registration of ``org_id``.
+    ``event`` is the request: its cookies (and, on the platform-storage path, its ``Origin``) tell
+    whether the browser posting is the one that logged in (:func:`oidc.browser_check`); without it no
+    launch is accepted."""
     values: dict[str, str] = {}
     for k, v in params:
         values.setdefault(k, v)
@@ -125,9 +144,10 @@ def validate(params: Sequence[tuple[str, str]]) -> ValidatedLaunch:
         values.get("id_token"),
         values.get("state"),
         states=deps.launch_repo(),
-        registrations=_find_for_launch,
+        registrations=_finder_for_launch(org_id),
         keys=platform_keys,
         now=clock.now(),
+        browser=oidc.browser_check(event or {}, values, launch_bases(event) if event else []),
     ).validate()
 
 
@@ -155,14 +175,14 @@ def target(
     uri = claims.get(lti.TARGET_LINK_URI)
     found: tuple[str, str | None, str | None] | None = None
     if isinstance(uri, str) and uri:
-        found = oidc.launch_target(uri, bases)
+        found = oidc.launch_target(uri, bases, str(validated.registration.org_id))
         if found is None:
             raise ValidationFailed(
                 {"target_link_uri": "is not a launch URL of this tool"}, code="invalid_target_link_uri"
             )
     elif isinstance(validated.state.get("target_link_uri"), str):
         # A deep-linking request may carry no target_link_uri: the login's (checked then) names the class.
-        found = oidc.launch_target(validated.state["target_link_uri"], bases)
+        found = oidc.launch_target(validated.state["target_link_uri"], bases, str(validated.registration.org_id))
     class_id, unit_id = (found[1], found[2]) if found else (None, None)
     if class_id is None:
         custom = claims.get(lti.CUSTOM) or {}

@@ -22,9 +22,10 @@ Rules:
   the launch context records ``lti11_consumer_key`` exactly as a verified signature does
   (``lti1p1_verified`` stays false, ``lti1p1_binding`` says ``approved``). The launch still requires the
   key to be active and of the platform's organisation at that moment.
-* Launches cache a binding's status per warm container for ``CONSUMER_KEY_CACHE_SECONDS`` (like
-  registrations): an approval or rejection reaches warm launch containers within that time. A launch
-  that names no ``lti1p1`` claim, or whose signature verifies, never reads a binding.
+* A launch that relies on a binding reads it, strongly consistent, on every launch (one GetItem):
+  nothing about a binding is remembered between launches, so a rejection (which unbinds) or an
+  approval counts from the very next launch on every container. A launch that names no ``lti1p1``
+  claim, or whose signature verifies, never reads a binding.
 * Approve: from pending or rejected. Reject: from pending or approved (which unbinds later launches).
   Each decision is conditional on the status read (409 ``concurrent_change`` when two owners race).
 """
@@ -37,8 +38,6 @@ from typing import Any
 
 from lti_gateway.admin.orgs import Principal
 from lti_gateway.core import clock
-from lti_gateway.core.cache import TtlCache
-from lti_gateway.core.config import settings
 from lti_gateway.core.errors import Conflict, NotFound, ValidationFailed
 from lti_gateway.core.observability import logger
 from lti_gateway.lti13 import platforms
@@ -49,8 +48,6 @@ STATUSES = (PENDING, APPROVED, REJECTED)
 SIGNATURE_MISSING, SIGNATURE_MISMATCH = "signature_missing", "signature_mismatch"
 BINDING_ID = re.compile(r"lb_[0-9a-f]{32}")
 DECISIONS = {"approve": APPROVED, "reject": REJECTED}
-
-_statuses: TtlCache[str] = TtlCache()
 
 
 def binding_id(deployment_id: str, consumer_key: str) -> str:
@@ -81,39 +78,31 @@ def for_launch(*, platform_id: str, org_id: str, deployment_id: str, consumer_ke
     """The status of this launch's binding (``pending``, ``approved`` or ``rejected``), recording it as
     pending the first time it is seen. The caller has checked that the key is of ``org_id``."""
     bid = binding_id(deployment_id, consumer_key)
-
-    def load() -> str:
-        repo = deps.platforms_repo()
-        item = repo.get_binding(platform_id, bid)
-        if item is None:
-            now = clock.now()
-            recorded = repo.add_pending_binding(
-                {
-                    "binding_id": bid,
-                    "platform_id": platform_id,
-                    "org_id": org_id,
-                    "deployment_id": deployment_id,
-                    "consumer_key": consumer_key,
-                    "consumer_key_org_id": org_id,
-                    "status": PENDING,
-                    "reason": reason,
-                    "first_seen_at": clock.iso(now),
-                    "version": 1,
-                }
-            )
-            if recorded:
-                logger.info("lti 1.1 binding awaits approval", extra={"platform_id": platform_id, "binding_id": bid})
-                return PENDING
-            item = repo.get_binding(platform_id, bid, consistent=True)  # another launch recorded it just now
-        if item is None or item.get("org_id") != org_id:
+    repo = deps.platforms_repo()
+    item = repo.get_binding(platform_id, bid, consistent=True)
+    if item is None:
+        now = clock.now()
+        recorded = repo.add_pending_binding(
+            {
+                "binding_id": bid,
+                "platform_id": platform_id,
+                "org_id": org_id,
+                "deployment_id": deployment_id,
+                "consumer_key": consumer_key,
+                "consumer_key_org_id": org_id,
+                "status": PENDING,
+                "reason": reason,
+                "first_seen_at": clock.iso(now),
+                "version": 1,
+            }
+        )
+        if recorded:
+            logger.info("lti 1.1 binding awaits approval", extra={"platform_id": platform_id, "binding_id": bid})
             return PENDING
-        return str(item.get("status"))
-
-    return _statuses.get(f"{platform_id}\n{bid}", load, ttl_seconds=settings().consumer_key_cache_seconds)
-
-
-def clear_cache() -> None:
-    _statuses.clear()
+        item = repo.get_binding(platform_id, bid, consistent=True)  # another launch recorded it just now
+    if item is None or item.get("org_id") != org_id:
+        return PENDING
+    return str(item.get("status"))
 
 
 # -- owners -------------------------------------------------------------------------------------------
@@ -155,5 +144,4 @@ def decide(principal: Principal, platform_id: str, binding: str, decision: str) 
         by=principal.credential_id,
         at=clock.iso(clock.now()),
     )
-    clear_cache()
     return view(updated)

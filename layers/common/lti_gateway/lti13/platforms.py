@@ -2,15 +2,24 @@
 
 A registration is ``{issuer, client_id, deployment_ids, auth_login_url, auth_token_url, jwks_url or
 public_key, auth_server?}`` owned by one organisation. One issuer may have many client ids (every
-hosted Canvas shares ``https://canvas.instructure.com``), so a launch is matched by issuer + client id;
-the pair is registered once, globally (409 ``platform_exists``).
+hosted Canvas shares ``https://canvas.instructure.com``), so a login is matched by issuer + client id
+*inside the organisation its URL names* (``/lti/orgs/{org_id}/login``): the pair is unique within one
+organisation (409 ``platform_exists``), and another organisation registering the same pair changes
+nothing for this one. A launch finds exactly the registration its login matched (by the platform id
+the login state names). Each registration signs with its organisation's own key set
+(:attr:`Registration.key_owner`).
+
+Registrations made before tenant scoping (no ``tenant_scoped``) keep working as they were: the
+stack-wide ``/lti/login`` reads their stack-wide index, the organisation's own login URL finds them
+too, and they sign with the stack-wide key set their LMS was given. Changing such a registration's
+issuer or client id makes it tenant-scoped (the new pair is a new registration for the LMS).
 
 API JSON (``/api/platforms``), as the LTIAAS Node SDK's ``Platform`` plus our own keys::
 
     {id, url, clientId, name, authenticationEndpoint, accesstokenEndpoint,
      authConfig: {method: JWK_SET | JWK_KEY | RSA_KEY, key}, authorizationServer?, active,
-     publicKey (the tool's current public key, PEM), deploymentIds, allowAnonymous,
-     createdAt, updatedAt, version}
+     publicKey (the current public key of the key set it signs with, PEM), deploymentIds, allowAnonymous,
+     tenantScoped (false: registered before tenant scoping, see above), createdAt, updatedAt, version}
 
 ``public_key`` (stored) is a PEM (``RSA_KEY``) or a JSON-encoded JWK (``JWK_KEY``, starts with ``{``).
 """
@@ -56,7 +65,7 @@ AUTH_METHODS = ("JWK_SET", "JWK_KEY", "RSA_KEY")
 REQUIRED = ("url", "clientId", "name", "authenticationEndpoint", "accesstokenEndpoint", "authConfig")
 OPTIONAL = ("authorizationServer", "deploymentIds", "allowAnonymous", "active", "version")
 # Sent back unchanged by clients that PUT what they read: accepted and ignored.
-READ_ONLY = ("id", "publicKey", "createdAt", "updatedAt")
+READ_ONLY = ("id", "publicKey", "createdAt", "updatedAt", "tenantScoped")
 STORED = STORED_FIELDS
 
 
@@ -77,6 +86,13 @@ class Registration:
     auth_server: str | None  # the token request's `aud` when it is not auth_token_url
     active: bool
     allow_anonymous: bool
+    key_owner: str | None = None  # whose key set signs for it: the organisation; None: stack-wide (legacy)
+
+
+def key_owner(item: dict[str, Any]) -> str | None:
+    """The key set a stored registration signs with: its organisation's, or (registered before tenant
+    scoping) the stack-wide set its LMS was given."""
+    return str(item["org_id"]) if item.get("tenant_scoped") else None
 
 
 def registration_of(item: dict[str, Any]) -> Registration:
@@ -94,6 +110,7 @@ def registration_of(item: dict[str, Any]) -> Registration:
         auth_server=item.get("auth_server"),
         active=bool(item.get("active", True)),
         allow_anonymous=bool(item.get("allow_anonymous", False)),
+        key_owner=key_owner(item),
     )
 
 
@@ -254,8 +271,17 @@ def _auth_view(item: dict[str, Any]) -> dict[str, str]:
     return {"method": "JWK_KEY" if key.lstrip().startswith("{") else "RSA_KEY", "key": key}
 
 
+def _public_pem(owner: str | None) -> str | None:
+    try:
+        return tool_keys.current_public_key(owner).pem
+    except GatewayError:  # a legacy registration on a stack whose stack-wide set is gone
+        return None
+
+
 def view(item: dict[str, Any], *, tool_public_key: str | None = None) -> dict[str, Any]:
-    """The LTIAAS ``Platform`` JSON (plus our keys) of a stored platform."""
+    """The LTIAAS ``Platform`` JSON (plus our keys) of a stored platform; ``tool_public_key`` is the
+    organisation's current public key when the caller has it already (listings)."""
+    owner = key_owner(item)
     out: dict[str, Any] = {
         "id": item["platform_id"],
         "url": item["issuer"],
@@ -265,9 +291,10 @@ def view(item: dict[str, Any], *, tool_public_key: str | None = None) -> dict[st
         "accesstokenEndpoint": item["auth_token_url"],
         "authConfig": _auth_view(item),
         "active": bool(item.get("active", True)),
-        "publicKey": tool_public_key or tool_keys.current_public_key().pem,
+        "publicKey": (tool_public_key if owner is not None and tool_public_key else None) or _public_pem(owner),
         "deploymentIds": list(item.get("deployment_ids") or []),
         "allowAnonymous": bool(item.get("allow_anonymous", False)),
+        "tenantScoped": owner is not None,
         "createdAt": item["created_at"],
         "updatedAt": item.get("updated_at", item["created_at"]),
         "version": int(item["version"]),
@@ -287,6 +314,7 @@ def _new_item(org_id: str, fields: dict[str, Any]) -> dict[str, Any]:
             **fields,
             "platform_id": f"plt_{secrets.token_hex(8)}",
             "org_id": org_id,
+            "tenant_scoped": True,
             "created_at": now,
             "updated_at": now,
             "version": 1,
@@ -340,7 +368,7 @@ def list_platforms(
     items, next_token = deps.platforms_repo().list_platforms(
         principal.org_id, limit=limit, token=token, issuer=url or None, client_id=client_id or None
     )
-    pem = tool_keys.current_public_key().pem
+    pem = tool_keys.current_public_key(principal.org_id).pem
     return {"platforms": [view(i, tool_public_key=pem) for i in items], "next": next_token}
 
 
@@ -369,6 +397,8 @@ def update_platform(principal: Principal, platform_id: str, body: dict[str, Any]
     )
     for key in ("pk", "sk", "kind", "gsi1pk", "gsi1sk"):
         after.pop(key, None)
+    if (after["issuer"], after["client_id"]) != (current["issuer"], current["client_id"]):
+        after["tenant_scoped"] = True  # a new pair is a new registration: its organisation's index and keys
     deps.platforms_repo().replace_platform(current, after)
     clear_cache()
     return view(after)
@@ -402,16 +432,30 @@ def _usable(value: Any, max_len: int) -> bool:
     return isinstance(value, str) and 0 < len(value) <= max_len
 
 
-def _by_pair(issuer: str, client_id: str, unknown: GatewayError) -> Registration:
+def _load_platform(platform_id: str, unknown: GatewayError, *, consistent: bool = False) -> Registration:
+    item = deps.platforms_repo().get_platform(platform_id, consistent=consistent) if platform_id else None
+    if item is None:
+        raise unknown  # not cached: a platform registered a moment ago works at once
+    return registration_of(item)
+
+
+def _by_pair(org_id: str | None, issuer: str, client_id: str, unknown: GatewayError) -> Registration:
+    """(issuer, client id) inside ``org_id``: its own index, else a legacy registration of that same
+    organisation; ``org_id`` None (the stack-wide legacy login URL): the legacy index only."""
+
     def load() -> Registration:
         repo = deps.platforms_repo()
-        index = repo.get_index(issuer, client_id)
-        item = repo.get_platform(index["platform_id"]) if index else None
-        if item is None:
-            raise unknown  # not cached: a platform registered a moment ago works at once
-        return registration_of(item)
+        index = repo.get_index(issuer, client_id, org_id=org_id)
+        if index is None and org_id is not None:
+            index = repo.get_index(issuer, client_id, org_id=None)
+            if index is not None and index.get("org_id") != org_id:
+                index = None  # another organisation's legacy registration: not this URL's
+        registration = _load_platform(str(index["platform_id"]) if index else "", unknown, consistent=True)
+        if org_id is not None and registration.org_id != org_id:
+            raise unknown
+        return registration
 
-    return _registrations.get(f"pair\n{issuer}\n{client_id}", load, ttl_seconds=_ttl())
+    return load()  # never cached: a deactivated or deleted registration starts no login, at once
 
 
 def _active(registration: Registration) -> Registration:
@@ -420,11 +464,16 @@ def _active(registration: Registration) -> Registration:
     return registration
 
 
-def find_for_login(issuer: str, client_id: str | None) -> Registration:
-    """The registration an OIDC login initiation names.
+def find_for_login(issuer: str, client_id: str | None, org_id: str | None = None) -> Registration:
+    """The registration an OIDC login initiation names, inside the organisation its URL names.
 
-    With ``client_id``: that pair. Without: the issuer's only registration; 400 ``client_id_required``
-    when the issuer has several (hosted Canvas). 400 ``unknown_platform``; 403 ``platform_inactive``.
+    ``org_id`` is the ``{org_id}`` of ``/lti/orgs/{org_id}/login``: only that organisation's
+    registrations match (its own, and its legacy ones). Never cached (consistent reads: the index
+    item, then the registration), so a deactivated or deleted registration starts no login at once.
+    ``None`` is the stack-wide legacy ``/lti/login``: registrations made before tenant scoping only.
+    With ``client_id``: that pair. Without: the issuer's only registration there; 400
+    ``client_id_required`` when it has several (hosted Canvas). 400 ``unknown_platform``; 403
+    ``platform_inactive``.
     """
     unknown = UnknownPlatform("this platform (issuer and client id) is not registered with the tool")
     if not _usable(issuer, MAX_ISSUER):
@@ -432,10 +481,13 @@ def find_for_login(issuer: str, client_id: str | None) -> Registration:
     if client_id:
         if not _usable(client_id, MAX_ID):
             raise unknown
-        return _active(_by_pair(issuer, client_id, unknown))
+        return _active(_by_pair(org_id, issuer, client_id, unknown))
 
     def load() -> Registration:
-        clients = deps.platforms_repo().issuer_clients(issuer, limit=2)
+        repo = deps.platforms_repo()
+        clients = repo.issuer_clients(issuer, limit=2, org_id=org_id)
+        if org_id is not None and len(clients) < 2:
+            clients = clients + repo.legacy_issuer_clients(issuer, org_id, limit=2 - len(clients))
         if not clients:
             raise unknown
         if len(clients) > 1:
@@ -443,24 +495,33 @@ def find_for_login(issuer: str, client_id: str | None) -> Registration:
                 "this issuer has several registrations: the login request must name its client_id",
                 code="client_id_required",
             )
-        item = deps.platforms_repo().get_platform(clients[0]["platform_id"])
-        if item is None:
+        registration = _load_platform(str(clients[0]["platform_id"]), unknown, consistent=True)
+        if org_id is not None and registration.org_id != org_id:
             raise unknown
-        return registration_of(item)
+        return registration
 
-    return _active(_registrations.get(f"issuer\n{issuer}", load, ttl_seconds=_ttl()))
+    return _active(load())
 
 
-def find_for_launch(issuer: str, client_id: str) -> Registration:
-    """The registration of an id_token's ``iss`` and (one of) its ``aud``.
+def find_for_launch(issuer: str, client_id: str, platform_id: str, org_id: str | None = None) -> Registration:
+    """The registration an id_token launch was started for: the platform its login state names
+    (whatever organisation that login matched in), which must still have that issuer and client id
+    (and belong to ``org_id`` when the launch was posted to ``/lti/orgs/{org_id}/launch``).
 
     401 ``unknown_platform`` (the token cannot be verified against anything); 403 ``platform_inactive``.
     Cached per warm container for CONSUMER_KEY_CACHE_SECONDS. Deployment checks are the caller's.
     """
     unknown = UnknownPlatform("this platform (issuer and client id) is not registered with the tool", status=401)
-    if not _usable(issuer, MAX_ISSUER) or not _usable(client_id, MAX_ID):
+    if not _usable(issuer, MAX_ISSUER) or not _usable(client_id, MAX_ID) or not _usable(platform_id, 64):
         raise unknown
-    return _active(_by_pair(issuer, client_id, unknown))
+    registration = _registrations.get(
+        f"platform\n{platform_id}", lambda: _load_platform(platform_id, unknown), ttl_seconds=_ttl()
+    )
+    if (registration.issuer, registration.client_id) != (issuer, client_id):
+        raise unknown  # changed since the login
+    if org_id is not None and registration.org_id != org_id:
+        raise unknown  # a login of another organisation posted to this one's launch URL
+    return _active(registration)
 
 
 def clear_cache() -> None:

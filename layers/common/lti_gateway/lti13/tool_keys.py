@@ -1,4 +1,12 @@
-"""The tool's LTI 1.3 RSA signing keys: generated on first use, sealed with KMS, published as a JWKS.
+"""The tool's LTI 1.3 RSA signing keys, one set per organisation: generated on first use, sealed with
+KMS, published as each organisation's JWKS (``/lti/orgs/{org_id}/jwks.json``).
+
+Every function takes the set's ``owner``: an organisation id, or ``None`` for the stack-wide set that
+registrations made before tenant scoping still sign with (published at ``/.well-known/jwks.json``,
+never created anew, rotated by the operator only). A registration names its set
+(``platforms.Registration.key_owner``), so a client assertion or deep-linking response is signed with
+the key of the organisation that owns the registration: an LMS that trusts one organisation's JWKS
+cannot be made to accept a token another organisation's registration asked for.
 
 - RSA 2048 (``cryptography``), ``kid`` = the key's RFC 7638 JWK thumbprint. The private key (PKCS#8
   PEM) is sealed by :class:`SecretBox` bound to ``tool-rsa:{kid}``; the public key is stored in clear.
@@ -7,9 +15,11 @@
 - :func:`rotate`: current → previous, a new current, the old previous → retired (private key
   dropped). The JWKS publishes current and previous, so a token signed just before a rotation (or by
   a warm container that has not noticed it yet) still verifies.
-- Per warm container: which key is current is cached for ``STATE_CACHE_SECONDS``; each private key is
-  opened and parsed once per ``kid``. :func:`public_jwks` always reads the table (one Query), so the
-  published set is never behind a rotation another container made.
+- Per warm container: which key is current is cached per set for ``STATE_CACHE_SECONDS``; each
+  private key is opened and parsed once per ``kid``. :func:`public_jwks` always reads the table (one
+  Query), so the published set is never behind a rotation another container made.
+- :func:`rotate_due`: the scheduled rotation (``functions/rotation``) rotates every set whose current
+  key is older than its age limit; the previous key stays published until the next rotation.
 
 Used by the token API (client assertions, deep-linking responses) and by the platform API (our
 public key in each platform answer).
@@ -30,7 +40,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lti_gateway.core import clock, runtime
-from lti_gateway.core.errors import GatewayError
+from lti_gateway.core.errors import GatewayError, NotFound
 from lti_gateway.repositories import deps
 
 KEY_SIZE = 2048
@@ -56,13 +66,13 @@ class _State:
 
 
 _lock = threading.Lock()
-_cached: list[tuple[float, _State]] = []
+_cached: dict[str | None, tuple[float, _State]] = {}
 _private: dict[str, rsa.RSAPrivateKey] = {}
 _public: dict[str, PublicKey] = {}
 
 
 def _bound(kid: str) -> str:
-    return f"tool-rsa:{kid}"
+    return f"tool-rsa:{kid}"  # the kid is the key's thumbprint: unique across every set
 
 
 def _b64(value: int) -> str:
@@ -118,15 +128,17 @@ def _public_key(item: dict[str, Any], status: str) -> PublicKey:
     return known
 
 
-def _read(*, create: bool) -> _State | None:
-    """The stored state, creating the first key when there is none (and ``create``)."""
+def _read(owner: str | None, *, create: bool) -> _State | None:
+    """The stored state of ``owner``'s set, creating its first key when there is none (and ``create``;
+    the stack-wide set is never created)."""
     repo = deps.tool_keys_repo()
-    pointer, keys = repo.load()
+    pointer, keys = repo.load(owner)
     if pointer is None:
-        if not create:
+        if not create or owner is None:
             return None
-        repo.create_first(_new_key_item(), clock.iso(clock.now()))  # False: a racing creator won; read theirs
-        pointer, keys = repo.load()
+        # False: a racing creator won; read theirs
+        repo.create_first(owner, _new_key_item(), clock.iso(clock.now()))
+        pointer, keys = repo.load(owner)
         assert pointer is not None
     current_item = keys.get(pointer["kid"])
     if current_item is None:
@@ -145,20 +157,29 @@ def _read(*, create: bool) -> _State | None:
     )
 
 
-def _remember(state: _State) -> _State:
+def _remember(owner: str | None, state: _State) -> _State:
     with _lock:
-        _cached[:] = [(time.monotonic() + STATE_CACHE_SECONDS, state)]
+        _cached[owner] = (time.monotonic() + STATE_CACHE_SECONDS, state)
     return state
 
 
-def _state(*, fresh: bool = False) -> _State:
+def _no_key_set() -> GatewayError:
+    return GatewayError(
+        "this registration signs with the stack-wide key set, which does not exist on this stack",
+        code="tool_key_missing",
+        status=409,
+    )
+
+
+def _state(owner: str | None, *, fresh: bool = False) -> _State:
     if not fresh:
-        hit = _cached[0] if _cached else None
+        hit = _cached.get(owner)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-    state = _read(create=True)
-    assert state is not None
-    return _remember(state)
+    state = _read(owner, create=True)
+    if state is None:
+        raise _no_key_set()
+    return _remember(owner, state)
 
 
 def _private_key(state: _State, kid: str) -> rsa.RSAPrivateKey:
@@ -175,48 +196,68 @@ def _private_key(state: _State, kid: str) -> rsa.RSAPrivateKey:
 # -- the API other modules use -------------------------------------------------------------------------
 
 
-def signing_key() -> tuple[str, rsa.RSAPrivateKey]:
-    """``(kid, private key)`` of the current key (created on first use); parsed once per container."""
-    state = _state()
+def signing_key(owner: str | None) -> tuple[str, rsa.RSAPrivateKey]:
+    """``(kid, private key)`` of the current key of ``owner``'s set (created on first use); parsed once
+    per container."""
+    state = _state(owner)
     return state.current.kid, _private_key(state, state.current.kid)
 
 
-def sign(claims: dict[str, Any], *, headers: dict[str, Any] | None = None) -> str:
-    """An RS256 JWT over ``claims`` signed with the current key, ``kid`` in its header."""
-    kid, key = signing_key()
+def sign(claims: dict[str, Any], *, owner: str | None, headers: dict[str, Any] | None = None) -> str:
+    """An RS256 JWT over ``claims`` signed with the current key of ``owner``'s set, ``kid`` in its header."""
+    kid, key = signing_key(owner)
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={**(headers or {}), "kid": kid})
 
 
-def public_jwks() -> dict[str, list[dict[str, str]]]:
-    """``{"keys": [current, previous?]}``; always read from the table (one Query), never behind a rotation."""
-    state = _state(fresh=True)
+def public_jwks(owner: str | None, *, create: bool = True) -> dict[str, list[dict[str, str]]]:
+    """``{"keys": [current, previous?]}`` of ``owner``'s set; always read from the table (one Query),
+    never behind a rotation. Without ``create`` (and always for the stack-wide set) a set that does
+    not exist publishes no key."""
+    state = _read(owner, create=create)
+    if state is None:
+        return {"keys": []}
+    _remember(owner, state)
     return {"keys": [k.jwk for k in (state.current, state.previous) if k is not None]}
 
 
-def current_public_key() -> PublicKey:
-    """The current key's public half (PEM and JWK), e.g. for the ``publicKey`` of platform answers."""
-    return _state().current
+def organisation_jwks(org_id: str) -> dict[str, list[dict[str, str]]]:
+    """``GET /lti/orgs/{org_id}/jwks.json`` (public): the organisation's keys, its set created on the
+    first fetch if its LMS asks before anything was signed; 404 for an organisation that does not
+    exist (a stranger cannot make the stack create key sets)."""
+    published = public_jwks(org_id, create=False)
+    if published["keys"]:
+        return published
+    if deps.keys_repo().get_organisation(org_id) is None:
+        raise NotFound({"org_id": "no such organisation"})
+    return public_jwks(org_id)
 
 
-def rotate() -> dict[str, Any]:
-    """New current key; the old current stays published as previous; the old previous is retired.
+def current_public_key(owner: str | None) -> PublicKey:
+    """The current key's public half (PEM and JWK) of ``owner``'s set, e.g. for platform answers."""
+    return _state(owner).current
 
-    409 ``concurrent_change`` if another rotation got there first. On a stack without keys, this
-    creates the first one.
+
+def rotate(owner: str | None) -> dict[str, Any]:
+    """New current key of ``owner``'s set; the old current stays published as previous; the old
+    previous is retired.
+
+    409 ``concurrent_change`` if another rotation got there first. An organisation without keys gets
+    its first one; the stack-wide set, when it does not exist, is not created (409 ``tool_key_missing``).
     """
-    before = _read(create=False)
+    before = _read(owner, create=False)
     if before is None:
-        state = _remember(_state(fresh=True))
+        state = _remember(owner, _state(owner, fresh=True))
         return _rotation_view(state, rotated=False)
     new_item = _new_key_item()
     deps.tool_keys_repo().rotate(
+        owner,
         expected_version=before.version,
         current_kid=before.current.kid,
         previous_kid=before.previous.kid if before.previous else None,
         new_key=new_item,
         at=clock.iso(clock.now()),
     )
-    state = _state(fresh=True)
+    state = _state(owner, fresh=True)
     retired = before.previous.kid if before.previous else None
     with _lock:
         if retired:
@@ -234,6 +275,33 @@ def _rotation_view(state: _State, *, rotated: bool, retired: str | None = None) 
         "previous": one(state.previous),
         "retired_kid": retired,
     }
+
+
+def rotate_due(max_age_days: int, *, now: float | None = None) -> list[dict[str, Any]]:
+    """The scheduled rotation: every key set whose current key is older than ``max_age_days`` rotated
+    once (its previous key stays published until the next run). One set failing (e.g. a concurrent
+    rotation) does not stop the others; each outcome is reported."""
+    limit = (clock.now() if now is None else now) - max_age_days * 86400
+    outcomes: list[dict[str, Any]] = []
+    repo = deps.tool_keys_repo()
+    pointers = repo.key_sets()
+    if all(p.get("owner") is not None for p in pointers):
+        # The stack-wide set of an upgraded stack was created before key sets were listed: one read.
+        legacy, _ = repo.load(None)
+        if legacy is not None:
+            pointers.append({**legacy, "owner": None})
+    for pointer in pointers:
+        owner = pointer.get("owner")
+        rotated_at = clock.parse_iso(str(pointer.get("updated_at") or ""))
+        if rotated_at is not None and rotated_at > limit:
+            continue
+        try:
+            view = rotate(owner)
+        except GatewayError as error:
+            outcomes.append({"owner": owner, "rotated": False, "error": error.code})
+            continue
+        outcomes.append({"owner": owner, **view})
+    return outcomes
 
 
 @runtime.register

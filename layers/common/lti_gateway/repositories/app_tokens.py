@@ -24,7 +24,8 @@ class SlotTaken(Exception):
 class AppTokensRepository(TableRepository):
     # -- service keys ------------------------------------------------------------------------------
     def get_service_key(self, key_hash: str) -> dict[str, Any] | None:
-        return self._table.get_item(Key={"pk": service_key_pk(key_hash), "sk": META}).get("Item")
+        """Strongly consistent: every service session reads it, so a revocation counts from the next call."""
+        return self._table.get_item(Key={"pk": service_key_pk(key_hash), "sk": META}, ConsistentRead=True).get("Item")
 
     def get_slot(self, slot: str) -> dict[str, Any] | None:
         return self._table.get_item(Key={"pk": slot_pk(slot), "sk": META}).get("Item")

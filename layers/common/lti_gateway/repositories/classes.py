@@ -13,6 +13,9 @@ Item keys (``pk``/``sk`` plus ``gsi1`` for the two ordered listings): see ``repo
   a unit created meanwhile, and no unit is created under a class being deleted. A unit's ``seq`` is
   the ``units_version`` its creation wrote: unique and increasing per class, it orders units that
   share a position by creation.
+- Launches read the class (and unit) strongly consistent on every launch (``get_class(consistent=True)``,
+  ``get_class_and_unit``), never from a per-container copy: switching **Enable LTI** off, or deleting
+  the class or unit, refuses the very next launch on every container.
 - LMS contexts seen by launches live on the class item: ``lms_context_ids`` (a string set, ``ADD``) and
   ``lms_contexts`` (a map keyed by a hash of (consumer key or issuer, context id) → first sighting).
   Recording one does not bump ``version``: launches never make a teacher's edit fail.
@@ -123,9 +126,10 @@ class ClassesRepository(TableRepository):
         return _public(item) if item else None
 
     def get_class_and_unit(self, class_id: str, unit_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """Both items in one round trip (BatchGetItem), for launches."""
+        """Both items in one round trip (BatchGetItem), strongly consistent, for launches: a class whose
+        LTI was switched off, or a class or unit deleted, is seen by the very next launch."""
         keys = [{"pk": class_pk(class_id), "sk": META}, {"pk": class_pk(class_id), "sk": unit_sk(unit_id)}]
-        request: dict[str, Any] = {self._name: {"Keys": keys}}
+        request: dict[str, Any] = {self._name: {"Keys": keys, "ConsistentRead": True}}
         found: list[dict[str, Any]] = []
         for attempt in range(5):
             out = self._table.meta.client.batch_get_item(RequestItems=request)

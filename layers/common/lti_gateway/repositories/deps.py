@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # each factory imports its class: a cold start loads only wha
     from lti_gateway.repositories.exports import ExportFiles, ExportsRepository
     from lti_gateway.repositories.keys import KeysRepository
     from lti_gateway.repositories.launch import LaunchRepository
+    from lti_gateway.repositories.lms_origins import LmsOriginsRepository
     from lti_gateway.repositories.platforms import PlatformsRepository
     from lti_gateway.repositories.secrets_box import SecretBox
     from lti_gateway.repositories.tool_keys import ToolKeysRepository
@@ -50,6 +51,15 @@ def classes_repo() -> ClassesRepository:
     from lti_gateway.repositories.classes import ClassesRepository
 
     return ClassesRepository(aws.dynamodb().Table(settings().classes_table), aws.dynamodb_client())
+
+
+@runtime.cached
+def lms_origins_repo() -> LmsOriginsRepository:
+    """The LMS origins launches came from (classes table) and the platforms' issuers (keys table)."""
+    from lti_gateway.repositories.lms_origins import LmsOriginsRepository
+
+    tables = aws.dynamodb()
+    return LmsOriginsRepository(tables.Table(settings().classes_table), tables.Table(settings().keys_table))
 
 
 @runtime.cached

@@ -1,7 +1,11 @@
 """Idempotent creation (``Idempotency-Key`` header) with Powertools, stored in the launch table.
 
-The stored answer is the record as written, secret still sealed: a retried request gets the same
-key and secret back without the plaintext secret ever resting in DynamoDB.
+Powertools stores whatever the function returns (JSON, in the record's ``data``) and answers a replay
+with it without running the function again. So a function must return no secret, sealed or not:
+consumer keys return only the key, its organisation and a fingerprint of the sealed secret, and the
+caller answers a replay from the key's item as it is now (``lti11/consumer_keys.py:_replay``). A
+caller tells a first run from a replay by what the function itself recorded while it ran (a
+contextvar): on a replay it did not run.
 """
 
 from __future__ import annotations

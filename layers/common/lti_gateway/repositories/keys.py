@@ -34,13 +34,19 @@ from lti_gateway.repositories.schema import (
     tool_key_pk,
 )
 
+# The organisation item's count of active owner credentials. Every write that makes or unmakes an
+# active owner changes it in the same transaction, conditionally, so it never drops to 0.
+OWNERS = "owners"
+
 
 class KeysRepository(TableRepository):
     # -- organisations -------------------------------------------------------------------------------
     def put_organisation(self, org: dict[str, Any], credential: dict[str, Any]) -> None:
-        """Create an organisation together with its first owner credential, atomically."""
+        """Create an organisation together with its first owner credential, atomically; the
+        organisation's ``owners`` counter (active owner credentials) starts at that one."""
+        owners = 1 if credential.get("role") == "owner" and credential.get("status") == "active" else 0
         items = [
-            {**org, "pk": org_pk(org["org_id"]), "sk": META, "kind": "org"},
+            {**org, "pk": org_pk(org["org_id"]), "sk": META, "kind": "org", OWNERS: owners},
             self._credential_item(credential),
         ]
         try:
@@ -66,6 +72,12 @@ class KeysRepository(TableRepository):
         }
 
     def put_credential(self, cred: dict[str, Any]) -> None:
+        """Create a credential. An active owner credential is written in one transaction with the
+        increment of its organisation's ``owners`` counter (backfilled first if the organisation
+        predates it); a member credential is a plain create-only put."""
+        if cred.get("role") == "owner" and cred.get("status") == "active":
+            self._put_owner_credential(cred)
+            return
         try:
             self._table.put_item(Item=self._credential_item(cred), ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
@@ -73,8 +85,96 @@ class KeysRepository(TableRepository):
                 raise Conflict("credential id already exists") from exc
             raise
 
+    def _owners_change(self, org_id: str, sign: str, condition: str) -> dict[str, Any]:
+        """The transaction action that moves the organisation's active-owner counter by one."""
+        return {
+            "Update": {
+                "TableName": self._name,
+                "Key": to_attr({"pk": org_pk(org_id), "sk": META}),
+                "UpdateExpression": f"SET #owners = #owners {sign} :one",
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#owners": OWNERS},
+                "ExpressionAttributeValues": to_attr({":one": 1}),
+            }
+        }
+
+    def _put_owner_credential(self, cred: dict[str, Any]) -> None:
+        org_id = cred["org_id"]
+        self.active_owner_count(org_id)  # the counter exists from here on (backfilled if need be)
+        actions = [
+            self._put_new(self._credential_item(cred)),
+            self._owners_change(org_id, "+", "attribute_exists(#owners)"),
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            reasons = cancellation_reasons(exc)
+            if "TransactionConflict" in reasons:
+                raise Conflict(
+                    "a concurrent request changed this organisation's credentials; retry", code="concurrent_change"
+                ) from exc
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise Conflict("credential id already exists") from exc
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise NotFound("organisation not found") from exc  # the counter was just ensured
+            raise
+
+    # -- the organisation's active-owner counter -------------------------------------------------------
+    def active_owner_count(self, org_id: str) -> int:
+        """The organisation's ``owners`` counter (active owner credentials), read strongly consistent.
+
+        Organisations created before the counter existed have none: it is backfilled here, once, by
+        counting the active owner credentials (the gsi1 listing names them; each is re-read with a
+        consistent GetItem, as an index cannot be read consistently) and set only if it still does not
+        exist, so two backfills never both write and no transaction ever sees a missing counter.
+        """
+        org = self._table.get_item(Key={"pk": org_pk(org_id), "sk": META}, ConsistentRead=True).get("Item")
+        if org is None:
+            raise NotFound("organisation not found")
+        if OWNERS in org:
+            return int(org[OWNERS])
+        count = self._count_active_owners(org_id)
+        try:
+            self._table.update_item(
+                Key={"pk": org_pk(org_id), "sk": META},
+                UpdateExpression="SET #owners = :count",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#owners)",
+                ExpressionAttributeNames={"#owners": OWNERS},
+                ExpressionAttributeValues={":count": count},
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
+            # Another request backfilled it first (or the organisation is gone): its value counts.
+            org = self._table.get_item(Key={"pk": org_pk(org_id), "sk": META}, ConsistentRead=True).get("Item")
+            if org is None or OWNERS not in org:
+                raise NotFound("organisation not found") from exc
+            return int(org[OWNERS])
+        return count
+
+    def _count_active_owners(self, org_id: str) -> int:
+        count, token = 0, None
+        while True:
+            listed, token = query_page(self._table, credentials_partition(org_id), limit=100, token=token)
+            for entry in listed:
+                current = self._table.get_item(Key={"pk": entry["pk"], "sk": entry["sk"]}, ConsistentRead=True).get(
+                    "Item"
+                )
+                if (
+                    current is not None
+                    and current.get("org_id") == org_id
+                    and current.get("role") == "owner"
+                    and current.get("status") == "active"
+                ):
+                    count += 1
+            if token is None:
+                return count
+
     def get_credential(self, credential_id: str) -> dict[str, Any] | None:
-        return self._table.get_item(Key={"pk": credential_pk(credential_id), "sk": META}).get("Item")
+        """Strongly consistent: every authentication reads it, so a revocation counts from the next call."""
+        return self._table.get_item(Key={"pk": credential_pk(credential_id), "sk": META}, ConsistentRead=True).get(
+            "Item"
+        )
 
     def touch_credential(self, credential_id: str, at: str, *, older_than: str) -> None:
         """Record last use, at most once per period (the condition keeps it to one write an hour)."""
@@ -91,6 +191,16 @@ class KeysRepository(TableRepository):
                 raise
 
     def revoke_credential(self, org_id: str, credential_id: str, at: str) -> dict[str, Any]:
+        """Mark a credential revoked (kept for audit). An owner credential is revoked in one transaction
+        with the decrement of the organisation's ``owners`` counter, conditional on it staying above
+        zero: the last active owner is never revoked (409 ``last_owner``), whatever runs concurrently."""
+        current = self.get_credential(credential_id)
+        if current is None or current.get("org_id") != org_id:
+            raise NotFound({"credential_id": "no such credential"})
+        if current.get("status") != "active":
+            raise Conflict("credential is already revoked", code="already_revoked")
+        if current.get("role") == "owner":
+            return self._revoke_owner_credential(org_id, credential_id, at)
         try:
             out = self._table.update_item(
                 Key={"pk": credential_pk(credential_id), "sk": META},
@@ -113,6 +223,49 @@ class KeysRepository(TableRepository):
                 raise Conflict("credential is already revoked", code="already_revoked") from exc
             raise
         return out["Attributes"]
+
+    def _revoke_owner_credential(self, org_id: str, credential_id: str, at: str) -> dict[str, Any]:
+        self.active_owner_count(org_id)  # the counter exists from here on (backfilled if need be)
+        actions = [
+            {
+                "Update": {
+                    "TableName": self._name,
+                    "Key": to_attr({"pk": credential_pk(credential_id), "sk": META}),
+                    "UpdateExpression": "SET #s = :revoked, revoked_at = :at",
+                    "ConditionExpression": "attribute_exists(pk) AND org_id = :org AND #s = :active",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": to_attr(
+                        {":revoked": "revoked", ":at": at, ":org": org_id, ":active": "active"}
+                    ),
+                }
+            },
+            self._owners_change(org_id, "-", "#owners > :one"),  # never the last active owner
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            reasons = cancellation_reasons(exc)
+            if "TransactionConflict" in reasons:
+                raise Conflict(
+                    "a concurrent request changed this organisation's credentials; retry", code="concurrent_change"
+                ) from exc
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                current = self.get_credential(credential_id)
+                if current is None or current.get("org_id") != org_id:
+                    raise NotFound({"credential_id": "no such credential"}) from exc
+                raise Conflict("credential is already revoked", code="already_revoked") from exc
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise Conflict(
+                    {
+                        "credential_id": "this is the organisation's last active owner credential; "
+                        "create another owner credential before revoking it"
+                    },
+                    code="last_owner",
+                ) from exc
+            raise
+        revoked = self.get_credential(credential_id)
+        assert revoked is not None
+        return revoked
 
     def list_credentials(self, org_id: str, *, limit: int, token: str | None) -> tuple[list[dict], str | None]:
         return self._page(credentials_partition(org_id), limit=limit, token=token)
@@ -158,7 +311,8 @@ class KeysRepository(TableRepository):
             raise
 
     def get_consumer_key(self, key: str) -> dict[str, Any] | None:
-        return self._table.get_item(Key={"pk": consumer_key_pk(key), "sk": META}).get("Item")
+        """Strongly consistent: every launch reads it, so a revocation or rotation counts from the next one."""
+        return self._table.get_item(Key={"pk": consumer_key_pk(key), "sk": META}, ConsistentRead=True).get("Item")
 
     def rotate_consumer_key(
         self,

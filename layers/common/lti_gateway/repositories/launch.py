@@ -3,7 +3,8 @@ nonces, LTI 1.3 login state (``STATE#{state}``) and launch contexts (``LAUNCH#{i
 ``repositories/schema.py``.
 
 DynamoDB sweeps expired items lazily (up to ~48 h late) and moto never does, so every reader
-compares ``expires_at`` itself.
+compares ``expires_at`` itself. Every write is measured first (``dynamo.guard_item_size``): a launch
+context over DynamoDB's 400 KB is a 413 ``item_too_large``, never a ``ValidationException``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from lti_gateway.repositories.dynamo import is_conditional_failure
+from lti_gateway.repositories.dynamo import guard_item_size, is_conditional_failure
 from lti_gateway.repositories.schema import META, launch_pk, once_pk, rate_pk, state_pk
 
 
@@ -28,6 +29,7 @@ class ConsumedState:
 class LaunchRepository:
     def __init__(self, table: Any):
         self._table = table
+        guard_item_size(table.meta.client)
 
     def count_hit(self, bucket: str, window_start: int, *, limit: int, window_seconds: int) -> bool:
         """Count one request in a fixed window; False (and nothing counted) once ``limit`` is reached."""
@@ -73,6 +75,16 @@ class LaunchRepository:
             Item={**item, "pk": state_pk(state), "sk": META, "expires_at": expires_at},
             ConditionExpression="attribute_not_exists(pk)",
         )
+
+    def read_state(self, state: str, now: int) -> ConsumedState:
+        """A login's state, read (strongly consistent) and left in place: the launch validates everything
+        before :meth:`consume_state` spends it. ``unknown`` when absent; ``expired`` past ``expires_at``."""
+        item = self._table.get_item(Key={"pk": state_pk(state), "sk": META}, ConsistentRead=True).get("Item")
+        if item is None:
+            return ConsumedState("unknown", None)
+        if int(item.get("expires_at", 0)) <= now:
+            return ConsumedState("expired", item)
+        return ConsumedState("ok", item)
 
     def consume_state(self, state: str, now: int) -> ConsumedState:
         """Delete a login's state and return it, in one conditional delete (``ReturnValues=ALL_OLD``).

@@ -3,8 +3,13 @@
 Item keys (platform, issuer/client index, registration URL, LTI 1.1 binding): see
 ``repositories/schema.py``.
 
-An issuer + client id pair is registered once, globally (``attribute_not_exists`` on the index item):
-a launch names only the issuer and the client id, so two organisations cannot both own one pair.
+An issuer + client id pair is registered once *inside one organisation* (``attribute_not_exists`` on
+its index item ``ORGISS#{org}#{issuer}`` / ``CLIENT#{client}``): a login names the organisation in its
+URL (``/lti/orgs/{org_id}/login``) and is matched against that organisation's registrations only, so
+another organisation registering the same pair (hosted Canvas: one issuer, client ids not secret)
+receives nothing of this one's launches. Registrations made before tenant scoping (no
+``tenant_scoped`` attribute) keep their stack-wide index item ``ISS#{issuer}`` / ``CLIENT#{client}``,
+which the legacy ``/lti/login`` still reads; nothing writes one anew.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from lti_gateway.repositories.schema import (
     client_sk,
     creation_order_key,
     issuer_pk,
+    org_issuer_pk,
     platform_pk,
     platforms_partition,
     registration_url_pk,
@@ -54,7 +60,16 @@ STORED_FIELDS = (
     "active",
     "allow_anonymous",
 )
-PLATFORM_ATTRIBUTES = ("platform_id", "org_id", *STORED_FIELDS, "created_at", "updated_at", "version")
+# ``tenant_scoped``: registered since tenant scoping (its own organisation's index item and key set).
+PLATFORM_ATTRIBUTES = (
+    "platform_id",
+    "org_id",
+    *STORED_FIELDS,
+    "tenant_scoped",
+    "created_at",
+    "updated_at",
+    "version",
+)
 
 
 def platform_taken() -> Conflict:
@@ -75,22 +90,30 @@ class PlatformsRepository(TableRepository):
         }
 
     @staticmethod
-    def _index_item(platform: dict[str, Any]) -> dict[str, Any]:
+    def _index_key(platform: dict[str, Any]) -> dict[str, str]:
+        """The organisation's index item of a tenant-scoped registration; the stack-wide one of a legacy one."""
+        pk = (
+            org_issuer_pk(platform["org_id"], platform["issuer"])
+            if platform.get("tenant_scoped")
+            else issuer_pk(platform["issuer"])
+        )
+        return {"pk": pk, "sk": client_sk(platform["client_id"])}
+
+    def _index_item(self, platform: dict[str, Any]) -> dict[str, Any]:
         return {
-            "pk": issuer_pk(platform["issuer"]),
-            "sk": client_sk(platform["client_id"]),
+            **self._index_key(platform),
             "kind": INDEX_KIND,
             "platform_id": platform["platform_id"],
             "org_id": platform["org_id"],
         }
 
-    def _delete_index(self, issuer: str, client_id: str, platform_id: str) -> dict[str, Any]:
+    def _delete_index(self, platform: dict[str, Any]) -> dict[str, Any]:
         return {
             "Delete": {
                 "TableName": self._name,
-                "Key": to_attr({"pk": issuer_pk(issuer), "sk": client_sk(client_id)}),
+                "Key": to_attr(self._index_key(platform)),
                 "ConditionExpression": "platform_id = :pid",
-                "ExpressionAttributeValues": to_attr({":pid": platform_id}),
+                "ExpressionAttributeValues": to_attr({":pid": platform["platform_id"]}),
             }
         }
 
@@ -137,13 +160,35 @@ class PlatformsRepository(TableRepository):
         )
         return item if item and item.get("kind") == KIND else None
 
-    def get_index(self, issuer: str, client_id: str) -> dict[str, Any] | None:
-        return self._table.get_item(Key={"pk": issuer_pk(issuer), "sk": client_sk(client_id)}).get("Item")
+    def get_index(self, issuer: str, client_id: str, *, org_id: str | None) -> dict[str, Any] | None:
+        """The index item of (issuer, client id) inside ``org_id``; ``None``: the stack-wide legacy index."""
+        pk = issuer_pk(issuer) if org_id is None else org_issuer_pk(org_id, issuer)
+        return self._table.get_item(Key={"pk": pk, "sk": client_sk(client_id)}, ConsistentRead=True).get("Item")
 
-    def issuer_clients(self, issuer: str, *, limit: int) -> list[dict[str, Any]]:
-        """Index items of ``issuer`` (at most ``limit``): one Query on its partition."""
-        out = self._table.query(KeyConditionExpression=Key("pk").eq(issuer_pk(issuer)), Limit=limit)
+    def issuer_clients(self, issuer: str, *, limit: int, org_id: str | None) -> list[dict[str, Any]]:
+        """Index items of ``issuer`` inside ``org_id`` (``None``: the legacy index), at most ``limit``:
+        one Query on its partition."""
+        pk = issuer_pk(issuer) if org_id is None else org_issuer_pk(org_id, issuer)
+        out = self._table.query(KeyConditionExpression=Key("pk").eq(pk), Limit=limit, ConsistentRead=True)
         return out.get("Items", [])
+
+    def legacy_issuer_clients(
+        self, issuer: str, org_id: str, *, limit: int, max_pages: int = 5
+    ) -> list[dict[str, Any]]:
+        """``org_id``'s legacy index items of ``issuer`` (the stack-wide partition holds every
+        organisation's: filtered, a few pages at most)."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(issuer_pk(issuer)),
+            "FilterExpression": Attr("org_id").eq(org_id),
+        }
+        found: list[dict[str, Any]] = []
+        for _ in range(max_pages):
+            out = self._table.query(**kwargs)
+            found.extend(out.get("Items", []))
+            if len(found) >= limit or not out.get("LastEvaluatedKey"):
+                break
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+        return found[:limit]
 
     def list_platforms(
         self, org_id: str, *, limit: int, token: str | None, issuer: str | None = None, client_id: str | None = None
@@ -185,9 +230,9 @@ class PlatformsRepository(TableRepository):
                 }
             }
         ]
-        moved = (before["issuer"], before["client_id"]) != (after["issuer"], after["client_id"])
+        moved = self._index_key(before) != self._index_key(after)
         if moved:
-            actions.append(self._delete_index(before["issuer"], before["client_id"], before["platform_id"]))
+            actions.append(self._delete_index(before))
             actions.append(self._put_new(self._index_item(after)))
         try:
             self._client.transact_write_items(TransactItems=actions)
@@ -228,7 +273,7 @@ class PlatformsRepository(TableRepository):
                     "ExpressionAttributeValues": to_attr({":org": platform["org_id"]}),
                 }
             },
-            self._delete_index(platform["issuer"], platform["client_id"], platform["platform_id"]),
+            self._delete_index(platform),
         ]
         try:
             self._client.transact_write_items(TransactItems=actions)

@@ -15,16 +15,20 @@ consumer key          ``CK#{key}`` / ``META``                 ``ORG#{org}#CKEYS`
 consumer key label    ``ORG#{org}#CKLABEL#{l}`` / ``META``    —  (reserves a label inside one organisation;
                                                               ``l`` casefolded)
 tool key (ltik)       ``TOOLKEY#{name}`` / ``CURRENT``        —
-tool RSA key pointer  ``TOOLKEY#rsa`` / ``CURRENT``           ``kid`` (current), ``previous_kid``,
-                                                              ``version``
-tool RSA key          ``TOOLKEY#rsa`` / ``KID#{kid}``         ``status`` current|previous|retired,
+tool RSA key pointer  ``TOOLKEY#rsa#{org}`` / ``CURRENT``     ``kid`` (current), ``previous_kid``,
+                                                              ``version``; gsi1 ``TOOLKEYSETS`` / ``{org}``
+                                                              (``TOOLKEY#rsa``, gsi1sk ``-``: the
+                                                              stack-wide set of legacy registrations)
+tool RSA key          ``TOOLKEY#rsa#{org}`` / ``KID#{kid}``   ``status`` current|previous|retired,
                                                               ``created_at``, ``public_key_pem``,
                                                               ``private_key_sealed`` (KMS envelope;
                                                               removed once retired)
 platform              ``PLATFORM#{platform_id}`` / ``META``   ``ORG#{org}#PLATFORMS`` /
                                                               ``{created_at}#{platform_id}``
-issuer/client index   ``ISS#{issuer}`` / ``CLIENT#{client}``  ``platform_id``, ``org_id``; written in
-                                                              the same transaction as the platform
+issuer/client index   ``ORGISS#{org}#{issuer}`` /             ``platform_id``, ``org_id``; written in
+                      ``CLIENT#{client}``                     the same transaction as the platform
+legacy issuer index   ``ISS#{issuer}`` / ``CLIENT#{client}``  registrations made before tenant scoping
+                                                              (read only: never written anew)
 registration URL      ``REGURL#{sha256(token)}`` / ``META``   ``org_id``, ``expires_at``, ``reusable``
 LTI 1.1 binding       ``LTI1P1BIND#{platform_id}`` /          a platform deployment's claimed LTI 1.1
                       ``{binding_id}``                        consumer key: ``pending``, ``approved``
@@ -58,6 +62,8 @@ item       pk / sk                             gsi1pk / gsi1sk
 class      ``CLASS#{class_id}`` / ``META``     ``ORG#{org}#CLASSES`` / ``{created_at}#{class_id}``
 unit       ``CLASS#{class_id}`` / ``UNIT#{u}``  ``CLASS#{class_id}#UNITS`` /
                                                 ``{position:010d}#{seq:010d}#{unit_id}``
+origin     ``ORG#{org}#LMSORIGINS`` /          —  (``repositories/lms_origins.py``: an LMS origin
+           ``{origin}``                         the organisation's launches came from)
 =========  ==================================  ==================================================
 """
 
@@ -104,7 +110,16 @@ def tool_key_pk(name: str) -> str:
     return f"TOOLKEY#{name}"
 
 
-RSA_KEYS_PK = tool_key_pk("rsa")
+RSA_KEYS_PK = tool_key_pk("rsa")  # the stack-wide key set of registrations made before tenant scoping
+# Every RSA key set's pointer is also listed on gsi1 (``TOOLKEYSETS`` / owner), for the scheduled rotation.
+KEY_SETS_PARTITION = "TOOLKEYSETS"
+LEGACY_KEY_SET = "-"  # the gsi1sk of the stack-wide set (an organisation id is never "-")
+
+
+def rsa_keys_pk(owner: str | None) -> str:
+    """The partition of an RSA key set: an organisation's (``TOOLKEY#rsa#{org}``), or with ``None`` the
+    stack-wide set that registrations made before tenant scoping still sign with."""
+    return RSA_KEYS_PK if owner is None else f"{RSA_KEYS_PK}#{owner}"
 
 
 def kid_sk(kid: str) -> str:
@@ -120,7 +135,13 @@ def platforms_partition(org_id: str) -> str:
 
 
 def issuer_pk(issuer: str) -> str:
+    """The stack-wide issuer index of registrations made before tenant scoping (read, never written anew)."""
     return f"ISS#{issuer}"
+
+
+def org_issuer_pk(org_id: str, issuer: str) -> str:
+    """An organisation's own issuer index: (issuer, client id) is unique inside one organisation only."""
+    return f"ORGISS#{org_id}#{issuer}"
 
 
 def client_sk(client_id: str) -> str:
@@ -183,3 +204,8 @@ def units_partition(class_id: str) -> str:
 
 def unit_order_key(position: int, seq: int, unit_id: str) -> str:
     return f"{int(position):0{POSITION_DIGITS}d}#{int(seq):0{POSITION_DIGITS}d}#{unit_id}"
+
+
+def lms_origins_pk(org_id: str) -> str:
+    """The LMS origins an organisation's launches came from (sk: the origin, ``scheme://host[:port]``)."""
+    return f"ORG#{org_id}#LMSORIGINS"
