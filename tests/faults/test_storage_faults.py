@@ -94,7 +94,7 @@ def test_a_throttled_revocation_is_a_503_not_already_revoked(faults, keys_fn, or
 
     assert_unavailable(answer)
     assert snapshot(stack) == before
-    assert consumer_keys.launch_credentials(key, cache_seconds=0).status == "active"
+    assert consumer_keys.launch_credentials(key).status == "active"
 
 
 def test_a_rotation_that_loses_its_condition_is_a_409_and_keeps_the_old_secret(faults, keys_fn, org, stack, warm):
@@ -104,7 +104,7 @@ def test_a_rotation_that_loses_its_condition_is_a_409_and_keeps_the_old_secret(f
     answer = keys_fn(vary("keys-rotate.json", api_key=org.api_key, path_params={"key": created["key"]}))
 
     assert (answer.status, answer.body["error"]) == (409, "concurrent_change"), answer.raw
-    assert consumer_keys.launch_credentials(created["key"], cache_seconds=0).secrets == (created["secret"],)
+    assert consumer_keys.launch_credentials(created["key"]).secrets == (created["secret"],)
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ def test_kms_unavailable_to_open_a_secret_is_a_clear_answer(faults, org, stack, 
     faults.fail("kms.Decrypt", faults.throttled("KMSInternalException"), times=None)
 
     with pytest.raises(GatewayError) as raised:
-        consumer_keys.launch_credentials(created["key"], cache_seconds=0)
+        consumer_keys.launch_credentials(created["key"])
 
     assert (raised.value.status, raised.value.code, raised.value.retry_after) == (503, "kms_unavailable", 2)
 

@@ -45,7 +45,7 @@ def test_fifty_parallel_creates_of_the_same_key_let_exactly_one_through(org, sta
     assert set(outcomes) - {"created"} <= {"key_taken", "concurrent_change"}  # both are 409s
     # The stored key is intact: the winner's secret, and only it, opens it.
     winner = bodies[outcomes.index("created")]["secret"]
-    assert consumer_keys.launch_credentials("contested-key-0001", cache_seconds=0).secrets == (winner,)
+    assert consumer_keys.launch_credentials("contested-key-0001").secrets == (winner,)
     items = boto3.resource("dynamodb").Table(stack["KEYS_TABLE"]).scan()["Items"]
     assert [i["pk"] for i in items if i.get("kind") == "consumer_key"] == ["CK#contested-key-0001"]
 

@@ -128,7 +128,7 @@ def test_a_key_taken_by_any_organisation_is_a_conflict_and_untouched(keys_fn, ma
 
     assert again.status == 409 and again.body["error"] == "key_taken"
     assert "another-secret-entirely" not in again.raw
-    creds = consumer_keys.launch_credentials(SUPPLIED["key"], cache_seconds=0)
+    creds = consumer_keys.launch_credentials(SUPPLIED["key"])
     assert creds.org_id == first.org_id and creds.secrets == (SUPPLIED["secret"],)
 
 
@@ -224,7 +224,7 @@ def test_members_cannot_see_or_create_lti_keys(keys_fn, org, stack):
         answer = keys_fn(event)
         assert (answer.status, answer.body["error"]) == (403, "owner_role_required"), event["routeKey"]
     assert len(consumer_key_items(stack)) == 1
-    assert consumer_keys.launch_credentials(SUPPLIED["key"], cache_seconds=0).status == "active"
+    assert consumer_keys.launch_credentials(SUPPLIED["key"]).status == "active"
 
 
 # -- reading and listing ----------------------------------------------------------------------------
@@ -278,7 +278,7 @@ def test_organisations_never_see_each_others_keys(keys_fn, make_org):
 
     assert listing.body["keys"] == []
     assert read.status == rotate.status == revoke.status == 404
-    creds = consumer_keys.launch_credentials(SUPPLIED["key"], cache_seconds=0)
+    creds = consumer_keys.launch_credentials(SUPPLIED["key"])
     assert creds.status == "active" and creds.secrets == (SUPPLIED["secret"],)
 
 
@@ -318,7 +318,7 @@ def test_rotation_with_a_grace_period_keeps_the_old_secret_working(keys_fn, org)
     new_secret = answer.body["secret"]
     assert new_secret != SUPPLIED["secret"]
     assert "previous_secret_valid_until" in answer.body
-    creds = consumer_keys.launch_credentials(SUPPLIED["key"], cache_seconds=0)
+    creds = consumer_keys.launch_credentials(SUPPLIED["key"])
     assert creds.secrets == (new_secret, SUPPLIED["secret"])
 
 
@@ -328,7 +328,7 @@ def test_rotation_without_grace_retires_the_old_secret_at_once(keys_fn, org):
     answer = keys_fn(vary("keys-rotate.json", api_key=org.api_key, body={}))
 
     assert answer.status == 200
-    assert consumer_keys.launch_credentials(SUPPLIED["key"], cache_seconds=0).secrets == (answer.body["secret"],)
+    assert consumer_keys.launch_credentials(SUPPLIED["key"]).secrets == (answer.body["secret"],)
     read = keys_fn(vary("keys-get.json", api_key=org.api_key)).body
     assert read["rotated_at"] and "previous_secret_valid_until" not in read
 
@@ -343,7 +343,7 @@ def test_an_expired_grace_period_no_longer_accepts_the_old_secret(keys_fn, org, 
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + 61)
 
-    assert consumer_keys.launch_credentials(SUPPLIED["key"], cache_seconds=0).secrets == (new_secret,)
+    assert consumer_keys.launch_credentials(SUPPLIED["key"]).secrets == (new_secret,)
 
 
 @pytest.mark.parametrize(
@@ -362,7 +362,7 @@ def test_bad_rotation_requests_leave_the_secret_alone(keys_fn, org, body):
     answer = keys_fn(vary("keys-rotate.json", api_key=org.api_key, body=body))
 
     assert answer.status == 400
-    assert consumer_keys.launch_credentials(SUPPLIED["key"], cache_seconds=0).secrets == (SUPPLIED["secret"],)
+    assert consumer_keys.launch_credentials(SUPPLIED["key"]).secrets == (SUPPLIED["secret"],)
 
 
 def test_rotation_loses_no_concurrent_change(stack, org, keys_fn):
@@ -399,7 +399,7 @@ def test_revoked_keys_are_kept_for_audit_refused_for_launches_and_free_their_lab
     assert answer.status == 200 and answer.body["status"] == "revoked" and answer.body["revoked_at"]
     item = consumer_key_items(stack)[0]
     assert item["status"] == "revoked" and "secret_sealed" not in item
-    creds = consumer_keys.launch_credentials(SUPPLIED["key"], cache_seconds=0)
+    creds = consumer_keys.launch_credentials(SUPPLIED["key"])
     assert (creds.status, creds.secrets) == ("revoked", ())
     listing = keys_fn(vary("keys-list.json", api_key=org.api_key)).body["keys"]
     assert [k["status"] for k in listing] == ["revoked"]

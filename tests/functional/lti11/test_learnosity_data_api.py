@@ -32,7 +32,7 @@ def test_set_creates_a_key_in_the_data_api_envelope(keys_fn, org):
     assert answer.body["meta"]["status"] is True and isinstance(answer.body["meta"]["timestamp"], int)
     data = answer.body["data"]
     assert data["label"] == "Blackboard" and len(data["secret"]) >= 32
-    creds = consumer_keys.launch_credentials(data["key"], cache_seconds=0)
+    creds = consumer_keys.launch_credentials(data["key"])
     assert creds.org_id == org.org_id and creds.secrets == (data["secret"],)
 
 

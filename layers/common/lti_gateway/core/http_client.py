@@ -19,7 +19,9 @@ gateway, ``ALLOW_INSECURE_PLATFORM_URLS``); the connection is pinned to the reso
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
+import os
 import socket
 import ssl
 import urllib.error
@@ -102,10 +104,19 @@ class _PinnedHttpsHandler(urllib.request.HTTPSHandler):
         self._addresses = addresses
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        # The default context: certificates verified against the system's CAs, hostname checked.
-        context = ssl.create_default_context()
-        context.set_alpn_protocols(["http/1.1"])
+        context = _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
         return self.do_open(_pinned(_PinnedHTTPSConnection, self._addresses), req, context=context)
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    """The default context (certificates verified against the system's CAs, hostname checked), built
+    once per warm container: loading the CA store costs ~20 ms, every outbound call paid it. Keyed by
+    the variables that choose the CA store (``create_default_context`` reads them)."""
+    del cafile, capath  # the cache key only
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 # -- the client ----------------------------------------------------------------------------------------

@@ -32,7 +32,6 @@ from lti_gateway.core.config import settings
 from lti_gateway.core.errors import Conflict, GatewayError, LaunchRefused, NotFound
 from lti_gateway.core.urls import effective_app_launch_url, with_query
 from lti_gateway.repositories import deps
-from lti_gateway.repositories.classes import context_key
 
 LAUNCH_LIFETIME_SECONDS = ltik.LIFETIME_SECONDS
 
@@ -91,10 +90,7 @@ def remember_context(class_item: dict[str, Any] | None, context_id: str | None, 
     """Record the LMS context on the class once (the class item read by this launch tells whether it is known)."""
     if class_item is None or not context_id:
         return
-    if classes.record_launch_context(class_item, context_id, source):
-        seen = dict(class_item.get("lms_contexts") or {})
-        seen[context_key(source, context_id)] = {"context_id": context_id, "source": source}
-        class_item["lms_contexts"] = seen
+    classes.record_launch_context(class_item, context_id, source)
 
 
 def hand_over(

@@ -268,16 +268,14 @@ _opened: dict[str, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
 _MAX_OPENED = 4096
 
 
-def launch_credentials(key: str, *, cache_seconds: int | None = None) -> LaunchCredentials:
+def launch_credentials(key: str) -> LaunchCredentials:
     """The currently valid secrets of ``key`` (two during a rotation grace period).
 
     One strongly consistent GetItem of the key's item on every call: a revoked key, an old secret
     after a rotation without grace, and a grace period that ended are refused at once. What is kept
     per warm container is the opened secrets, reused only while the item's ``version`` and sealed
-    values are unchanged (no KMS or AES work on a warm launch). ``cache_seconds`` is accepted for
-    older callers and ignored: there is no time-based cache any more.
+    values are unchanged (no KMS or AES work on a warm launch).
     """
-    del cache_seconds
     item = deps.keys_repo().get_consumer_key(key) if 1 <= len(key) <= 255 else None
     if item is None:
         return LaunchCredentials(key, None, "unknown", ())

@@ -340,7 +340,7 @@ def content_security_policy(nonce: str) -> str:
 
 def success_page(registered: Registered) -> Response:
     """200: the page that tells the LMS (``org.imsglobal.lti.close``) the registration is done."""
-    nonce = secrets.token_urlsafe(16)
+    nonce = responses.csp_nonce()
     deployment = (
         f", deployment <code>{html.escape(registered.deployment_id)}</code>" if registered.deployment_id else ""
     )
@@ -375,7 +375,7 @@ def _next_step(error: GatewayError) -> str:
 
 def error_page(error: GatewayError, correlation_id: str) -> Response:
     """The failure page (a ``web.refusal`` renderer): the error's status, ``Retry-After`` on a 503."""
-    nonce = secrets.token_urlsafe(16)
+    nonce = responses.csp_nonce()
     return responses.error_page(
         error,
         correlation_id,

@@ -68,6 +68,7 @@ from typing import Any, NoReturn, Protocol
 
 import jwt
 
+from lti_gateway.core import validation
 from lti_gateway.core.errors import GatewayError, IdTokenRejected, MalformedIdToken
 from lti_gateway.core.vocabulary import (
     CONTEXT,
@@ -183,15 +184,6 @@ def _text(value: Any) -> bool:
     return isinstance(value, str) and value != ""
 
 
-def _well_formed(value: str) -> bool:
-    """UTF-8 encodable, i.e. no lone surrogate (JSON's ``\\udXXX`` escapes decode to one)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _printable_name(name: Any) -> str:
     return str(name).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")[:64]
 
@@ -204,7 +196,7 @@ def ill_formed_claim(claims: Mapping[str, Any]) -> str | None:
         while pending:
             item = pending.pop()
             if isinstance(item, str):
-                if not _well_formed(item):
+                if validation.text_problem(item, nul=True):  # a lone surrogate (NUL is a claim's business)
                     return _printable_name(name)
             elif isinstance(item, dict):
                 pending.extend(item.keys())

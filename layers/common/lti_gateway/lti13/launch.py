@@ -62,7 +62,7 @@ def _finder_for_login(org_id: str | None) -> Any:
     """Registrations a login may match: the organisation's its URL names (None: the legacy URL's)."""
 
     def find(issuer: str, client_id: str | None) -> Any:
-        return _platforms().find_for_login(issuer, client_id, org_id)  # cached (CONSUMER_KEY_CACHE_SECONDS)
+        return _platforms().find_for_login(issuer, client_id, org_id)  # read every time, never cached
 
     return find
 

@@ -58,6 +58,17 @@ from lti_gateway.lti13 import oidc
 TIMEOUT_MS = 2000
 PARENT = "_parent"
 
+# The platform's storage frame, as both pages find it: ``lti_storage_target`` names a frame of the window
+# that opened or holds ours, or is ``_parent`` (that window itself). Each page template's {storage_frame}.
+_STORAGE_FRAME = f"""  function storage() {{
+    var host = window.parent !== window ? window.parent : window.opener;
+    if (!host) {{ return null; }}
+    if (c.target === "{PARENT}") {{ return host; }}
+    var frame = host.frames[c.target];
+    return frame && typeof frame.postMessage === "function" ? frame : null;
+  }}
+"""
+
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Continuing to your LMS</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -86,14 +97,7 @@ _PAGE = """<!doctype html>
     left -= 1;
     if (left === 0) {{ go(); }}
   }}
-  function storage() {{
-    var host = window.parent !== window ? window.parent : window.opener;
-    if (!host) {{ return null; }}
-    if (c.target === "{parent}") {{ return host; }}
-    var frame = host.frames[c.target];
-    return frame && typeof frame.postMessage === "function" ? frame : null;
-  }}
-  try {{
+{storage_frame}  try {{
     var frame = storage();
     if (!frame) {{ go(); return; }}
     window.addEventListener("message", answered);
@@ -160,13 +164,13 @@ def login_page(*, location: str, target: str, state: str, nonce: str, csp_nonce:
         href=html.escape(location, quote=True),
         nonce=html.escape(csp_nonce, quote=True),
         config=script_json(config),
-        parent=PARENT,
+        storage_frame=_STORAGE_FRAME,
     )
 
 
 def login_response(*, location: str, target: str, state: str, nonce: str) -> Response:
     """The login's 200 answer with :func:`login_page` under its own CSP nonce (one per response)."""
-    csp_nonce = secrets.token_urlsafe(16)
+    csp_nonce = responses.csp_nonce()
     body = login_page(location=location, target=target, state=state, nonce=nonce, csp_nonce=csp_nonce)
     return responses.page(200, body, csp=content_security_policy(csp_nonce), framed=True)
 
@@ -201,14 +205,7 @@ script. Allow this tool's cookies, or open it in a new window, then launch again
     if (data.subject !== "lti.get_data.response" || data.message_id !== c.message_id) {{ return; }}
     post(data.error ? "" : data.value);
   }}
-  function storage() {{
-    var host = window.parent !== window ? window.parent : window.opener;
-    if (!host) {{ return null; }}
-    if (c.target === "{parent}") {{ return host; }}
-    var frame = host.frames[c.target];
-    return frame && typeof frame.postMessage === "function" ? frame : null;
-  }}
-  try {{
+{storage_frame}  try {{
     var frame = storage();
     if (!frame) {{ post(""); return; }}
     window.addEventListener("message", answered);
@@ -266,14 +263,14 @@ def launch_check_page(check: oidc.StorageCheckRequired, *, csp_nonce: str) -> st
         nonce=html.escape(csp_nonce, quote=True),
         config=script_json(launch_check_config(check)),
         value_field=oidc.STORAGE_VALUE_FIELD,
-        parent=PARENT,
+        storage_frame=_STORAGE_FRAME,
     )
 
 
 def launch_check_response(check: oidc.StorageCheckRequired) -> Response:
     """The launch's 200 answer when the platform's storage must vouch for the state. ``Referrer-Policy:
     same-origin``: a POST under ``no-referrer`` carries ``Origin: null``, and the check needs ours."""
-    csp_nonce = secrets.token_urlsafe(16)
+    csp_nonce = responses.csp_nonce()
     body = launch_check_page(check, csp_nonce=csp_nonce)
     return responses.page(
         200, body, csp=launch_check_csp(csp_nonce), framed=True, headers={"Referrer-Policy": "same-origin"}

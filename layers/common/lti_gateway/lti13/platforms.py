@@ -432,30 +432,27 @@ def _usable(value: Any, max_len: int) -> bool:
     return isinstance(value, str) and 0 < len(value) <= max_len
 
 
-def _load_platform(platform_id: str, unknown: GatewayError, *, consistent: bool = False) -> Registration:
+def _load_platform(
+    platform_id: str, unknown: GatewayError, *, consistent: bool = False, org_id: str | None = None
+) -> Registration:
+    """The registration ``platform_id`` names (of ``org_id`` when given), else ``unknown``; a miss is
+    never cached, so a platform registered a moment ago works at once."""
     item = deps.platforms_repo().get_platform(platform_id, consistent=consistent) if platform_id else None
-    if item is None:
-        raise unknown  # not cached: a platform registered a moment ago works at once
+    if item is None or (org_id is not None and item.get("org_id") != org_id):
+        raise unknown
     return registration_of(item)
 
 
 def _by_pair(org_id: str | None, issuer: str, client_id: str, unknown: GatewayError) -> Registration:
     """(issuer, client id) inside ``org_id``: its own index, else a legacy registration of that same
-    organisation; ``org_id`` None (the stack-wide legacy login URL): the legacy index only."""
-
-    def load() -> Registration:
-        repo = deps.platforms_repo()
-        index = repo.get_index(issuer, client_id, org_id=org_id)
-        if index is None and org_id is not None:
-            index = repo.get_index(issuer, client_id, org_id=None)
-            if index is not None and index.get("org_id") != org_id:
-                index = None  # another organisation's legacy registration: not this URL's
-        registration = _load_platform(str(index["platform_id"]) if index else "", unknown, consistent=True)
-        if org_id is not None and registration.org_id != org_id:
-            raise unknown
-        return registration
-
-    return load()  # never cached: a deactivated or deleted registration starts no login, at once
+    organisation; ``org_id`` None (the stack-wide legacy login URL): the legacy index only. Never
+    cached: a deactivated or deleted registration starts no login, at once."""
+    repo = deps.platforms_repo()
+    index = repo.get_index(issuer, client_id, org_id=org_id)
+    if index is None and org_id is not None:
+        index = repo.get_index(issuer, client_id, org_id=None)  # a legacy one, if it is this organisation's
+    platform_id = str(index["platform_id"]) if index else ""
+    return _load_platform(platform_id, unknown, consistent=True, org_id=org_id)
 
 
 def _active(registration: Registration) -> Registration:
@@ -483,24 +480,18 @@ def find_for_login(issuer: str, client_id: str | None, org_id: str | None = None
             raise unknown
         return _active(_by_pair(org_id, issuer, client_id, unknown))
 
-    def load() -> Registration:
-        repo = deps.platforms_repo()
-        clients = repo.issuer_clients(issuer, limit=2, org_id=org_id)
-        if org_id is not None and len(clients) < 2:
-            clients = clients + repo.legacy_issuer_clients(issuer, org_id, limit=2 - len(clients))
-        if not clients:
-            raise unknown
-        if len(clients) > 1:
-            raise ValidationFailed(
-                "this issuer has several registrations: the login request must name its client_id",
-                code="client_id_required",
-            )
-        registration = _load_platform(str(clients[0]["platform_id"]), unknown, consistent=True)
-        if org_id is not None and registration.org_id != org_id:
-            raise unknown
-        return registration
-
-    return _active(load())
+    repo = deps.platforms_repo()
+    clients = repo.issuer_clients(issuer, limit=2, org_id=org_id)
+    if org_id is not None and len(clients) < 2:
+        clients = clients + repo.legacy_issuer_clients(issuer, org_id, limit=2 - len(clients))
+    if not clients:
+        raise unknown
+    if len(clients) > 1:
+        raise ValidationFailed(
+            "this issuer has several registrations: the login request must name its client_id",
+            code="client_id_required",
+        )
+    return _active(_load_platform(str(clients[0]["platform_id"]), unknown, consistent=True, org_id=org_id))
 
 
 def find_for_launch(issuer: str, client_id: str, platform_id: str, org_id: str | None = None) -> Registration:

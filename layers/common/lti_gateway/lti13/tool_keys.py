@@ -246,7 +246,7 @@ def rotate(owner: str | None) -> dict[str, Any]:
     """
     before = _read(owner, create=False)
     if before is None:
-        state = _remember(owner, _state(owner, fresh=True))
+        state = _state(owner, fresh=True)  # creates the first key and remembers it
         return _rotation_view(state, rotated=False)
     new_item = _new_key_item()
     deps.tool_keys_repo().rotate(

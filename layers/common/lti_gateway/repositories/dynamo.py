@@ -9,6 +9,7 @@ inside a flow, after earlier writes had already happened.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -16,7 +17,7 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from lti_gateway.core import pagination
-from lti_gateway.core.errors import BodyTooLarge
+from lti_gateway.core.errors import BodyTooLarge, Conflict
 from lti_gateway.repositories.aws import RETRYABLE_CANCELLATIONS
 
 _serializer = TypeSerializer()
@@ -146,6 +147,28 @@ class TableRepository:
         self._name = table.name
         guard_item_size(table.meta.client)
         guard_item_size(client)
+
+    def _transact(
+        self,
+        actions: list[dict[str, Any]],
+        *,
+        changing: str,
+        refusals: Sequence[tuple[int, Callable[[], Exception]]] = (),
+    ) -> None:
+        """Run one transaction and answer its cancellation: a ``TransactionConflict`` is a 409
+        ``concurrent_change`` ("a concurrent request changed ``changing``; retry"); else the first of
+        ``refusals`` — ``(action index, make the error)`` — whose action failed its condition raises
+        what it makes; anything else propagates as it came (an AWS fault, a 503 upstream)."""
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            reasons = cancellation_reasons(exc)
+            if "TransactionConflict" in reasons:
+                raise Conflict(f"a concurrent request changed {changing}; retry", code="concurrent_change") from exc
+            for index, refusal in refusals:
+                if len(reasons) > index and reasons[index] == "ConditionalCheckFailed":
+                    raise refusal() from exc
+            raise
 
     def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
         """The transaction action that creates ``item``; it fails the transaction if the key exists."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lti_gateway.core.errors import Conflict, NotFound
+from lti_gateway.core.errors import Conflict, GatewayError, NotFound
 from lti_gateway.repositories.dynamo import (
     TableRepository,
     cancellation_reasons,
@@ -37,6 +37,7 @@ from lti_gateway.repositories.schema import (
 # The organisation item's count of active owner credentials. Every write that makes or unmakes an
 # active owner changes it in the same transaction, conditionally, so it never drops to 0.
 OWNERS = "owners"
+OWNERS_CHANGING = "this organisation's credentials"  # what a transaction conflict on the counter names
 
 
 class KeysRepository(TableRepository):
@@ -105,19 +106,14 @@ class KeysRepository(TableRepository):
             self._put_new(self._credential_item(cred)),
             self._owners_change(org_id, "+", "attribute_exists(#owners)"),
         ]
-        try:
-            self._client.transact_write_items(TransactItems=actions)
-        except ClientError as exc:
-            reasons = cancellation_reasons(exc)
-            if "TransactionConflict" in reasons:
-                raise Conflict(
-                    "a concurrent request changed this organisation's credentials; retry", code="concurrent_change"
-                ) from exc
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise Conflict("credential id already exists") from exc
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                raise NotFound("organisation not found") from exc  # the counter was just ensured
-            raise
+        self._transact(
+            actions,
+            changing=OWNERS_CHANGING,
+            refusals=(
+                (0, lambda: Conflict("credential id already exists")),
+                (1, lambda: NotFound("organisation not found")),  # the counter was just ensured
+            ),
+        )
 
     # -- the organisation's active-owner counter -------------------------------------------------------
     def active_owner_count(self, org_id: str) -> int:
@@ -241,28 +237,21 @@ class KeysRepository(TableRepository):
             },
             self._owners_change(org_id, "-", "#owners > :one"),  # never the last active owner
         ]
-        try:
-            self._client.transact_write_items(TransactItems=actions)
-        except ClientError as exc:
-            reasons = cancellation_reasons(exc)
-            if "TransactionConflict" in reasons:
-                raise Conflict(
-                    "a concurrent request changed this organisation's credentials; retry", code="concurrent_change"
-                ) from exc
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                current = self.get_credential(credential_id)
-                if current is None or current.get("org_id") != org_id:
-                    raise NotFound({"credential_id": "no such credential"}) from exc
-                raise Conflict("credential is already revoked", code="already_revoked") from exc
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                raise Conflict(
-                    {
-                        "credential_id": "this is the organisation's last active owner credential; "
-                        "create another owner credential before revoking it"
-                    },
-                    code="last_owner",
-                ) from exc
-            raise
+
+        def not_active() -> GatewayError:  # gone, another organisation's, or revoked meanwhile
+            current = self.get_credential(credential_id)
+            if current is None or current.get("org_id") != org_id:
+                return NotFound({"credential_id": "no such credential"})
+            return Conflict("credential is already revoked", code="already_revoked")
+
+        last_owner = Conflict(
+            {
+                "credential_id": "this is the organisation's last active owner credential; "
+                "create another owner credential before revoking it"
+            },
+            code="last_owner",
+        )
+        self._transact(actions, changing=OWNERS_CHANGING, refusals=((0, not_active), (1, lambda: last_owner)))
         revoked = self.get_credential(credential_id)
         assert revoked is not None
         return revoked

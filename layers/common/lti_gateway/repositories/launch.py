@@ -26,6 +26,16 @@ class ConsumedState:
     item: dict[str, Any] | None
 
 
+def _state_found(item: dict[str, Any] | None, now: int) -> ConsumedState:
+    """What a state item read or consumed says: ``unknown`` (none), ``expired`` (``expires_at`` compared
+    here, not trusted to TTL) or ``ok``."""
+    if item is None:
+        return ConsumedState("unknown", None)
+    if int(item.get("expires_at", 0)) <= now:
+        return ConsumedState("expired", item)
+    return ConsumedState("ok", item)
+
+
 class LaunchRepository:
     def __init__(self, table: Any):
         self._table = table
@@ -80,11 +90,7 @@ class LaunchRepository:
         """A login's state, read (strongly consistent) and left in place: the launch validates everything
         before :meth:`consume_state` spends it. ``unknown`` when absent; ``expired`` past ``expires_at``."""
         item = self._table.get_item(Key={"pk": state_pk(state), "sk": META}, ConsistentRead=True).get("Item")
-        if item is None:
-            return ConsumedState("unknown", None)
-        if int(item.get("expires_at", 0)) <= now:
-            return ConsumedState("expired", item)
-        return ConsumedState("ok", item)
+        return _state_found(item, now)
 
     def consume_state(self, state: str, now: int) -> ConsumedState:
         """Delete a login's state and return it, in one conditional delete (``ReturnValues=ALL_OLD``).
@@ -103,10 +109,7 @@ class LaunchRepository:
             if is_conditional_failure(exc):
                 return ConsumedState("unknown", None)
             raise
-        item = answer.get("Attributes") or {}
-        if int(item.get("expires_at", 0)) <= now:
-            return ConsumedState("expired", item)
-        return ConsumedState("ok", item)
+        return _state_found(answer.get("Attributes") or {}, now)
 
     # -- launch contexts (behind each ltik) ------------------------------------------------------------
     def put_launch_context(self, launch_id: str, context: dict[str, Any], *, expires_at: int) -> None:
