@@ -232,7 +232,9 @@ def test_another_organisations_class_is_not_found(world, launch_fn, stack, make_
     other = make_org("Other University")
     other_key = consumer_keys.create_consumer_key(other.org_id)
     answer = launch_fn(signed_event(world, _without_return(), key=other_key["key"], secret=other_key["secret"]))
-    _assert_refused_page(answer, 404, "not_found", stack)
+    _assert_refused_page(answer, 404, "class_not_in_organisation", stack)
+    # The page says which side to check, never whose class it is.
+    assert "organisation of this consumer key" in answer.raw and world["org_id"] not in answer.raw
 
 
 @pytest.mark.parametrize("unit", ["unt_0000000000000000", "../etc", "x" * 300])
@@ -300,3 +302,48 @@ def test_launches_emit_metrics_by_outcome_and_rejection_reason(world, launch_fn,
     metrics = [(b["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], b.get("reason")) for b in blobs]
     assert ("LaunchAccepted", None) in metrics
     assert ("LaunchRejected", "invalid_signature") in metrics
+
+
+# -- what the app learns: the gateway's side of the launch ---------------------------------------------
+
+
+def _app_idtoken(token_fn, world, answer, *, raw: bool = False) -> dict:
+    from tests.support.app_api import ltik_auth, token_event
+
+    token = parse_qs(urlsplit(answer.headers["location"]).query)["ltik"][0]
+    auth = ltik_auth(world["org"].api_key, token)
+    reply = token_fn(token_event("GET", "/api/idtoken" + ("?raw=true" if raw else ""), authorization=auth))
+    assert reply.status == 200, reply.raw
+    return reply.body
+
+
+def test_the_app_learns_the_organisation_class_unit_and_url_of_a_unit_launch(world, launch_fn, token_fn):
+    from ltiaas.resources.idtoken.types import IdToken
+    from ltiaas.utils.validation import validate
+
+    answer = launch_fn(signed_event(world, unit=True))
+    assert answer.status == 302, answer.raw
+
+    body = _app_idtoken(token_fn, world, answer)
+    assert body["gateway"] == {
+        "orgId": world["org"].org_id,
+        "classId": world["class"]["class_id"],
+        "className": "Physics 101",
+        "unitId": world["unit"]["unit_id"],
+        "unitName": "Waves",
+        "target": "unit",
+        "launchUrl": world["unit"]["launch_url"],
+    }
+    validate(IdToken, body)  # the official client still takes the answer
+    assert _app_idtoken(token_fn, world, answer, raw=True)["gateway"] == body["gateway"]
+
+
+def test_a_class_launch_names_the_class_and_no_unit_and_keeps_names_as_launched(world, launch_fn, token_fn):
+    answer = launch_fn(signed_event(world))
+    assert answer.status == 302, answer.raw
+    classes.update_class(world["principal"], world["class"]["class_id"], {"name": "Physics 102"}, base="https://x")
+
+    gateway = _app_idtoken(token_fn, world, answer)["gateway"]
+    assert (gateway["classId"], gateway["className"]) == (world["class"]["class_id"], "Physics 101")
+    assert (gateway["unitId"], gateway["unitName"], gateway["target"]) == (None, None, "class")
+    assert gateway["launchUrl"] == world["class"]["launch_url"]

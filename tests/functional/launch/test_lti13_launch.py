@@ -901,3 +901,50 @@ def test_a_warm_launch_with_a_pending_binding_reads_key_and_binding_once_each(mi
     # on every launch (issue 13 item 12: a rejection or a revocation counts from the next launch), then
     # the launch context.
     assert calls == ["GetItem", "DeleteItem", "GetItem", "GetItem", "GetItem", "PutItem"], calls
+
+
+# -- what the app learns: the gateway's side of the launch ---------------------------------------------
+
+
+def _gateway_of(token_fn, world, answer) -> dict:
+    from tests.support.app_api import ltik_auth, token_event
+
+    token = parse_qs(urlsplit(answer.headers["location"]).query)["ltik"][0]
+    reply = token_fn(token_event("GET", "/api/idtoken", authorization=ltik_auth(world["org"].api_key, token)))
+    assert reply.status == 200, reply.raw
+    return reply.body["gateway"]
+
+
+def test_the_app_learns_the_unit_an_lti13_launch_named_without_parsing_the_target(world, launch_fn, token_fn):
+    answer, _ = full_launch(launch_fn, world["unit"]["launch_url"])
+    assert answer.status == 302, answer.raw
+
+    assert _gateway_of(token_fn, world, answer) == {
+        "orgId": world["org"].org_id,
+        "classId": world["class"]["class_id"],
+        "className": "Physics 101",
+        "unitId": world["unit"]["unit_id"],
+        "unitName": "Waves",
+        "target": "unit",
+        "launchUrl": world["unit"]["launch_url"],
+    }
+
+
+def test_a_deep_linking_request_naming_no_class_says_so(world, launch_fn, token_fn):
+    settings = {"deep_link_return_url": "https://lms.example.edu/dl/return", "accept_types": ["ltiResourceLink"]}
+    answer, _ = full_launch(
+        launch_fn,
+        f"{BASE}/lti/launch",
+        **{
+            lti.MESSAGE_TYPE: "LtiDeepLinkingRequest",
+            lti.TARGET_LINK_URI: None,
+            lti.RESOURCE_LINK: None,
+            lti.DEEP_LINKING_SETTINGS: settings,
+        },
+    )
+    assert answer.status == 302, answer.raw
+
+    gateway = _gateway_of(token_fn, world, answer)
+    assert gateway["orgId"] == world["org"].org_id
+    assert gateway["classId"] is None and gateway["unitId"] is None and gateway["target"] is None
+    assert gateway["launchUrl"].startswith("https://") and "/launch" in gateway["launchUrl"]

@@ -5,6 +5,12 @@ LTI 1.0/1.1/1.2 launches are mapped onto the same shape (``ltiVersion`` "1.2.0",
 ``launch.type`` ``basic-lti-launch-request``). ``?raw=true`` answers the verified id_token claims
 (1.3) or the signed launch parameters without ``oauth_signature`` (1.x), each plus ``ltiVersion``.
 
+Both shapes (and both raw forms) carry ``gateway``: the gateway's own side of the launch, the same for
+both protocols — the organisation, the class and unit the launch URL named (with their names as they
+were at launch time; ``null`` for a class launch's unit, or a deep-linking request that named no class)
+and the URL the LMS launched (the LTI 1.1 URL it signed, the LTI 1.3 ``target_link_uri``). An app can
+choose its page from ``gateway`` alone.
+
 The official client validates these answers strictly (pydantic): ``services.outcomes`` is a dict of
 bools, ``launch.custom`` values are strings or ints, a raw 1.3 ``aud`` is a string, and every raw 1.x
 value is a string. The functions here keep to that.
@@ -70,8 +76,29 @@ def custom_values(custom: Any) -> dict[str, str | int]:
 def id_token(session: AppSession, *, raw: bool) -> dict[str, Any]:
     launch = c.plain(session.launch or {})
     if c.family(launch) == "1.3":
-        return raw_lti13(launch) if raw else lti13(session, launch)
-    return raw_lti1x(launch) if raw else lti1x(session, launch)
+        answer = raw_lti13(launch) if raw else lti13(session, launch)
+    else:
+        answer = raw_lti1x(launch) if raw else lti1x(session, launch)
+    return answer | {"gateway": gateway(launch)}
+
+
+def gateway(launch: dict[str, Any]) -> dict[str, Any]:
+    """The gateway's side of a launch (see the module docstring); every key present, ``null`` when unknown."""
+
+    def text(name: str) -> str | None:
+        value = launch.get(name)
+        return value if isinstance(value, str) and value else None
+
+    class_id, unit_id = text("class_id"), text("unit_id")
+    return {
+        "orgId": text("org_id"),
+        "classId": class_id,
+        "className": text("class_name") if class_id else None,
+        "unitId": unit_id,
+        "unitName": text("unit_name") if unit_id else None,
+        "target": "unit" if unit_id else "class" if class_id else None,
+        "launchUrl": text("launch_url"),
+    }
 
 
 def _service_key(session: AppSession, launch: dict[str, Any]) -> str | None:

@@ -30,7 +30,8 @@ from __future__ import annotations
 from typing import Any
 
 from lti_gateway.core import http
-from lti_gateway.core.errors import MalformedIdToken
+from lti_gateway.core.config import settings
+from lti_gateway.core.errors import MalformedIdToken, ValidationFailed
 from lti_gateway.core.urls import launch_bases
 from lti_gateway.launch import handover, migration
 from lti_gateway.launch.handover import Handover
@@ -48,6 +49,14 @@ def launch(
     if lti13.is_launch_form(params):
         return lti13_launch(event, params, class_id, unit_id, org_id=org_id)
     if class_id is None:
+        if any(name in ("oauth_signature", "lti_message_type", "oauth_consumer_key") for name, _ in params):
+            raise ValidationFailed(
+                {
+                    "launch_url": "an LTI 1.1 launch was sent to the LTI 1.3 redirect URL; "
+                    "LTI 1.1 launches go to a class or unit launch URL (…/lti/launch/{class_id}[/{unit_id}])"
+                },
+                code="lti11_launch_to_lti13_url",
+            )
         raise MalformedIdToken({"id_token": "missing"}, code="missing_id_token")
     return lti11_launch(event, class_id, unit_id, params=params)
 
@@ -60,10 +69,19 @@ def lti11_launch(
     verified = lti11.verify(event, params)
     org_id = verified.consumer.org_id
     with handover.after_verification(verified.launch_presentation_return_url):
-        class_item, app_url = handover.destination(org_id, class_id, unit_id)
-    handover.remember_context(class_item, verified.context_id, verified.consumer_key)
-    record = lti11.context_record(verified, org_id, class_id, unit_id)
-    return handover.hand_over(app_url, record, org_id=org_id, class_id=class_id, unit_id=unit_id, family="1.1")
+        where = handover.destination(org_id, class_id, unit_id)
+    handover.remember_context(where.class_item, verified.context_id, verified.consumer_key)
+    launch_url = http.public_url(event, public_base_url=settings().launch_base_url)
+    record = lti11.context_record(verified, org_id, class_id, unit_id) | handover.gateway_side(where, launch_url)
+    return handover.hand_over(
+        where.app_url,
+        record,
+        org_id=org_id,
+        class_id=class_id,
+        unit_id=unit_id,
+        family="1.1",
+        learner_outcome=lti11.learner_outcome(verified, org_id, class_id, unit_id),
+    )
 
 
 def lti13_launch(
@@ -78,10 +96,11 @@ def lti13_launch(
     org_id = str(validated.registration.org_id)
     with handover.after_verification(lti13.return_url(validated)):
         class_id, unit_id = lti13.target(validated, launch_bases(event), path_class, path_unit)
-        class_item, app_url = handover.destination(org_id, class_id, unit_id)
-    handover.remember_context(class_item, lti13.context_id(validated), str(validated.registration.issuer))
+        where = handover.destination(org_id, class_id, unit_id)
+    handover.remember_context(where.class_item, lti13.context_id(validated), str(validated.registration.issuer))
     record = lti13.context_record(validated, org_id, class_id, unit_id, migration.lti11_migration(validated, org_id))
-    return handover.hand_over(app_url, record, org_id=org_id, class_id=class_id, unit_id=unit_id, family="1.3")
+    record |= handover.gateway_side(where, lti13.launch_url(validated, event))
+    return handover.hand_over(where.app_url, record, org_id=org_id, class_id=class_id, unit_id=unit_id, family="1.3")
 
 
 def lti13_login(event: dict[str, Any], org_id: str | None = None) -> oidc.LoginRedirect:

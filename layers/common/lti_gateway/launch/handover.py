@@ -29,7 +29,7 @@ from lti_gateway.app_api import ltik
 from lti_gateway.core import clock
 from lti_gateway.core.cache import TtlCache
 from lti_gateway.core.config import settings
-from lti_gateway.core.errors import Conflict, GatewayError, LaunchRefused, NotFound
+from lti_gateway.core.errors import Conflict, GatewayError, LaunchRefused, NotFound, ValidationFailed
 from lti_gateway.core.urls import effective_app_launch_url, with_query
 from lti_gateway.repositories import deps
 
@@ -48,6 +48,15 @@ class Handover:
     lti_version_family: str = "1.1"
 
 
+@dataclass(frozen=True)
+class Destination:
+    """Where a verified launch goes: the class and unit it names (as read now) and the app launch URL."""
+
+    class_item: dict[str, Any] | None
+    unit_item: dict[str, Any] | None
+    app_url: str
+
+
 @contextmanager
 def after_verification(return_url: str | None) -> Iterator[None]:
     """Refusals raised inside carry ``return_url`` (see the module docstring)."""
@@ -64,8 +73,13 @@ def _ttl() -> int:
 def _resolve(org_id: str, class_id: str, unit_id: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
     class_item, unit_item = classes.get_for_launch(class_id, unit_id)  # read now: never a cached copy
     if class_item.get("org_id") != org_id:
-        # Another organisation's class: exactly as if it did not exist.
-        raise NotFound({"class_id": "no such class"})
+        # Another organisation's class: exactly as if it did not exist, but saying which side to check
+        # (the key or registration belongs to another organisation than the URL's class, or the URL is
+        # wrong), never whose class it is.
+        raise NotFound(
+            {"class_id": "no class with this id belongs to the organisation of this consumer key or platform"},
+            code="class_not_in_organisation",
+        )
     return class_item, unit_item
 
 
@@ -73,17 +87,43 @@ def _organisation(org_id: str) -> dict[str, Any] | None:
     return _orgs.get(org_id, lambda: deps.keys_repo().get_organisation(org_id), ttl_seconds=_ttl())
 
 
-def destination(org_id: str, class_id: str | None, unit_id: str | None) -> tuple[dict[str, Any] | None, str]:
+def _app_launch_url(org_id: str, class_item: dict[str, Any] | None, unit_item: dict[str, Any] | None) -> str | None:
+    """The app launch URL (unit's, class's, organisation's), its origin allowed for the organisation. A
+    refusal on the cached organisation is checked once more against a fresh read: an owner may have
+    allowed the origin a moment ago on another container."""
+    try:
+        return effective_app_launch_url(_organisation(org_id), class_item, unit_item)
+    except ValidationFailed as error:
+        if error.code != "app_origin_not_allowed":
+            raise
+        _orgs.discard(org_id)
+        return effective_app_launch_url(_organisation(org_id), class_item, unit_item)
+
+
+def destination(org_id: str, class_id: str | None, unit_id: str | None) -> Destination:
     """The class a launch names (none for a deep-linking request without one) and the app launch URL."""
     class_item = unit_item = None
     if class_id is not None:
         class_item, unit_item = _resolve(org_id, class_id, unit_id)
         if not class_item.get("lti_enabled"):
             raise Conflict("LTI is not enabled for this class", code="lti_disabled")
-    app_url = effective_app_launch_url(_organisation(org_id), class_item, unit_item)
+    app_url = _app_launch_url(org_id, class_item, unit_item)
     if not app_url:
         raise Conflict("no app launch URL is configured for this class or organisation", code="no_app_launch_url")
-    return class_item, app_url
+    return Destination(class_item, unit_item, app_url)
+
+
+def gateway_side(where: Destination, launch_url: str | None) -> dict[str, Any]:
+    """The gateway's own side of a launch, stored with its context and shown to the app
+    (``gateway`` of ``/api/idtoken``): the class and unit as named when it was launched, and the URL
+    the LMS used. Read from the items :func:`destination` already read: no extra DynamoDB call."""
+    class_item, unit_item = where.class_item or {}, where.unit_item or {}
+    side = {
+        "class_name": class_item.get("name"),
+        "unit_name": unit_item.get("name"),
+        "launch_url": launch_url,
+    }
+    return {k: v for k, v in side.items() if v is not None}
 
 
 def remember_context(class_item: dict[str, Any] | None, context_id: str | None, source: str) -> None:
@@ -94,12 +134,25 @@ def remember_context(class_item: dict[str, Any] | None, context_id: str | None, 
 
 
 def hand_over(
-    app_url: str, record: dict[str, Any], *, org_id: str, class_id: str | None, unit_id: str | None, family: str
+    app_url: str,
+    record: dict[str, Any],
+    *,
+    org_id: str,
+    class_id: str | None,
+    unit_id: str | None,
+    family: str,
+    learner_outcome: dict[str, Any] | None = None,
 ) -> Handover:
-    """Store the launch context ``record`` (24 h) and answer where the browser goes: ``app_url?ltik=…``."""
+    """Store the launch context ``record`` (24 h) and answer where the browser goes: ``app_url?ltik=…``.
+    ``learner_outcome``: an LTI 1.1 learner's outcome service data, kept per (context, resource link,
+    learner) for grading from a back end, written in the same DynamoDB call as the context."""
     launch_id = secrets.token_urlsafe(18)
     now = int(clock.now())
     token = ltik.issue(launch_id, org_id, now=now)  # first: a cold KMS failure leaves no orphan context
-    deps.launch_repo().put_launch_context(launch_id, record, expires_at=now + LAUNCH_LIFETIME_SECONDS)
+    expires_at = now + LAUNCH_LIFETIME_SECONDS
+    if learner_outcome is None:
+        deps.launch_repo().put_launch_context(launch_id, record, expires_at=expires_at)
+    else:
+        deps.launch_repo().put_launch_context(launch_id, record, expires_at=expires_at, learner_outcome=learner_outcome)
     classes.remember_launch_origins(org_id, record)  # the LMS origins a Class LMS URL may point at
     return Handover(with_query(app_url, ltik=token), launch_id, org_id, class_id, unit_id, family)

@@ -267,6 +267,41 @@ COMPONENTS: dict[str, Any] = {
                 },
             },
         },
+        "LaunchGateway": {
+            "type": "object",
+            "description": "The gateway's own side of a launch, the same for LTI 1.1 and LTI 1.3: the organisation, "
+            "the class and unit the launch URL named (names as they were at launch time) and the URL the LMS "
+            "launched. Every key is present; null when the launch named no class (a deep-linking request) or no "
+            "unit (a class launch).",
+            "required": ["orgId", "classId", "className", "unitId", "unitName", "target", "launchUrl"],
+            "properties": {
+                "orgId": {"type": "string", "example": "org_0123456789abcdef"},
+                "classId": {"type": ["string", "null"], "example": "cls_0123456789abcdef"},
+                "className": {"type": ["string", "null"], "example": "Physics 101"},
+                "unitId": {"type": ["string", "null"], "example": "unt_0123456789abcdef"},
+                "unitName": {"type": ["string", "null"], "example": "Unit 1: Waves"},
+                "target": {"type": ["string", "null"], "enum": ["class", "unit", None]},
+                "launchUrl": {
+                    "type": ["string", "null"],
+                    "description": "LTI 1.1: the URL the LMS signed; LTI 1.3: the target link URI (else the URL "
+                    "the launch was posted to).",
+                },
+            },
+        },
+        "IdToken": {
+            "type": "object",
+            "description": "The launch in LTIAAS's ID token shape (`?raw=true`: the raw claims or parameters), "
+            "plus `gateway`.",
+            "required": ["ltiVersion", "gateway"],
+            "properties": {
+                "ltiVersion": {"type": "string", "enum": ["1.3.0", "1.2.0"]},
+                "user": {"type": "object"},
+                "platform": {"type": "object"},
+                "launch": {"type": "object"},
+                "services": {"type": "object"},
+                "gateway": {"$ref": "#/components/schemas/LaunchGateway"},
+            },
+        },
         "DataApiEnvelope": {
             "type": "object",
             "description": "The Learnosity Data API envelope.",
@@ -278,6 +313,9 @@ COMPONENTS: dict[str, Any] = {
         "RetryAfter": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}},
     },
 }
+
+# Success answers described by a component schema (issue 17 completes the rest).
+RESPONSE_SCHEMAS = {("GET", "/api/idtoken"): "IdToken"}
 
 _REASONS = {
     302: "Redirect",
@@ -419,7 +457,8 @@ def _operation(route: tpl.Route, summary: str | None, operation_id: str) -> dict
     elif family == "html":
         ok = {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
     else:
-        ok = {"description": "OK", "content": {"application/json": {"schema": {}}}}
+        schema = {"$ref": f"#/components/schemas/{RESPONSE_SCHEMAS[key]}"} if key in RESPONSE_SCHEMAS else {}
+        ok = {"description": "OK", "content": {"application/json": {"schema": schema}}}
     responses: dict[str, Any] = {str(success): ok}
     if family == "html" and success == 302:
         responses["200"] = {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}

@@ -162,6 +162,14 @@ def return_url(validated: ValidatedLaunch) -> str | None:
     return web_url(_string(presentation.get("return_url")))
 
 
+def launch_url(validated: ValidatedLaunch, event: Mapping[str, Any]) -> str | None:
+    """The URL the platform launched: its ``target_link_uri`` (a class or unit launch URL), else the
+    URL the form was posted to (a deep-linking request may name no target)."""
+    return _string(validated.claims.get(lti.TARGET_LINK_URI)) or http.public_url(
+        event, public_base_url=settings().launch_base_url
+    )
+
+
 def context_id(validated: ValidatedLaunch) -> str | None:
     """The LMS course (``context.id``) the launch comes from, if it names one."""
     return _string((validated.claims.get(lti.CONTEXT) or {}).get("id"))
