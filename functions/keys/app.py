@@ -8,10 +8,11 @@ Routes (see template.yaml):
   DELETE /api/keys/{key}                    revoke (kept for audit)
   POST   /{lts_version}/consumer/keys/lti   Learnosity Data API compatible create/list
   GET    /api/org                           who am I
-  PATCH  /api/org                           organisation settings: app_launch_url (owners)
+  PATCH  /api/org                           settings: app launch URL, app origins, tool name/description/icon (owners)
   GET    /api/credentials                   list API credentials (owners)
   POST   /api/credentials                   create an API credential (owners)
   DELETE /api/credentials/{credential_id}   revoke an API credential (owners)
+  GET    /api/launch-errors/{reference}     a refused launch or login by its page's reference (owners)
   GET    /api/openapi.json                  the OpenAPI document of every route (public)
 """
 
@@ -24,7 +25,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lti_gateway import openapi, web
-from lti_gateway.admin import orgs
+from lti_gateway.admin import launch_errors, orgs
 from lti_gateway.core import http, responses
 from lti_gateway.core.config import settings
 from lti_gateway.core.observability import logger
@@ -128,6 +129,15 @@ def create_credential():
 @app.delete("/api/credentials/<credential_id>")
 def revoke_credential(credential_id: str):
     return responses.json_response(200, orgs.revoke_credential(_principal(), credential_id))
+
+
+@app.get("/api/launch-errors/<reference>")
+def get_launch_error(reference: str):
+    """What a launch error page's reference stands for: the refused launch or login of the caller's
+    organisation (owners only; another organisation's reference is a 404 like an unknown one)."""
+    principal = _principal()
+    principal.require_owner()
+    return responses.json_response(200, launch_errors.lookup(principal.org_id, unquote(reference)))
 
 
 @app.get("/api/openapi.json")

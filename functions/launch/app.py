@@ -9,10 +9,19 @@ Routes (see template.yaml):
   GET|POST /lti/login, POST /lti/launch    the same for registrations made before tenant scoping
   POST /lti/launch/{class_id}              the class launch URL (LTI 1.1; an LTI 1.3 id_token too)
   POST /lti/launch/{class_id}/{unit_id}    a unit launch URL (one per LMS assignment)
+  GET  /lti/launch/{class_id}               the class launch URL opened in a browser: a page saying it is
+                                           an LTI launch URL to paste into the LMS, and which LTI
+                                           versions it accepts (the same page for every id: nothing
+                                           about the class, not even whether it exists)
+  GET  /lti/launch/{class_id}/{unit_id}     the same page for a unit launch URL
+  GET  /lti/orgs/{org_id}/launch           the LTI 1.3 redirect URL opened in a browser: what it is for
+  GET  /lti/launch                         the same for the stack-wide redirect URL
 
 A person sees these answers in the LMS iframe: success is a 302 to the app with ``?ltik=``; a
-failure is a short HTML page with the reason and a correlation id (or, once the signature verified
-and the LMS gave a return URL, a 302 back to it with ``lti_errormsg``). Never JSON, never a trace.
+failure is a short HTML page saying what happened and who can fix it, with a reference (or, once the
+signature verified and the LMS gave a return URL, a 302 back to it with ``lti_errormsg``). Never JSON,
+never a trace. The refusal is recorded under that reference for the organisation it concerns
+(``launch/error_records.py``), which its owners look up with ``GET /api/launch-errors/{reference}``.
 """
 
 from __future__ import annotations
@@ -39,9 +48,13 @@ def _answer(error: GatewayError, correlation_id: str) -> Response:
     and logged it)."""
     metrics.add_dimension(name="reason", value=error.code)
     metrics.add_metric(name="LaunchRejected", unit=MetricUnit.Count, value=1)
-    from lti_gateway.launch import pages  # the error pages: a cold start that hands over never loads them
+    # the error pages and records: a cold start that hands over never loads them
+    from lti_gateway.launch import error_records, pages
 
-    return pages.error_return(error) or pages.error_page(error, correlation_id)
+    what, _ = pages.explain(error)
+    route_args = app.context.get("_route_args") or {}
+    error_records.remember(app.current_event.raw_event, error, correlation_id, route_args, what)
+    return pages.error_return(error, correlation_id) or pages.error_page(error, correlation_id)
 
 
 LAUNCH_REJECTED = "launch rejected"
@@ -140,6 +153,34 @@ def class_launch(class_id: str):
 @app.post("/lti/launch/<class_id>/<unit_id>")
 def unit_launch(class_id: str, unit_id: str):
     return _launch(class_id, unit_id)
+
+
+# Someone opened a launch URL in a browser: what it is for. Nothing is read: the page is the same for
+# every class, unit and organisation id, existing or not.
+def _launch_url_page(kind: str) -> Response:
+    from lti_gateway.launch import pages
+
+    return pages.launch_url_page(kind)
+
+
+@app.get("/lti/launch")
+def platform_launch_page():
+    return _launch_url_page("redirect")
+
+
+@app.get("/lti/orgs/<org_id>/launch")
+def org_launch_page(org_id: str):
+    return _launch_url_page("redirect")
+
+
+@app.get("/lti/launch/<class_id>")
+def class_launch_page(class_id: str):
+    return _launch_url_page("class")
+
+
+@app.get("/lti/launch/<class_id>/<unit_id>")
+def unit_launch_page(class_id: str, unit_id: str):
+    return _launch_url_page("class")
 
 
 @metrics.log_metrics

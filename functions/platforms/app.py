@@ -181,9 +181,9 @@ def _inline_jwk() -> bool:
 @app.get("/api/tool-configuration")
 def tool_configuration():
     org_id = _owner().org_id
-    return responses.json_response(
-        200, tool_config.configuration(_base(), org_id, public_jwk=tool_keys.current_public_key(org_id).jwk)
-    )
+    jwk = tool_keys.current_public_key(org_id).jwk
+    tool = tool_config.for_org(org_id)
+    return responses.json_response(200, tool_config.configuration(_base(), org_id, public_jwk=jwk, tool=tool))
 
 
 @app.get("/api/tool-configuration/canvas")
@@ -191,7 +191,8 @@ def canvas_configuration():
     org_id = _owner().org_id
     inline = _inline_jwk()
     jwk = tool_keys.current_public_key(org_id).jwk if inline else None
-    return responses.json_response(200, tool_config.canvas_developer_key(_base(), org_id, public_jwk=jwk))
+    tool = tool_config.for_org(org_id)
+    return responses.json_response(200, tool_config.canvas_developer_key(_base(), org_id, public_jwk=jwk, tool=tool))
 
 
 @app.post("/api/tool-keys/rotate")

@@ -26,12 +26,14 @@ ESCAPED = '"\\ud800"'  # the JSON escape of a lone surrogate
 
 def snapshot(stack) -> dict[str, list[dict]]:
     """Every item of the three tables (what a half-written record shows up in), but what any request
-    changes: rate-limit counters and a credential's ``last_used_at``."""
+    changes: rate-limit counters, a credential's ``last_used_at`` and the launch error records a
+    refused launch leaves for its organisation's owner (tests/functional/launch/test_launch_error_records.py)."""
     tables = boto3.resource("dynamodb")
     found = {}
     for name in ("KEYS_TABLE", "LAUNCH_TABLE", "CLASSES_TABLE"):
         items = tables.Table(stack[name]).scan()["Items"]
-        kept = ({k: v for k, v in i.items() if k != "last_used_at"} for i in items if not i["pk"].startswith("RATE#"))
+        changing = ("RATE#", "LAUNCHERR#")
+        kept = ({k: v for k, v in i.items() if k != "last_used_at"} for i in items if not i["pk"].startswith(changing))
         found[name] = sorted(kept, key=lambda i: (i["pk"], i["sk"]))
     return found
 

@@ -105,12 +105,13 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         # API keys (get/touch), consumer keys, platforms and tool keys (get), tool keys (query/create):
         # each statement limited by dynamodb:LeadingKeys, see test_token_keys_table_access_is_limited.
         ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:PutItem"},
-        # Launch contexts, service keys and slots, cached platform tokens.
+        # Launch contexts, service keys and slots, cached platform tokens, LTI 1.1 outcome records.
         ("LaunchTable", None): {
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
+            "dynamodb:Query",
         },
         ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
     },
@@ -199,6 +200,8 @@ KNOWN_ROUTES = {
 }
 
 API_BASE_URLS = ("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}", "${HttpApi.ApiEndpoint}")
+# Outputs that name the execute-api URL on purpose (every other URL output is the custom domain's when given).
+EXECUTE_API_OUTPUTS = {"ExecuteApiUrl"}
 
 ENVIRONMENT = {
     "STAGE": {"Ref": "Stage"},
@@ -508,12 +511,29 @@ def route_matches(route: str, path: str) -> bool:
     return len(route_parts) == len(path_parts)
 
 
+CUSTOM_DOMAIN_BASE = "https://${DomainName}"
+
+
+def url_variants(value: Any) -> list[str] | None:
+    """The ``Fn::Sub`` texts an output URL may take: one, or the custom domain's and the HTTP API's
+    of an ``Fn::If [HasCustomDomain, …, …]``; None for anything else."""
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return [value["Fn::Sub"]]
+    branches = value.get("Fn::If") if isinstance(value, dict) else None
+    if isinstance(branches, list) and len(branches) == 3 and branches[0] == "HasCustomDomain":
+        texts = [b.get("Fn::Sub") if isinstance(b, dict) else None for b in branches[1:]]
+        if all(isinstance(t, str) for t in texts):
+            return texts
+    return None
+
+
 def output_problems(template: Template) -> list[str]:
     problems = []
     outputs = template.get("Outputs", {})
     base = outputs.get("ApiBaseUrl", {}).get("Value")
-    if base not in ({"Fn::Sub": url} for url in API_BASE_URLS):
-        problems.append(f"ApiBaseUrl is {base!r}, not the HTTP API's URL")
+    public = {"Fn::If": ["HasCustomDomain", {"Fn::Sub": CUSTOM_DOMAIN_BASE}, {"Fn::Sub": API_BASE_URLS[0]}]}
+    if base != public:
+        problems.append(f"ApiBaseUrl is {base!r}, not the custom domain when given, else the HTTP API's URL")
     for needed in ("KeysTableName", "SecretsKeyId"):  # the CLI's `--stack` reads these
         if needed not in outputs:
             problems.append(f"output {needed} is missing")
@@ -522,13 +542,21 @@ def output_problems(template: Template) -> list[str]:
         value = output.get("Value")
         if not output.get("Description"):
             problems.append(f"output {name} has no description")
-        if not (isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str)):
+        variants = url_variants(value)
+        if variants is None:
             continue
-        for prefix in API_BASE_URLS:
-            if value["Fn::Sub"].startswith(prefix + "/"):
-                path = value["Fn::Sub"][len(prefix) :]
-                if not any(route_matches(route, path) for route in routes):
-                    problems.append(f"output {name}: no route serves {path}")
+        paths = set()
+        for text in variants:
+            for prefix in (*API_BASE_URLS, CUSTOM_DOMAIN_BASE):
+                if text == prefix or text.startswith(prefix + "/"):
+                    paths.add(text[len(prefix) :])
+                    if prefix != CUSTOM_DOMAIN_BASE and len(variants) == 1 and name not in EXECUTE_API_OUTPUTS:
+                        problems.append(f"output {name}: an execute-api URL without the custom domain's")
+        if len(paths) > 1:
+            problems.append(f"output {name}: its custom domain and execute-api URLs differ ({sorted(paths)})")
+        for path in paths - {""}:
+            if not any(route_matches(route, path) for route in routes):
+                problems.append(f"output {name}: no route serves {path}")
     return problems
 
 
@@ -573,8 +601,21 @@ def log_problems(template: Template) -> list[str]:
 
 
 # Functions that authenticate API keys but own nothing else in the keys table: their grants on it
-# must be limited to the API credential items (``APIKEY#…`` partition keys).
+# must be limited to the API credential items (``APIKEY#…`` partition keys) — or, for the export
+# function, to reading the organisation's tool name, description and icon (``ORG#…``, those attributes).
 CREDENTIALS_ONLY = {"ClassesFunction", "ExportFunction"}
+ORG_TOOL_READERS = {"ExportFunction"}
+ORG_TOOL_ATTRIBUTES = ["tool_name", "tool_description", "tool_icon_url"]
+
+
+def _org_tool_read(statement: dict[str, Any]) -> bool:
+    condition = statement.get("Condition", {})
+    return (
+        as_list(statement.get("Action")) == ["dynamodb:GetItem"]
+        and as_list(condition.get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")) == ["ORG#*"]
+        and condition.get("ForAllValues:StringEquals", {}).get("dynamodb:Attributes") == ORG_TOOL_ATTRIBUTES
+        and condition.get("StringEqualsIfExists", {}).get("dynamodb:Select") == "SPECIFIC_ATTRIBUTES"
+    )
 
 
 def scoped_keys_problems(template: Template) -> list[str]:
@@ -584,6 +625,8 @@ def scoped_keys_problems(template: Template) -> list[str]:
             for statement in as_list(policy.get("Statement", []) if isinstance(policy, dict) else []):
                 targets = [policy_target(template, r) for r in as_list(statement.get("Resource", []))]
                 if ("KeysTable", None) not in targets:
+                    continue
+                if name in ORG_TOOL_READERS and _org_tool_read(statement):
                     continue
                 leading = statement.get("Condition", {}).get("ForAllValues:StringLike", {})
                 if as_list(leading.get("dynamodb:LeadingKeys")) != ["APIKEY#*"]:
@@ -757,6 +800,36 @@ BREAKAGES: dict[str, tuple[str, Callable[[Template], Any]]] = {
         "scoped keys",
         lambda t: _props(t, "ExportFunction")["Policies"][0]["Statement"][2].pop("Condition"),
     ),
+    "export function reads whole organisations": (
+        "scoped keys",
+        lambda t: _props(t, "ExportFunction")["Policies"][0]["Statement"][5]["Condition"].pop(
+            "ForAllValues:StringEquals"
+        ),
+    ),
+    "export function reads organisations' other attributes": (
+        "scoped keys",
+        lambda t: _props(t, "ExportFunction")["Policies"][0]["Statement"][5]["Condition"]["ForAllValues:StringEquals"][
+            "dynamodb:Attributes"
+        ].append("app_launch_url"),
+    ),
+    "classes function reads organisations' tool settings": (
+        "scoped keys",
+        lambda t: _props(t, "ClassesFunction")["Policies"][0]["Statement"].append(
+            _props(t, "ExportFunction")["Policies"][0]["Statement"][5]
+        ),
+    ),
+    "ApiBaseUrl ignores the custom domain": (
+        "outputs",
+        lambda t: t["Outputs"]["ApiBaseUrl"].update(Value={"Fn::Sub": API_BASE_URLS[0]}),
+    ),
+    "an LMS-facing output ignores the custom domain": (
+        "outputs",
+        lambda t: t["Outputs"]["LoginUrl"].update(Value=t["Outputs"]["LoginUrl"]["Value"]["Fn::If"][2]),
+    ),
+    "custom domain output on another path": (
+        "outputs",
+        lambda t: t["Outputs"]["JwksUrl"]["Value"]["Fn::If"][1].update({"Fn::Sub": "https://${DomainName}/jwks"}),
+    ),
     "classes function reads consumer keys": (
         "scoped keys",
         lambda t: _props(t, "ClassesFunction")["Policies"][0]["Statement"][2]["Condition"][
@@ -841,6 +914,17 @@ def test_export_reads_no_secret(template: Template) -> None:
     from lti_gateway.repositories.exports import CONSUMER_KEY_ATTRIBUTES
 
     assert list(CONSUMER_KEY_ATTRIBUTES) == listing["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+
+
+def test_export_reads_only_the_organisations_tool_settings(template: Template) -> None:
+    """The export function reads an organisation's tool name, description and icon (its exported links
+    show them), projecting exactly what the repository projects, and nothing else of any organisation."""
+    from lti_gateway.repositories.org_tool import TOOL_ATTRIBUTES
+
+    statements = _props(template, "ExportFunction")["Policies"][0]["Statement"]
+    [read] = [s for s in statements if s.get("Sid") == "OrganisationToolSettings"]
+    assert _org_tool_read(read)
+    assert list(TOOL_ATTRIBUTES) == ORG_TOOL_ATTRIBUTES
 
 
 def test_classes_reads_only_platform_issuers(template: Template) -> None:

@@ -44,6 +44,7 @@ class Received:
     content_type: str
     authorization: str
     body: bytes
+    path: str = ""  # the request's path and query, as it arrived
 
 
 def _local(tag: str) -> str:
@@ -182,6 +183,7 @@ class OutcomeService:
                         content_type=headers.get("Content-Type", ""),
                         authorization=headers.get("Authorization", ""),
                         body=body,
+                        path=self.path,
                     )
                     service.received.append(received)
                     code_major, description, fragment = service.handle(received)

@@ -3,7 +3,10 @@
     lti-gateway org create "Acme University" --stack lti-gateway [--region eu-west-1]
     lti-gateway org create "Acme University" --local          # the `make run` gateway (.local/dev-stack.json)
     lti-gateway org create "Acme University"                  # KEYS_TABLE, KMS_KEY_ID ... from the environment
+    lti-gateway org update org_... --app-launch-url https://app.example.com/lti/start --stack lti-gateway
+    lti-gateway org update org_... --tool-name "Acme Labs" --tool-icon-url https://cdn.example.com/i.png --local
     lti-gateway credential create --org org_... --role member --label "CI" --stack lti-gateway
+    lti-gateway launch-errors show REFERENCE --org org_... --stack lti-gateway [--json]
     lti-gateway export cls_... --format csv --stack lti-gateway [--org org_...] [--output FILE]
     lti-gateway export --org org_... --format json --local      # every class of the organisation
     lti-gateway tool-keys rotate --org org_... --stack lti-gateway   # an organisation's LTI 1.3 signing key
@@ -127,6 +130,65 @@ def org_create(args: argparse.Namespace) -> None:
     _print_credential("Organisation created", fields, args)
 
 
+# `org update` options -> PATCH /api/org fields (the same domain function, acting as an owner).
+ORG_UPDATE_OPTIONS = {
+    "app_launch_url": "--app-launch-url",
+    "app_origins": "--app-origins",
+    "tool_name": "--tool-name",
+    "tool_description": "--tool-description",
+    "tool_icon_url": "--tool-icon-url",
+}
+
+
+def org_update(args: argparse.Namespace) -> None:
+    """Change an organisation's settings as PATCH /api/org does, acting as an owner of it: setting an
+    app launch URL allows its origin for the organisation; ``--app-origins`` replaces the list."""
+    from lti_gateway.admin import orgs
+
+    body: dict[str, Any] = {}
+    for field in ORG_UPDATE_OPTIONS:
+        value = getattr(args, field)
+        if value is not None:
+            body[field] = value
+    if body.get("app_origins") is not None:
+        body["app_origins"] = [o.strip() for o in body["app_origins"].split(",") if o.strip()]
+    for field in args.clear:
+        if field in body:
+            raise CliError(f"{ORG_UPDATE_OPTIONS[field]} and --clear {field} together: choose one")
+        body[field] = [] if field == "app_origins" else None
+    if not body:
+        raise CliError(f"nothing to update: pass one of {', '.join(ORG_UPDATE_OPTIONS.values())} or --clear FIELD")
+    principal = orgs.Principal(org_id=args.org_id, credential_id="cli", role="owner")
+    orgs.get_organisation(principal)  # NotFound for an unknown organisation
+    updated = orgs.update_settings(principal, body)
+    updated.pop("credential", None)  # the CLI's stand-in principal, not a credential of the organisation
+    if args.json:
+        print(json.dumps(updated, indent=2))
+        return
+    print("Organisation updated")
+    for name, value in updated.items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        print(f"  {name.replace('_', ' '):<18}{'' if shown is None else shown}")
+
+
+def launch_errors_show(args: argparse.Namespace) -> None:
+    """What went wrong in a refused launch, by the reference its error page showed (the organisation's
+    own launches only)."""
+    try:
+        from lti_gateway.admin import launch_errors  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        raise CliError("this version of the gateway keeps no launch errors to look up") from None
+
+    found = launch_errors.lookup(args.org, args.reference)
+    if args.json:
+        print(json.dumps(found, indent=2, default=str))
+        return
+    print(f"Launch error {args.reference}")
+    for name, value in found.items():
+        shown = json.dumps(value, default=str) if isinstance(value, dict | list) else value
+        print(f"  {str(name).replace('_', ' '):<18}{shown}")
+
+
 def credential_create(args: argparse.Namespace) -> None:
     from lti_gateway.admin import orgs
 
@@ -206,6 +268,19 @@ def build_parser() -> argparse.ArgumentParser:
     target_options(create)
     create.set_defaults(run=org_create)
 
+    update = org.add_parser("update", help="change an organisation's settings (as PATCH /api/org, as an owner)")
+    update.add_argument("org_id", metavar="ORG_ID", help="organisation id (org_...)")
+    update.add_argument("--app-launch-url", help="where launches go (?ltik=…); allows its origin for the organisation")
+    update.add_argument("--app-origins", metavar="ORIGINS", help="comma-separated: replaces the allowed app origins")
+    update.add_argument("--tool-name", help="the tool's name shown to LMSs (1-100 characters)")
+    update.add_argument("--tool-description", help="the tool's description shown to LMSs (at most 1000 characters)")
+    update.add_argument("--tool-icon-url", help="the tool's icon: an https URL on a public host")
+    update.add_argument(
+        "--clear", action="append", default=[], choices=tuple(ORG_UPDATE_OPTIONS), help="unset a setting (repeatable)"
+    )
+    target_options(update)
+    update.set_defaults(run=org_update)
+
     credential = commands.add_parser("credential", help="API credentials").add_subparsers(dest="action", required=True)
     create = credential.add_parser("create", help="create another API key for an organisation")
     create.add_argument("--org", required=True, help="organisation id (org_...)")
@@ -222,6 +297,15 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.add_argument("--base-url", help="public base URL of launch URLs (default: the stack's ApiBaseUrl)")
     target_options(exporter)
     exporter.set_defaults(run=export)
+
+    launch_errors = commands.add_parser("launch-errors", help="refused launches, by reference").add_subparsers(
+        dest="action", required=True
+    )
+    show = launch_errors.add_parser("show", help="what went wrong in the launch whose error page showed REFERENCE")
+    show.add_argument("reference", metavar="REFERENCE", help="the reference the launch error page showed")
+    show.add_argument("--org", required=True, help="organisation id (org_...) the launch belonged to")
+    target_options(show)
+    show.set_defaults(run=launch_errors_show)
 
     tool_keys = commands.add_parser(
         "tool-keys", help="the tool's LTI 1.3 RSA signing keys (one set per organisation)"

@@ -330,14 +330,18 @@ def test_a_star_allows_any_https_origin_but_still_no_http(classes_fn, org, monke
     assert create_class(classes_fn, org, {"name": "x", "app_launch_url": "http://any.example.org/l"}).status == 400
 
 
-def test_no_allowed_origins_refuses_every_app_launch_url(classes_fn, org, monkeypatch, stack):
+def test_no_allowed_origins_on_the_stack_adds_no_restriction(classes_fn, keys_fn, org, monkeypatch, stack):
+    """An empty AllowedAppOrigins (the default) is no operator restriction: an owner's URL on any https
+    origin is stored, and that allows its origin for the organisation (issue 14 section 3)."""
     _set_env(monkeypatch, ALLOWED_APP_ORIGINS="")
 
-    answer = create_class(classes_fn, org, {"name": "x", "app_launch_url": APP_URL})
+    answer = create_class(classes_fn, org, {"name": "x", "app_launch_url": "https://any.example.org/l"})
+    http_elsewhere = create_class(classes_fn, org, {"name": "x", "app_launch_url": "http://any.example.org/l"})
 
-    assert (answer.status, answer.body["error"]) == (400, "app_origin_not_allowed")
-    assert answer.body["details"]["allowed_origins"] == []
-    assert stored(stack) == []
+    assert answer.status == 201, answer.body
+    assert answer.body["app_launch_url"] == "https://any.example.org/l"
+    assert (http_elsewhere.status, http_elsewhere.body["error"]) == (400, "validation_failed")
+    assert keys_fn(vary("org-get.json", api_key=org.api_key)).body["app_origins"] == ["https://any.example.org"]
 
 
 # -- classes: list, update, delete ------------------------------------------------------------------

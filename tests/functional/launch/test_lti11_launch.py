@@ -234,7 +234,7 @@ def test_another_organisations_class_is_not_found(world, launch_fn, stack, make_
     answer = launch_fn(signed_event(world, _without_return(), key=other_key["key"], secret=other_key["secret"]))
     _assert_refused_page(answer, 404, "class_not_in_organisation", stack)
     # The page says which side to check, never whose class it is.
-    assert "organisation of this consumer key" in answer.raw and world["org_id"] not in answer.raw
+    assert "organisation of this consumer key" in answer.raw and world["org"].org_id not in answer.raw
 
 
 @pytest.mark.parametrize("unit", ["unt_0000000000000000", "../etc", "x" * 300])
@@ -347,3 +347,17 @@ def test_a_class_launch_names_the_class_and_no_unit_and_keeps_names_as_launched(
     assert (gateway["classId"], gateway["className"]) == (world["class"]["class_id"], "Physics 101")
     assert (gateway["unitId"], gateway["unitName"], gateway["target"]) == (None, None, "class")
     assert gateway["launchUrl"] == world["class"]["launch_url"]
+
+
+def test_a_unit_url_of_another_organisations_class_says_nothing_about_its_units(world, launch_fn, stack, make_org):
+    other = make_org("Other University")
+    other_key = consumer_keys.create_consumer_key(other.org_id)
+    for unit in (world["unit"]["unit_id"], "unt_0000000000000000"):
+        target = f"{world['class']['launch_url']}/{unit}"
+        signed = sign_launch(target, _without_return(), consumer_key=other_key["key"], secret=other_key["secret"])
+        event = launch_event(signed, host=HOST, raw_path=_path(target))
+        event["routeKey"] = "POST /lti/launch/{class_id}/{unit_id}"
+        answer = launch_fn(event)
+        # The same answer for an existing and a missing unit of a class that is not the key's organisation's.
+        assert answer.status == 404 and "class_not_in_organisation" in answer.raw, answer.raw
+    assert launch_items(stack) == []

@@ -407,6 +407,20 @@ def test_a_post_to_the_redirect_uri_without_an_id_token_is_refused(world, launch
     assert answer.status == 400 and "missing_id_token" in answer.raw
 
 
+@pytest.mark.parametrize("path", [None, "/lti/launch"])
+def test_an_lti11_launch_sent_to_the_lti13_redirect_url_is_told_where_lti11_goes(world, launch_fn, stack, path):
+    from tests.peers.lms_params import CANVAS
+    from tests.peers.oauth1_signer import sign_launch
+
+    key = consumer_keys.create_consumer_key(world["org"].org_id)
+    url = BASE + (path or org_path("launch"))
+    signed = sign_launch(url, CANVAS, consumer_key=key["key"], secret=key["secret"])
+    answer = launch_fn(launch_post(dict(signed.params), path or org_path("launch"), browser=None))
+
+    assert answer.status == 400 and "lti11_launch_to_lti13_url" in answer.raw
+    assert items(stack, "LAUNCH#") == []
+
+
 def test_a_deactivated_platform_cannot_log_in_or_finish_a_launch(world, launch_fn, stack):
     target = world["class"]["launch_url"]
     auth = login(launch_fn, target)

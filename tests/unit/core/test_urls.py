@@ -159,6 +159,59 @@ def test_an_origin_removed_after_storing_is_refused_at_launch(env):
     assert urls.effective_app_launch_url(None, cls, recheck=False) == "https://old.example.com/launch"
 
 
+def test_an_organisation_allows_its_own_origins_and_never_another_ones(env):
+    env()  # no AllowedAppOrigins: no operator restriction
+    org = {"app_launch_url": "https://app.example.com/org", "app_origins": ["https://class.example.org"]}
+    other = {"app_launch_url": "https://other.example.net/x", "app_origins": ["https://evil.example.net"]}
+    cls = {"app_launch_url": "https://class.example.org/start"}
+    stranger = {"app_launch_url": "https://evil.example.net/start"}
+
+    assert urls.effective_app_launch_url(org, cls) == "https://class.example.org/start"
+    assert urls.effective_app_launch_url(org, {}) == "https://app.example.com/org"
+    assert urls.effective_app_launch_url(other, stranger) == "https://evil.example.net/start"
+    with pytest.raises(ValidationFailed) as caught:
+        urls.effective_app_launch_url(org, stranger)
+    assert caught.value.code == "app_origin_not_allowed"
+    assert urls.organisation_app_origins(org) == ["https://app.example.com", "https://class.example.org"]
+
+
+def test_the_stack_list_restricts_on_top_of_the_organisation(env):
+    env(ALLOWED_APP_ORIGINS="https://app.example.com")
+    org = {"app_launch_url": "https://app.example.com/org", "app_origins": ["https://class.example.org"]}
+
+    assert urls.app_origin_allowed(org, "https://app.example.com")
+    assert not urls.app_origin_allowed(org, "https://class.example.org")
+    with pytest.raises(ValidationFailed) as caught:
+        urls.effective_app_launch_url(org, {"app_launch_url": "https://class.example.org/start"})
+    assert caught.value.code == "app_origin_not_allowed"
+
+
+def test_an_organisation_stored_before_app_origins_keeps_the_stack_lists_answer(env):
+    legacy = {"app_launch_url": "https://app.example.com/org"}  # no app_origins on the item
+    cls = {"app_launch_url": "https://old.example.com/launch"}
+
+    env(ALLOWED_APP_ORIGINS="https://app.example.com,https://old.example.com")
+    assert urls.effective_app_launch_url(legacy, cls) == "https://old.example.com/launch"
+    env(ALLOWED_APP_ORIGINS="*")
+    assert urls.effective_app_launch_url(legacy, cls) == "https://old.example.com/launch"
+    env()  # no list: only the organisation's own URL's origin
+    assert urls.effective_app_launch_url(legacy, {}) == "https://app.example.com/org"
+    with pytest.raises(ValidationFailed):
+        urls.effective_app_launch_url(legacy, cls)
+    # Once the organisation keeps app_origins, the stack list no longer allows anything by itself.
+    env(ALLOWED_APP_ORIGINS="https://app.example.com,https://old.example.com")
+    with pytest.raises(ValidationFailed):
+        urls.effective_app_launch_url({**legacy, "app_origins": []}, cls)
+
+
+def test_no_stack_list_means_no_restriction(env):
+    env()
+    assert urls.validate_app_launch_url("https://anything.example.org/l") == "https://anything.example.org/l"
+    assert urls.validate_app_origin("https://Anything.example.org:443/") == "https://anything.example.org"
+    with pytest.raises(ValidationFailed):
+        urls.validate_app_launch_url("http://anything.example.org/l")
+
+
 # -- the server-side request forgery guard ----------------------------------------------------------
 
 

@@ -36,7 +36,8 @@ def template():
 
 
 def _local(template) -> LocalResources:
-    local = LocalResources(template, parameters={"Stage": "local", "LogLevel": "INFO", "AllowedAppOrigins": ""})
+    defaults = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    local = LocalResources(template, parameters={**defaults, "Stage": "local", "LogLevel": "INFO"})
     local.refs.update(
         {"KeysTable": "t-keys", "LaunchTable": "t-launch", "ClassesTable": "t-classes", "SecretsKey": "k1"}
     )
@@ -49,7 +50,8 @@ def _local(template) -> LocalResources:
 def test_short_form_intrinsics_load_as_long_form(template):
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["KEYS_TABLE"] == {"Ref": "KeysTable"}
-    assert template["Outputs"]["ApiBaseUrl"]["Value"]["Fn::Sub"].startswith("https://${HttpApi}")
+    assert template["Outputs"]["ExecuteApiUrl"]["Value"]["Fn::Sub"].startswith("https://${HttpApi}")
+    assert template["Conditions"]["HasCustomDomain"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "DomainName"}, ""]}]}
 
 
 def test_tables_are_created_from_their_template_definitions(template):
@@ -109,6 +111,8 @@ def test_outputs_point_at_the_local_base_url(template):
     assert found["ApiBaseUrl"] == "http://127.0.0.1:3000"
     assert found["LearnosityDataApiUrl"] == "http://127.0.0.1:3000/v2023.1.LTS/consumer/keys/lti"
     assert found["KeysTableName"] == "t-keys"
+    assert found["LoginUrl"] == "http://127.0.0.1:3000/lti/orgs/{org_id}/login"
+    assert "DomainTarget" not in found  # its condition is false without a DomainName
 
 
 def test_intrinsics_resolve_or_fail_loudly(template):
@@ -122,6 +126,11 @@ def test_intrinsics_resolve_or_fail_loudly(template):
         local.resolve({"Ref": "NoSuchThing"})
     with pytest.raises(TemplateError, match="Fn::If"):
         local.resolve({"Fn::If": ["c", "a", "b"]})
+    assert local.resolve({"Fn::If": ["HasCustomDomain", "domain", "execute-api"]}) == "execute-api"
+    local.parameters["DomainName"] = "lti.example.edu"
+    assert local.resolve({"Fn::If": ["HasCustomDomain", {"Fn::Sub": "https://${DomainName}"}, "x"]}) == (
+        "https://lti.example.edu"
+    )
 
 
 def test_a_route_declared_twice_is_an_error(tmp_path):

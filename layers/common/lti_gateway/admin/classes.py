@@ -2,7 +2,8 @@
 
 A class (``cls_`` + 16 hex) is Codio's class: ``name``, the "Enable LTI" switch ``lti_enabled``, the
 "Class LMS URL" ``class_lms_url`` (the LMS course home students are sent back to) and an optional
-``app_launch_url`` overriding the organisation's. Its *class launch URL* is what an LMS course links
+``app_launch_url`` overriding the organisation's (on an origin the organisation allows: an owner setting
+it allows its origin, a member may only use an allowed one). Its *class launch URL* is what an LMS course links
 to; the LMS context ids that launched into it are recorded on it (a copied LMS course, new context
 id, same URL, lands in the same class and is recorded alongside).
 
@@ -32,7 +33,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from lti_gateway.admin.orgs import Principal
+from lti_gateway.admin.orgs import Principal, allow_app_launch_url
 from lti_gateway.core import clock, runtime, validation
 from lti_gateway.core.cache import TtlCache
 from lti_gateway.core.config import settings
@@ -96,6 +97,14 @@ def _unit_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     if "app_launch_url" in body:
         fields["app_launch_url"] = _optional(body["app_launch_url"], validate_app_launch_url)
     return fields
+
+
+def _allow_app_url(principal: Principal, fields: dict[str, Any]) -> None:
+    """An app launch URL being set must be on an origin the organisation allows; an owner setting it
+    allows it (:func:`lti_gateway.admin.orgs.allow_app_launch_url`). Called after every other check
+    and before the write."""
+    if fields.get("app_launch_url"):
+        allow_app_launch_url(principal, fields["app_launch_url"])
 
 
 def _patch(body: dict[str, Any], allowed: tuple[str, ...]) -> int | None:
@@ -174,6 +183,7 @@ def create_class(principal: Principal, body: dict[str, Any], *, base: str) -> di
     validation.reject_unknown(body, CLASS_FIELDS)
     fields = _class_fields(body, partial=False)
     _check_lms_url(principal, body, fields)
+    _allow_app_url(principal, fields)
     now = clock.iso(clock.now())
     item = {
         **fields,
@@ -202,6 +212,7 @@ def update_class(principal: Principal, class_id: str, body: dict[str, Any], *, b
     _check_lms_url(principal, body, fields)
     if not CLASS_ID.match(class_id):
         raise _class_not_found()
+    _allow_app_url(principal, fields)
     repo = deps.classes_repo()
     for attempt in range(ATTEMPTS):
         if expected is not None:
@@ -255,6 +266,9 @@ def _owned_unit(principal: Principal, class_id: str, unit_id: str, *, consistent
 def create_unit(principal: Principal, class_id: str, body: dict[str, Any], *, base: str) -> dict[str, Any]:
     validation.reject_unknown(body, UNIT_FIELDS)
     fields = _unit_fields(body, partial=False)
+    if fields.get("app_launch_url"):
+        _owned_class(principal, class_id)  # another organisation's class: 404 before any origin is allowed
+        _allow_app_url(principal, fields)
     now = clock.iso(clock.now())
     unit_id = f"unt_{secrets.token_hex(8)}"
 
@@ -297,6 +311,9 @@ def update_unit(
     fields = _unit_fields(body, partial=True)
     if not UNIT_ID.match(unit_id):
         raise _unit_not_found()
+    if fields.get("app_launch_url"):
+        _owned_unit(principal, class_id, unit_id)
+        _allow_app_url(principal, fields)
 
     def write(class_item: dict[str, Any]) -> dict[str, Any]:
         unit = _owned_unit(principal, class_id, unit_id, consistent=True)
@@ -554,9 +571,13 @@ def open_target(class_id: str) -> OpenTarget:
 # -- for the launch function ------------------------------------------------------------------------
 
 
-def get_for_launch(class_id: str, unit_id: str | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def get_for_launch(
+    class_id: str, unit_id: str | None = None, *, org_id: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The class (and unit) a launch URL names, in one strongly consistent read (so LTI switched off, or
     the class or unit deleted, refuses the very next launch); NotFound for unknown or malformed ids.
+    With ``org_id``, another organisation's class comes back (its unit found or not) for the caller to
+    refuse exactly as it refuses every other organisation's class.
 
     The items are returned as stored (``org_id``, ``lti_enabled``, ``app_launch_url``, ``lms_contexts`` …);
     the caller checks that ``org_id`` is the consumer key's or platform's organisation and that LTI is
@@ -575,7 +596,9 @@ def get_for_launch(class_id: str, unit_id: str | None = None) -> tuple[dict[str,
     class_item, unit_item = repo.get_class_and_unit(class_id, unit_id)
     if class_item is None:
         raise _class_not_found()
-    if unit_item is None:
+    if unit_item is None and (org_id is None or class_item.get("org_id") == org_id):
+        # Another organisation's class (``org_id`` given) is answered by the caller as if it did not
+        # exist: "no such unit" would tell a stranger that the class does.
         raise _unit_not_found()
     return class_item, unit_item
 

@@ -59,7 +59,7 @@ from lti_gateway.repositories import deps
 
 PRESIGNED_SECONDS = 900
 SPOOL_FRAGMENTS = 64 * 1024  # manifest fragments in memory up to this (each spool), then on disk
-VENDOR = {"code": "lti-gateway", "name": "LTI Gateway"}
+VENDOR = {"code": "lti-gateway"}  # the vendor's name is the tool's (tool_config.ToolIdentity)
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,8 @@ class Context:
     consumer_keys: list[dict[str, str]]
     tool: dict[str, str]
     exported_at: str
+    # The organisation's tool name, description and icon (else the stack's): the links' vendor and icon.
+    identity: tool_config.ToolIdentity | None = None
 
 
 def _units(class_id: str, base: str) -> Iterator[UnitView]:
@@ -224,12 +226,14 @@ def _units(class_id: str, base: str) -> Iterator[UnitView]:
         )
 
 
-def _context(org_id: str, base: str) -> Context:
+def _context(org_id: str, base: str, *, identity: bool = False) -> Context:
+    """``identity``: read the organisation's tool name and icon too (the XML formats show them)."""
     return Context(
         base=base,
         consumer_keys=deps.exports_repo().active_consumer_keys(org_id),
         tool=tool_urls(base, org_id),
         exported_at=clock.iso(clock.now()),
+        identity=tool_config.for_org(org_id) if identity else None,
     )
 
 
@@ -426,11 +430,20 @@ def _sub(parent: ET.Element, prefix: str, tag: str, text: str | None = None, **a
     return element
 
 
-def basiclti_link(title: str, description: str, launch_url: str, *, domain: str | None = None) -> ET.Element:
+def basiclti_link(
+    title: str,
+    description: str,
+    launch_url: str,
+    *,
+    domain: str | None = None,
+    tool: tool_config.ToolIdentity | None = None,
+) -> ET.Element:
     """A ``cartridge_basiclti_link``: an LTI 1.1 link (or tool configuration) with Canvas extensions.
 
-    Elements in the order of ``imslticc_v1p0.xsd``; ``secure_launch_url`` only for https URLs.
+    Elements in the order of ``imslticc_v1p0.xsd``; ``secure_launch_url`` only for https URLs. ``tool``
+    (the organisation's name and icon, else the stack's) gives the vendor name and the icon.
     """
+    tool = tool or tool_config.identity()
     # The default namespace as a plain attribute: ElementTree's ``default_namespace`` refuses the
     # unqualified attributes (``name``, ``platform``) these documents are made of.
     root = ET.Element("cartridge_basiclti_link", {"xmlns": NS["lticc"], _q("xsi", "schemaLocation"): LTI_SCHEMAS})
@@ -445,9 +458,12 @@ def basiclti_link(title: str, description: str, launch_url: str, *, domain: str 
     _sub(root, "blti", "launch_url", launch_url)
     if launch_url.startswith("https://"):
         _sub(root, "blti", "secure_launch_url", launch_url)
+    if tool.icon_url:  # always https (checked where it was set)
+        _sub(root, "blti", "icon", tool.icon_url)
+        _sub(root, "blti", "secure_icon", tool.icon_url)
     vendor = _sub(root, "blti", "vendor")
     _sub(vendor, "lticp", "code", VENDOR["code"])
-    _sub(vendor, "lticp", "name", VENDOR["name"])
+    _sub(vendor, "lticp", "name", tool.name)
     return root
 
 
@@ -455,15 +471,19 @@ def xml_document(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def _unit_link(cls: ClassView, unit: UnitView, domain: str | None) -> bytes:
-    link = basiclti_link(unit.name, f"{cls.name}: {unit.name}", unit.launch_url, domain=domain)
+def _unit_link(
+    cls: ClassView, unit: UnitView, domain: str | None, tool: tool_config.ToolIdentity | None = None
+) -> bytes:
+    link = basiclti_link(unit.name, f"{cls.name}: {unit.name}", unit.launch_url, domain=domain, tool=tool)
     return xml_document(link)
 
 
-def class_config_xml(cls: ClassView, base: str) -> bytes:
-    """The class's LTI 1.1 XML configuration (Canvas: Add App > Paste XML). ``domain`` makes Canvas use
-    the app's key and secret for every unit link on this host too."""
-    link = basiclti_link(cls.name, f"LTI Gateway class {cls.name}", cls.launch_url, domain=tool_config.domain(base))
+def class_config_xml(cls: ClassView, base: str, tool: tool_config.ToolIdentity | None = None) -> bytes:
+    """The class's LTI 1.1 XML configuration (Canvas: Add App > Paste XML): the class's name, the tool's
+    description and icon. ``domain`` makes Canvas use the app's key and secret for every unit link on
+    this host too."""
+    tool = tool or tool_config.identity()
+    link = basiclti_link(cls.name, tool.description, cls.launch_url, domain=tool_config.domain(base), tool=tool)
     return xml_document(link)
 
 
@@ -529,7 +549,7 @@ def write_cartridge(out: IO[bytes], cls: ClassView, units: Iterable[UnitView], c
     ):
         for unit in units:
             href = f"{unit.unit_id}.xml"
-            archive.writestr(_zip_info(href, when), _unit_link(cls, unit, domain))
+            archive.writestr(_zip_info(href, when), _unit_link(cls, unit, domain, context.identity))
             item = ET.Element("item", {"identifier": f"I_{unit.unit_id}", "identifierref": f"R_{unit.unit_id}"})
             ET.SubElement(item, "title").text = xml_text(unit.name)
             items.write(_fragment(item))
@@ -635,7 +655,7 @@ def render_class(principal: Principal, class_id: str, fmt: str, *, base: str) ->
     cls = _owned_class(principal, class_id, base)
     spec = FORMATS[fmt]
     filename = filename_for(cls.name, cls.class_id, spec.extension)
-    context = _context(principal.org_id, base)
+    context = _context(principal.org_id, base, identity=fmt in ("cc", "xml"))
 
     def render(out: IO[bytes]) -> int:
         units = _units(cls.class_id, base)
@@ -645,7 +665,7 @@ def render_class(principal: Principal, class_id: str, fmt: str, *, base: str) ->
             return write_class_json(out, cls, units, context)
         if fmt == "cc":
             return write_cartridge(out, cls, units, context)
-        out.write(class_config_xml(cls, base))
+        out.write(class_config_xml(cls, base, context.identity))
         return 0
 
     return spec, filename, render
@@ -690,5 +710,5 @@ def unit_config(principal: Principal, class_id: str, unit_id: str, *, base: str)
     unit = classes.get_unit(principal, class_id, unit_id, base=base)
     cls = _owned_class(principal, class_id, base)
     view = UnitView(unit["unit_id"], unit["name"], int(unit["position"]), unit["launch_url"])
-    body = _unit_link(cls, view, tool_config.domain(base))
+    body = _unit_link(cls, view, tool_config.domain(base), tool_config.for_org(principal.org_id))
     return Export("xml", FORMATS["xml"].media_type, f"{unit['unit_id']}-lti-config.xml", 1, len(body), body=body)

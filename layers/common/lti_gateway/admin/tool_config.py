@@ -15,17 +15,26 @@ tenant scoping; nothing hands them out any more.)
 The manual-setup JSON (``GET /api/tool-configuration``), the Canvas developer key JSON
 (``GET /api/tool-configuration/canvas``) and the LTI Dynamic Registration request body are all
 built here from the same constants, so they cannot disagree.
+
+What LMSs display of the tool (its name, description and icon: :class:`ToolIdentity`) is the
+organisation's ``tool_name``, ``tool_description`` and ``tool_icon_url`` where set, else the stack's
+defaults (template ToolName, ToolDescription, ToolIconUrl: :func:`lti_gateway.core.config.tool_defaults`);
+:func:`for_org` reads it, every builder here and the exports take it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from lti_gateway.core import vocabulary as lti
+from lti_gateway.core.config import DEFAULT_TOOL_DESCRIPTION, DEFAULT_TOOL_NAME, tool_defaults
+from lti_gateway.repositories.org_tool import org_tool_repo
 
-TITLE = "LTI Gateway"
-DESCRIPTION = "Launches from this LMS into your organisation's classes and units."
+TITLE = DEFAULT_TOOL_NAME  # the stack default's default (template ToolName)
+DESCRIPTION = DEFAULT_TOOL_DESCRIPTION
 LTI_VERSION = lti.LTI_VERSION
 
 ORG_PATH = "/lti/orgs/{org_id}"
@@ -54,6 +63,41 @@ CANVAS_CUSTOM_FIELDS = {
 }
 CANVAS_PLATFORM = "canvas.instructure.com"
 CANVAS_DEEP_LINK_PLACEMENTS = ("link_selection", "assignment_selection")
+
+
+@dataclass(frozen=True)
+class ToolIdentity:
+    """What an LMS shows of the tool: its name, description and icon (an https URL, or None)."""
+
+    name: str
+    description: str
+    icon_url: str | None = None
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def identity(org: Mapping[str, Any] | None = None) -> ToolIdentity:
+    """The organisation's ``tool_name``, ``tool_description`` and ``tool_icon_url`` where set (PATCH
+    /api/org checked them), each else the stack's default; no ``org``: the stack's defaults."""
+    org = org or {}
+    defaults = tool_defaults()
+    icon = _text(org.get("tool_icon_url"))
+    return ToolIdentity(
+        name=_text(org.get("tool_name")) or defaults.name,
+        description=_text(org.get("tool_description")) or defaults.description,
+        icon_url=icon if icon and icon.startswith("https://") else defaults.icon_url,
+    )
+
+
+def for_org(org_id: str) -> ToolIdentity:
+    """The organisation's :class:`ToolIdentity` (one GetItem of those three attributes)."""
+    return identity(org_tool_repo().tool_settings(org_id))
+
+
+def _tool(tool: ToolIdentity | None) -> ToolIdentity:
+    return tool if tool is not None else identity()
 
 
 def _base(base: str) -> str:
@@ -85,19 +129,25 @@ def domain(base: str) -> str:
     return urlsplit(_base(base)).netloc
 
 
-def messages(base: str, org_id: str) -> list[dict[str, Any]]:
+def messages(base: str, org_id: str, *, tool: ToolIdentity | None = None) -> list[dict[str, Any]]:
     """The message types the tool accepts, as LTI Dynamic Registration lists them."""
+    tool = _tool(tool)
+    icon = {"icon_uri": tool.icon_url} if tool.icon_url else {}
     return [
-        {"type": RESOURCE_LINK, "target_link_uri": launch_url(base, org_id), "label": TITLE},
-        {"type": DEEP_LINKING, "target_link_uri": deep_link_url(base, org_id), "label": TITLE},
+        {"type": RESOURCE_LINK, "target_link_uri": launch_url(base, org_id), "label": tool.name, **icon},
+        {"type": DEEP_LINKING, "target_link_uri": deep_link_url(base, org_id), "label": tool.name, **icon},
     ]
 
 
-def configuration(base: str, org_id: str, *, public_jwk: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``GET /api/tool-configuration``: what to paste into an LMS for a manual LTI 1.3 registration."""
+def configuration(
+    base: str, org_id: str, *, public_jwk: dict[str, Any] | None = None, tool: ToolIdentity | None = None
+) -> dict[str, Any]:
+    """``GET /api/tool-configuration``: what to paste into an LMS for a manual LTI 1.3 registration
+    (``tool``: the organisation's :func:`for_org`; None, the stack's defaults)."""
+    tool = _tool(tool)
     out: dict[str, Any] = {
-        "title": TITLE,
-        "description": DESCRIPTION,
+        "title": tool.name,
+        "description": tool.description,
         "lti_version": LTI_VERSION,
         "domain": domain(base),
         "login_url": login_url(base, org_id),
@@ -108,25 +158,32 @@ def configuration(base: str, org_id: str, *, public_jwk: dict[str, Any] | None =
         "jwks_url": jwks_url(base, org_id),
         "scopes": list(SCOPES),
         "claims": list(CLAIMS),
-        "messages": messages(base, org_id),
+        "messages": messages(base, org_id, tool=tool),
     }
+    if tool.icon_url:
+        out["icon_url"] = tool.icon_url
     if public_jwk is not None:
         out["public_jwk"] = public_jwk
     return out
 
 
-def canvas_developer_key(base: str, org_id: str, *, public_jwk: dict[str, Any] | None = None) -> dict[str, Any]:
+def canvas_developer_key(
+    base: str, org_id: str, *, public_jwk: dict[str, Any] | None = None, tool: ToolIdentity | None = None
+) -> dict[str, Any]:
     """Canvas "LTI Key" JSON (Developer Keys > + LTI Key > Method: Paste JSON).
 
     With ``public_jwk`` (the tool's current key, ``alg`` and ``use`` included) the key is inlined
     instead of ``public_jwk_url``; the URL is better: it follows key rotation.
     """
+    tool = _tool(tool)
+    icon = {"icon_url": tool.icon_url} if tool.icon_url else {}
     placements = [
         {
             "placement": placement,
             "message_type": DEEP_LINKING,
             "target_link_uri": deep_link_url(base, org_id),
-            "text": TITLE,
+            "text": tool.name,
+            **icon,
         }
         for placement in CANVAS_DEEP_LINK_PLACEMENTS
     ]
@@ -134,8 +191,8 @@ def canvas_developer_key(base: str, org_id: str, *, public_jwk: dict[str, Any] |
         {"public_jwk": public_jwk} if public_jwk is not None else {"public_jwk_url": jwks_url(base, org_id)}
     )
     return {
-        "title": TITLE,
-        "description": DESCRIPTION,
+        "title": tool.name,
+        "description": tool.description,
         "oidc_initiation_url": login_url(base, org_id),
         "target_link_uri": launch_url(base, org_id),
         **key,
@@ -146,36 +203,42 @@ def canvas_developer_key(base: str, org_id: str, *, public_jwk: dict[str, Any] |
                 "domain": domain(base),
                 "tool_id": "lti-gateway",
                 "privacy_level": "public",
-                "settings": {"text": TITLE, "platform": CANVAS_PLATFORM, "placements": placements},
+                "settings": {"text": tool.name, "platform": CANVAS_PLATFORM, **icon, "placements": placements},
             }
         ],
         "custom_fields": dict(CANVAS_CUSTOM_FIELDS),
     }
 
 
-def registration_request(base: str, org_id: str, *, product_family_code: str | None = None) -> dict[str, Any]:
+def registration_request(
+    base: str, org_id: str, *, product_family_code: str | None = None, tool: ToolIdentity | None = None
+) -> dict[str, Any]:
     """The body POSTed to a platform's ``registration_endpoint`` (LTI Dynamic Registration 1.0 §3.3):
-    the registering organisation's own URLs and JWKS."""
-    tool_messages = messages(base, org_id)
+    the registering organisation's own URLs and JWKS, its tool name, description and icon."""
+    tool = _tool(tool)
+    tool_messages = messages(base, org_id, tool=tool)
     if product_family_code == "canvas":
         for message in tool_messages:
             if message["type"] == DEEP_LINKING:
                 message["placements"] = list(CANVAS_DEEP_LINK_PLACEMENTS)
-    return {
+    body: dict[str, Any] = {
         "application_type": "web",
         "response_types": ["id_token"],
         "grant_types": ["implicit", "client_credentials"],
         "initiate_login_uri": login_url(base, org_id),
         "redirect_uris": redirect_uris(base, org_id),
-        "client_name": TITLE,
+        "client_name": tool.name,
         "jwks_uri": jwks_url(base, org_id),
         "token_endpoint_auth_method": "private_key_jwt",
         "scope": " ".join(SCOPES),
         lti.LTI_TOOL_CONFIGURATION: {
             "domain": domain(base),
-            "description": DESCRIPTION,
+            "description": tool.description,
             "target_link_uri": launch_url(base, org_id),
             "claims": list(CLAIMS),
             "messages": tool_messages,
         },
     }
+    if tool.icon_url:
+        body["logo_uri"] = tool.icon_url
+    return body

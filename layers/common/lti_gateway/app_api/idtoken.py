@@ -13,7 +13,7 @@ choose its page from ``gateway`` alone.
 
 The official client validates these answers strictly (pydantic): ``services.outcomes`` is a dict of
 bools, ``launch.custom`` values are strings or ints, a raw 1.3 ``aud`` is a string, and every raw 1.x
-value is a string. The functions here keep to that.
+value but ``gateway`` is a string. The functions here keep to that.
 """
 
 from __future__ import annotations

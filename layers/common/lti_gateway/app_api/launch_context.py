@@ -1,7 +1,9 @@
 """What the app API knows about one launch's services: :class:`ServiceContext`.
 
-Built from a stored launch context (an ltik session) or from a service key's item (a service
-session; launch contexts expire after 24 h, service keys do not, so the key carries its own copy).
+Built from a stored launch context (an ltik session, ``scope="launch"``) or from a service key's item
+(a service session; launch contexts expire after 24 h, service keys do not, so the key carries its own
+copy: ``scope="context"``, what :meth:`ServiceContext.for_context` keeps of a launch for its whole LMS
+context; keys issued before context keys carry one launch's copy, ``scope="launch"``).
 LTI 1.1 contexts carry the Basic Outcomes data (``lis_outcome_service_url``, ``lis_result_sourcedid``,
 the consumer key that signs); LTI 1.3 contexts carry the platform registration's identity and the
 AGS endpoint and NRPS claims of the id_token.
@@ -70,15 +72,55 @@ class ServiceContext:
     deployment_id: str | None = None
     ags: dict[str, Any] | None = field(default=None, hash=False)
     nrps: dict[str, Any] | None = field(default=None, hash=False)
+    # "launch": one launch's services (an ltik session, or a service key issued before context keys);
+    # "context": a service key's, for every resource link of one LMS context (see ``service_keys``).
+    scope: str = "launch"
+    # LTI 1.3 context keys: the resource links' own line items (``lineitem`` claims) seen in launches of
+    # the context, newest last; ``platform_services.check_url`` allows them like the launch's own.
+    line_items_seen: list[str] = field(default_factory=list, hash=False)
+
+    @property
+    def is_context_key(self) -> bool:
+        return self.scope == "context"
 
     @property
     def has_outcomes(self) -> bool:
+        """This launch's own learner can be graded (LTI 1.1: an outcome service URL and a sourcedid)."""
         return self.family == "1.1" and bool(self.outcome_url and self.sourcedid)
 
     @property
     def has_services(self) -> bool:
-        """Whether a service key may be issued: AGS or NRPS (1.3), an outcome service (1.1)."""
-        return self.has_outcomes if self.family == "1.1" else bool(self.ags or self.nrps)
+        """Whether a service key may be issued: AGS or NRPS (1.3); an outcome service (1.1: the link is
+        graded, even when this launch, an instructor's say, has no sourcedid of its own)."""
+        if self.family == "1.1":
+            return bool(self.outcome_url) or (self.is_context_key and bool(self.consumer_key))
+        return bool(self.ags or self.nrps)
+
+    def for_context(self) -> ServiceContext:
+        """The context-level services a launch shows (what its context's service key stores): LTI 1.1
+        the consumer key and context (learners come from the outcome records); LTI 1.3 the line items
+        container and scopes, the NRPS claim, the launch's own line item as one seen."""
+        common = {
+            "family": self.family,
+            "org_id": self.org_id,
+            "launch_id": self.launch_id,
+            "context_id": self.context_id,
+            "scope": "context",
+        }
+        if self.family == "1.1":
+            return ServiceContext(**common, consumer_key=self.consumer_key)
+        ags = dict(self.ags or {}) or None
+        own = (ags or {}).get("lineitem")
+        return ServiceContext(
+            **common,
+            platform_id=self.platform_id,
+            issuer=self.issuer,
+            client_id=self.client_id,
+            deployment_id=self.deployment_id,
+            ags=ags,
+            nrps=self.nrps,
+            line_items_seen=[own] if isinstance(own, str) else [],
+        )
 
     @property
     def ags_scopes(self) -> tuple[str, ...]:
@@ -92,7 +134,9 @@ class ServiceContext:
     def from_json(cls, text: str) -> ServiceContext:
         data = json.loads(text)
         names = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in names})
+        data = {k: v for k, v in data.items() if k in names}
+        data["line_items_seen"] = [u for u in data.get("line_items_seen") or [] if isinstance(u, str)]
+        return cls(**data)
 
     @classmethod
     def from_launch(cls, context: dict[str, Any], launch_id: str) -> ServiceContext:
@@ -136,6 +180,15 @@ class ServiceContext:
             else f"1.3|{self.issuer}|{self.client_id}|{self.deployment_id}"
         )
         return json.dumps([self.org_id, platform, self.context_id, self.resource_link_id])
+
+    def context_slot_identity(self) -> str:
+        """Organisation + platform + LMS context: one service key per such slot (context keys)."""
+        return json.dumps(["context", self.org_id, self._platform(), self.context_id])
+
+    def _platform(self) -> str:
+        if self.family == "1.1":
+            return f"1.1|{self.consumer_key}"
+        return f"1.3|{self.issuer}|{self.client_id}|{self.deployment_id}"
 
 
 def _str(value: Any) -> str | None:

@@ -12,7 +12,8 @@ URL arrived (the claim's own endpoints, a ``url`` query parameter, a line item i
 
    - NRPS: the ``context_memberships_url`` path exactly (its paging ``next`` links share the path);
    - AGS: the ``lineitems`` container path exactly (listing, creating, paging), the launch's own
-     ``lineitem`` path and its ``/results`` and ``/scores``, and any path *under* the container
+     ``lineitem`` path (a context's service key: every resource link's ``lineitem`` seen in the
+     context's launches) and its ``/results`` and ``/scores``, and any path *under* the container
      (``{container path}/`` + one or more segments: the line items of that container and their
      results and scores — Canvas ``/api/lti/courses/7/line_items/12``, Moodle
      ``/mod/lti/services.php/7/lineitems/3/lineitem?type_id=1``, Blackboard, D2L, Sakai alike);
@@ -20,7 +21,8 @@ URL arrived (the claim's own endpoints, a ``url`` query parameter, a line item i
      other parameters (filters, paging) are free;
    - under the container, a dot segment (``..``, ``%2e%2e``, ``..;``), an empty segment, or an encoded
      ``/``, ``\\`` or control character is refused: a server could resolve it outside the container;
-   - LTI 1.1 outcomes: exactly the ``lis_outcome_service_url`` the launch stored.
+   - LTI 1.1 outcomes: exactly the ``lis_outcome_service_url`` the launch stored (a context's service
+     key: the one the graded learner's own launch of that resource link stored).
 
    Otherwise 403 ``SERVICE_NOT_AVAILABLE_FOR_CONTEXT``. Either way nothing is sent and the platform
    access token goes nowhere else. A line item of the same LMS that the LMS keeps outside the
@@ -94,7 +96,8 @@ def service_urls(ctx: ServiceContext, service: Service) -> list[str]:
         url = (ctx.nrps or {}).get("context_memberships_url")
         return [url] if isinstance(url, str) else []
     ags = ctx.ags or {}
-    return [u for u in (ags.get("lineitems"), ags.get("lineitem")) if isinstance(u, str)]
+    own = [u for u in (ags.get("lineitems"), ags.get("lineitem")) if isinstance(u, str)]
+    return own + [u for u in ctx.line_items_seen if isinstance(u, str) and u not in own]
 
 
 def check_url(ctx: ServiceContext, url: str, service: Scoped) -> str:
@@ -128,8 +131,11 @@ def in_context(ctx: ServiceContext, url: str, service: Service) -> bool:
     if service == "nrps":
         return any(_same_resource(target, urlsplit(u)) for u in service_urls(ctx, "nrps"))
     ags = ctx.ags or {}
-    container, own = ags.get("lineitems"), ags.get("lineitem")
-    if isinstance(own, str):
+    container = ags.get("lineitems")
+    # The launch's own line item; for a context's service key, every resource link's own line item seen.
+    for own in (ags.get("lineitem"), *ctx.line_items_seen):
+        if not isinstance(own, str):
+            continue
         item = urlsplit(own)
         if any(_same_resource(target, item, suffix) for suffix in ("", "/results", "/scores")):
             return True

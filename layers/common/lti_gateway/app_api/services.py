@@ -12,14 +12,26 @@ LMS but another course or anything the launch did not name), before anything is 
   score timestamps set here, and opaque line item ids (:mod:`lti_gateway.app_api.line_item_ids`).
 - **LTI 1.1** contexts with an outcome service expose one synthetic line item per resource link
   (``li11_…``, score maximum 1): ``POST …/scores`` is a Basic Outcomes ``replaceResult`` of
-  ``scoreGiven / scoreMaximum`` (``comment`` as its text) for the launch's ``lis_result_sourcedid``,
-  signed with the consumer key's current secret; ``GET …/scores`` is a ``readResult``. Everything
-  else (creating, changing or deleting line items, rosters) is 403 ``SERVICE_NOT_AVAILABLE_FOR_CONTEXT``.
+  ``scoreGiven / scoreMaximum`` (``comment`` as its text), signed with the consumer key's current
+  secret; ``GET …/scores`` is a ``readResult``. Everything else (creating, changing or deleting line
+  items, rosters) is 403 ``SERVICE_NOT_AVAILABLE_FOR_CONTEXT``.
+
+  - An **ltik** grades the launching user only, with the launch's own ``lis_result_sourcedid`` (an
+    instructor's ltik too: an ltik travels in the browser's URL, so grading other learners is left to
+    the back end's service key).
+  - A **service key** (one per LMS context, ``service_keys``) sees every resource link of the context
+    that learners launched with an outcome service (the outcome records the launches wrote:
+    ``repositories/launch.py:outcome_items``) and grades any learner who launched it, with that
+    learner's own stored outcome URL and sourcedid (404 ``NOT_FOUND`` for a learner who never did).
+    The records are found by the key's own organisation, consumer key and context, so nothing of
+    another context or organisation can be named.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -33,6 +45,7 @@ from lti_gateway.core.errors import ApiError, OutcomeFailed
 from lti_gateway.core.urls import with_query
 from lti_gateway.core.vocabulary import SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE
 from lti_gateway.lti11 import consumer_keys, outcomes
+from lti_gateway.repositories import deps
 
 NRPS_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 LINEITEM_CONTAINER = "application/vnd.ims.lis.v2.lineitemcontainer+json"
@@ -196,16 +209,16 @@ def _require_outcomes(ctx: ServiceContext) -> None:
 def list_line_items(session: AppSession, query: dict[str, str]) -> dict[str, Any]:
     ctx = _ctx(session)
     if ctx.family == "1.1":
-        _require_outcomes(ctx)
-        item = _lti11_line_item(ctx)
         wanted_link = _resource_link(ctx, query.get("resourceLinkId"))
-        matches = (
-            (wanted_link is None or wanted_link == item.get("resourceLinkId"))
+        items = [
+            item
+            for item in _lti11_line_items(ctx)
+            if (wanted_link is None or wanted_link == item.get("resourceLinkId"))
             and not query.get("resourceId")
             and not query.get("tag")
             and query.get("label") in (None, "", item["label"])
-        )
-        return {"lineItems": [item] if matches else []}
+        ]
+        return {"lineItems": items}
     ps.require(ctx, "ags", SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY)
     ags = ctx.ags or {}
     if query.get("url"):
@@ -257,11 +270,76 @@ def _line_item_url(ctx: ServiceContext, raw_id: str) -> str:
 
 
 def _lti11_item_or_404(ctx: ServiceContext, raw_id: str) -> dict[str, Any]:
+    """The LTI 1.1 line item ``raw_id`` names: the launch's own (ltik), or one of the context's resource
+    links that learners launched with an outcome service (a context's service key)."""
+    if ctx.is_context_key:
+        return _link_item(_link_record(ctx, raw_id))
     _require_outcomes(ctx)
     item = _lti11_line_item(ctx)
     if line_item_ids.decode(raw_id) != item["id"]:
         raise ApiError(404, "NOT_FOUND", "No such line item.")
     return item
+
+
+# -- LTI 1.1: a context's resource links and learners (service keys) --------------------------------------
+
+_LINK_DIGEST = re.compile(r"[A-Za-z0-9_-]{22}")
+MAX_RESULTS_READ = 100  # readResult calls for one results listing without userId
+
+
+def _lti11_line_items(ctx: ServiceContext) -> list[dict[str, Any]]:
+    if not ctx.is_context_key:
+        _require_outcomes(ctx)
+        return [_lti11_line_item(ctx)]
+    links = deps.app_tokens_repo().list_outcome_links(ctx.org_id, str(ctx.consumer_key), ctx.context_id)
+    return [_link_item(link) for link in links if link.get("org_id") == ctx.org_id]
+
+
+def _link_item(link: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": line_item_ids.LTI11_PREFIX + str(link["sk"]).split("#", 1)[1],
+        "label": str(link.get("resource_link_title") or "Grade"),
+        "scoreMaximum": 1,
+        "resourceLinkId": str(link["resource_link_id"]),
+    }
+
+
+def _link_record(ctx: ServiceContext, raw_id: str) -> dict[str, Any]:
+    decoded = line_item_ids.decode(raw_id) or ""
+    digest = decoded[len(line_item_ids.LTI11_PREFIX) :] if decoded.startswith(line_item_ids.LTI11_PREFIX) else ""
+    link = None
+    if _LINK_DIGEST.fullmatch(digest):
+        link = deps.app_tokens_repo().get_outcome_link(ctx.org_id, str(ctx.consumer_key), ctx.context_id, digest)
+    if link is None or link.get("org_id") != ctx.org_id:
+        raise ApiError(
+            404,
+            "NOT_FOUND",
+            "No such line item: no learner of this context launched that resource link with an outcome service.",
+        )
+    return link
+
+
+def _learner(ctx: ServiceContext, link: dict[str, Any], user_id: str) -> ServiceContext | None:
+    """The service context of one learner's launch of ``link`` (their own outcome URL and sourcedid),
+    from the outcome record that launch wrote; None when the learner never launched it."""
+    digest = str(link["sk"]).split("#", 1)[1]
+    record = deps.app_tokens_repo().get_learner_outcome(
+        ctx.org_id, str(ctx.consumer_key), ctx.context_id, digest, user_id
+    )
+    if record is None or record.get("org_id") != ctx.org_id or record.get("consumer_key") != ctx.consumer_key:
+        return None
+    return _learner_context(ctx, record)
+
+
+def _learner_context(ctx: ServiceContext, record: dict[str, Any]) -> ServiceContext:
+    return replace(
+        ctx,
+        user_id=str(record["user_id"]),
+        resource_link_id=str(record.get("resource_link_id")),
+        resource_link_title=record.get("resource_link_title"),
+        outcome_url=str(record["lis_outcome_service_url"]),
+        sourcedid=str(record["lis_result_sourcedid"]),
+    )
 
 
 def get_line_item(session: AppSession, raw_id: str) -> dict[str, Any]:
@@ -330,6 +408,18 @@ def submit_score(session: AppSession, raw_id: str, body: dict[str, Any]) -> None
     ctx = _ctx(session)
     score = _score_body(ctx, body)
     if ctx.family == "1.1":
+        if ctx.is_context_key:
+            link = _link_record(ctx, raw_id)
+            learner = _learner(ctx, link, score["userId"])
+            if learner is None:
+                raise ApiError(
+                    404,
+                    "NOT_FOUND",
+                    "This learner (userId) never launched this resource link with an outcome service: "
+                    "the LMS gave no lis_result_sourcedid to grade.",
+                )
+            _lti11_replace(learner, score)
+            return
         _lti11_item_or_404(ctx, raw_id)
         _lti11_replace(ctx, score)
         return
@@ -372,6 +462,8 @@ def get_scores(session: AppSession, raw_id: str, query: dict[str, str]) -> dict[
     ctx = _ctx(session)
     user_filter = query.get("userId") or query.get("user_id") or None
     if ctx.family == "1.1":
+        if ctx.is_context_key:
+            return _lti11_read_context(ctx, raw_id, user_filter, query)
         item = _lti11_item_or_404(ctx, raw_id)
         return _lti11_read(ctx, item["id"], user_filter)
     ps.require(ctx, "ags", SCOPE_RESULT_READONLY)
@@ -423,6 +515,30 @@ def _lti11_replace(ctx: ServiceContext, score: dict[str, Any]) -> None:
         )
     except OutcomeFailed as failure:
         raise _outcome_failed(ctx, failure) from None
+
+
+def _lti11_read_context(
+    ctx: ServiceContext, raw_id: str, user_filter: str | None, query: dict[str, str]
+) -> dict[str, Any]:
+    """Results of a context's resource link: one learner's (``userId``), or a ``readResult`` for each
+    learner who launched it (``limit``, at most :data:`MAX_RESULTS_READ`)."""
+    link = _link_record(ctx, raw_id)
+    item_id = _link_item(link)["id"]
+    if user_filter is not None:
+        learner = _learner(ctx, link, user_filter)
+        return {"scores": [] if learner is None else _lti11_read(learner, item_id, None)["scores"]}
+    limit = int(_limit(query.get("limit")) or MAX_RESULTS_READ)
+    if limit > MAX_RESULTS_READ:
+        raise validation_error({"limit": f"must be at most {MAX_RESULTS_READ} for LTI 1.1 (one readResult each)"})
+    digest = str(link["sk"]).split("#", 1)[1]
+    records = deps.app_tokens_repo().list_learner_outcomes(
+        ctx.org_id, str(ctx.consumer_key), ctx.context_id, digest, limit=limit
+    )
+    scores: list[dict[str, Any]] = []
+    for record in records:
+        if record.get("org_id") == ctx.org_id and record.get("consumer_key") == ctx.consumer_key:
+            scores += _lti11_read(_learner_context(ctx, record), item_id, None)["scores"]
+    return {"scores": scores}
 
 
 def _lti11_read(ctx: ServiceContext, line_item_id: str, user_filter: str | None) -> dict[str, Any]:

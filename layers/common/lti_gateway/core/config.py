@@ -7,6 +7,8 @@ them for its moto server. A missing or malformed value fails the cold start loud
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -46,6 +48,81 @@ def _url(name: str) -> str | None:
     return value
 
 
+# A DNS name as the DomainName template parameter takes it (lower case; no scheme, port, path or dot at
+# the end): what the public base URL ``https://{name}`` is built from.
+_DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _public_base_url() -> str | None:
+    """``PUBLIC_BASE_URL`` when set (the local gateway, a proxy in front), else ``https://`` and the
+    custom domain (``PUBLIC_DOMAIN_NAME``, the template's DomainName parameter), else None: the
+    request's own host."""
+    explicit = _url("PUBLIC_BASE_URL")
+    if explicit:
+        return explicit
+    domain = os.environ.get("PUBLIC_DOMAIN_NAME", "").strip().lower()
+    if not domain:
+        return None
+    if not _DOMAIN_NAME.match(domain):
+        raise ConfigError(f"PUBLIC_DOMAIN_NAME must be a DNS name like lti.example.edu, got {domain!r}")
+    return f"https://{domain}"
+
+
+# What LMSs display of the tool unless an organisation sets its own (tool_name, tool_description,
+# tool_icon_url on the organisation): the template's ToolName, ToolDescription and ToolIconUrl.
+DEFAULT_TOOL_NAME = "LTI Gateway"
+DEFAULT_TOOL_DESCRIPTION = "Launches from this LMS into your organisation's classes and units."
+MAX_TOOL_NAME = 100
+MAX_TOOL_DESCRIPTION = 1000
+
+
+@dataclass(frozen=True)
+class ToolDefaults:
+    name: str = DEFAULT_TOOL_NAME
+    description: str = DEFAULT_TOOL_DESCRIPTION
+    icon_url: str | None = None
+
+
+def _tool_text(name: str, default: str, *, max_len: int, multiline: bool) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    allowed = "\n\r\t" if multiline else ""
+    if len(value) > max_len:
+        raise ConfigError(f"{name} must be at most {max_len} characters")
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in value):
+        raise ConfigError(f"{name} must not contain control characters")
+    return value
+
+
+def _tool_defaults() -> ToolDefaults:
+    icon = os.environ.get("TOOL_ICON_URL", "").strip() or None
+    if icon is not None:
+        split = urlsplit(icon)
+        if (
+            len(icon) > 2048
+            or split.scheme != "https"
+            or not split.hostname
+            or "@" in split.netloc
+            or not icon.isascii()
+            or any(c.isspace() or not c.isprintable() for c in icon)
+        ):
+            raise ConfigError("TOOL_ICON_URL must be an https URL (at most 2048 characters, no spaces)")
+    return ToolDefaults(
+        name=_tool_text("TOOL_NAME", DEFAULT_TOOL_NAME, max_len=MAX_TOOL_NAME, multiline=False),
+        description=_tool_text(
+            "TOOL_DESCRIPTION", DEFAULT_TOOL_DESCRIPTION, max_len=MAX_TOOL_DESCRIPTION, multiline=True
+        ),
+        icon_url=icon,
+    )
+
+
+@runtime.cached
+def tool_defaults() -> ToolDefaults:
+    """The stack-wide tool name, description and icon (read alone: code that shows them needs no tables)."""
+    return _tool_defaults()
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     origins = []
     for part in raw.split(","):
@@ -71,6 +148,8 @@ class Settings:
     stage: str = "dev"
     dynamodb_endpoint_url: str | None = None
     kms_endpoint_url: str | None = None
+    # The base of every URL the gateway hands out (launch URLs, tool configuration, exports):
+    # PUBLIC_BASE_URL, else https://{PUBLIC_DOMAIN_NAME} (a custom domain), else the request's host.
     public_base_url: str | None = None
     allowed_app_origins: tuple[str, ...] = field(default_factory=tuple)
     # Learnosity-compatible Data API: signature timestamp window and per-consumer rate limit.
@@ -91,6 +170,8 @@ class Settings:
     # largest body answered inline, counted base64-encoded (Lambda's synchronous response cap is 6 MB).
     exports_bucket: str | None = None
     export_inline_max_bytes: int = 5_000_000
+    # What LMSs display of the tool by default (organisations may set their own).
+    tool: ToolDefaults = field(default_factory=ToolDefaults)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -98,7 +179,7 @@ class Settings:
         missing = [n for n in ("KEYS_TABLE", "LAUNCH_TABLE", "CLASSES_TABLE", "KMS_KEY_ID") if not env.get(n)]
         if missing:
             raise ConfigError(f"missing environment variables: {', '.join(missing)}")
-        base = _url("PUBLIC_BASE_URL")
+        base = _public_base_url()
         return cls(
             keys_table=env["KEYS_TABLE"],
             launch_table=env["LAUNCH_TABLE"],
@@ -117,6 +198,7 @@ class Settings:
             allow_insecure_platform_urls=_bool("ALLOW_INSECURE_PLATFORM_URLS"),
             exports_bucket=env.get("EXPORTS_BUCKET") or None,
             export_inline_max_bytes=_int("EXPORT_INLINE_MAX_BYTES", 5_000_000, low=1, high=5_500_000),
+            tool=_tool_defaults(),
         )
 
 

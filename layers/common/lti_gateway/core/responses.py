@@ -244,8 +244,8 @@ _ERROR_PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">{stylesheet}</head>
 <body{body_style}><h1>{heading}</h1>
 <p>{message}</p>
-<p>{reason}Reference: <code{code_style}>{reference}</code></p>
-{next_step}</body></html>
+{next_step}<p>{reason}Reference: <code{code_style}>{reference}</code>{reference_note}</p>
+</body></html>
 """
 
 # What HTML must not carry raw: C0 controls but tab/LF/CR, DEL, lone surrogates (not encodable). A
@@ -321,15 +321,17 @@ def error_page(
     message: str,
     heading: str | None = None,
     next_step: str | None = None,
+    reference_note: str | None = None,
     show_reason: bool = True,
     csp: str | None = None,
     nonce: str | None = None,
     inline_style: bool = False,
     framed: bool = False,
 ) -> Response:
-    """The one error page: ``title``, ``heading`` (default the title), ``message``, the reason code
-    (unless ``show_reason`` is false), the reference (correlation id) and an optional ``next_step``;
-    the error's status and ``Retry-After``. Every text is escaped here.
+    """The one error page: ``title``, ``heading`` (default the title), ``message``, an optional
+    ``next_step`` (who can fix it), the reason code (unless ``show_reason`` is false), the reference
+    (correlation id) with an optional ``reference_note`` (what to do with it); the error's status and
+    ``Retry-After``. Every text is escaped here.
 
     Styled by :data:`STYLESHEET` in a ``<style>`` element (with ``nonce`` when the page's ``csp`` admits
     styles by nonce; without a ``csp``, under a fresh nonce of its own), or, ``inline_style``, by
@@ -353,6 +355,7 @@ def error_page(
         reason=f"Reason: <code{code_style}>{_text(error.code)}</code><br>" if show_reason else "",
         code_style=code_style,
         reference=_text(correlation_id),
+        reference_note=f"<br>{_text(reference_note)}" if reference_note else "",
         next_step=f"<p>{_text(next_step)}</p>\n" if next_step else "",
     )
     return page(error.status, body, csp=csp, framed=framed, headers=retry_after_header(error))

@@ -1,11 +1,18 @@
 """The URLs of classes and units, and the checks on URLs people store (no open redirect).
 
 - Launch URLs are what an admin pastes into the LMS: ``{base}/lti/launch/{class_id}`` for a class,
-  ``{base}/lti/launch/{class_id}/{unit_id}`` for a unit. ``base`` is ``PUBLIC_BASE_URL`` when set (a
-  custom domain, or the local gateway), else ``https://{requestContext.domainName}`` of the request.
+  ``{base}/lti/launch/{class_id}/{unit_id}`` for a unit. ``base`` (:func:`event_base_url`, the one
+  source of every URL the gateway hands out: launch URLs, tool configuration, registration, exports)
+  is the public base URL when configured (``PUBLIC_BASE_URL``, or ``https://`` and the custom domain
+  of the template's DomainName parameter), else ``https://{requestContext.domainName}`` of the
+  request. Launches are accepted on the public base and on the host they arrive on
+  (:func:`launch_bases`).
 - An app launch URL is where a launch is handed over with ``?ltik=``. It is set per organisation and
   may be overridden per class and per unit; it must be an https URL (http only for loopback hosts)
-  whose origin is one of the ``AllowedAppOrigins`` stack parameter (``*`` allows any).
+  whose origin the organisation allows (:func:`app_origin_allowed`: an owner allowed it by setting an
+  app launch URL there, or in the organisation's ``app_origins``). The ``AllowedAppOrigins`` stack
+  parameter is an optional operator restriction on top: empty (or ``*``) adds none; otherwise every
+  app launch URL must also be on one of its origins.
 - A Class LMS URL is the LMS course home students are sent back to: any absolute http(s) URL.
 """
 
@@ -45,7 +52,9 @@ def base_url(domain_name: str | None) -> str:
 
 
 def event_base_url(event: Mapping[str, Any]) -> str:
-    """The base URL for an API Gateway (payload 2.0) or Function URL event."""
+    """The base URL of every URL handed out in answer to an API Gateway (payload 2.0) or Function URL
+    event: the public base URL when configured (the request's host is then never used), else the
+    request's host."""
     return base_url(str((event.get("requestContext") or {}).get("domainName") or ""))
 
 
@@ -256,8 +265,37 @@ def validate_lms_url(value: Any, *, field: str = "class_lms_url") -> str:
     return check_url(field, value)[0]
 
 
-def validate_app_launch_url(value: Any, *, field: str = "app_launch_url") -> str:
-    """An app launch URL, checked against ``AllowedAppOrigins``; 400 ``app_origin_not_allowed`` if not."""
+def stack_app_origins() -> list[str]:
+    """The stack's ``AllowedAppOrigins`` parameter, each origin normalised (``*`` kept)."""
+    return _normalised_allowed(settings().allowed_app_origins)
+
+
+def _stack_restriction() -> list[str] | None:
+    """The operator's ``AllowedAppOrigins`` (normalised), or None when it restricts nothing (empty, ``*``)."""
+    allowed = stack_app_origins()
+    return None if not allowed or "*" in allowed else allowed
+
+
+def stack_allows(found: str) -> bool:
+    """Whether the operator's ``AllowedAppOrigins`` lets app launch URLs use origin ``found``."""
+    restriction = _stack_restriction()
+    return restriction is None or found in restriction
+
+
+def _refuse_by_stack(field: str, found: str) -> ValidationFailed:
+    return ValidationFailed(
+        {
+            field: f"origin {found} is not allowed on this stack",
+            "allowed_origins": _stack_restriction() or [],
+            "hint": "the stack's operators restrict app origins with the AllowedAppOrigins parameter; "
+            "ask them to add it",
+        },
+        code="app_origin_not_allowed",
+    )
+
+
+def _app_url_parts(value: Any, field: str) -> str:
+    """The checks every app launch URL passes; its origin."""
     _, split, port = check_url(field, value)
     scheme = split.scheme.lower()
     host = split.hostname.lower()
@@ -265,17 +303,77 @@ def validate_app_launch_url(value: Any, *, field: str = "app_launch_url") -> str
         raise ValidationFailed({field: "must use https (http only for 127.0.0.1 or localhost)"})
     if "#" in value:
         raise ValidationFailed({field: "must not contain a fragment (#…); the ltik is added as a query parameter"})
-    allowed = _normalised_allowed(settings().allowed_app_origins)
-    if "*" not in allowed and origin(scheme, host, port) not in allowed:
-        raise ValidationFailed(
-            {
-                field: f"origin {origin(scheme, host, port)} is not allowed",
-                "allowed_origins": allowed,
-                "hint": "ask the stack's administrators to add it to the AllowedAppOrigins parameter",
-            },
-            code="app_origin_not_allowed",
-        )
+    return origin(scheme, host, port)
+
+
+def app_url_origin(value: Any, *, field: str = "app_launch_url") -> str:
+    """The origin of an app launch URL (:func:`validate_app_launch_url` checks it first)."""
+    return _app_url_parts(value, field)
+
+
+def validate_app_launch_url(value: Any, *, field: str = "app_launch_url") -> str:
+    """An app launch URL: https (http only for loopback hosts), no fragment, no user info, ≤ 2048
+    characters, and on an origin the stack's ``AllowedAppOrigins`` permits (400
+    ``app_origin_not_allowed`` if not; empty or ``*``: any). Whether the *organisation* allows the
+    origin is :func:`app_origin_allowed`'s question."""
+    found = _app_url_parts(value, field)
+    if not stack_allows(found):
+        raise _refuse_by_stack(field, found)
     return value
+
+
+def validate_app_origin(value: Any, *, field: str = "app_origins") -> str:
+    """An origin an owner allows app launch URLs on: ``https://host[:port]`` (http only for loopback
+    hosts), no path, query, fragment or user info; normalised (lower case, default port dropped)."""
+    _, split, port = check_url(field, value, strip=True, fragment=False, query=False, max_len=300)
+    if split.path not in ("", "/"):
+        raise ValidationFailed({field: f"{value!r} is not an origin like https://app.example.com (no path)"})
+    scheme, host = split.scheme.lower(), split.hostname.lower()
+    if scheme != "https" and host not in LOOPBACK_HOSTS:
+        raise ValidationFailed({field: "origins must use https (http only for 127.0.0.1 or localhost)"})
+    found = origin(scheme, host, port)
+    if not stack_allows(found):
+        raise _refuse_by_stack(field, found)
+    return found
+
+
+def own_app_origin(org: Mapping[str, Any]) -> str | None:
+    """The origin of the organisation's own ``app_launch_url`` (None: none, or not a valid one)."""
+    url = org.get("app_launch_url")
+    if not url:
+        return None
+    try:
+        return _app_url_parts(url, "app_launch_url")
+    except ValidationFailed:
+        return None
+
+
+def organisation_app_origins(org: Mapping[str, Any] | None) -> list[str] | None:
+    """The origins ``org`` allows app launch URLs on: its ``app_origins`` and the origin of its own
+    ``app_launch_url``, sorted; None for an organisation stored before organisations kept
+    ``app_origins`` (its URLs were checked against the stack's list: that list still decides)."""
+    if org is None or "app_origins" not in org:
+        return None
+    found = {str(o) for o in org.get("app_origins") or ()}
+    own = own_app_origin(org)
+    if own:
+        found.add(own)
+    return sorted(found)
+
+
+def app_origin_allowed(org: Mapping[str, Any] | None, found: str) -> bool:
+    """Whether app launch URLs of ``org`` may be on origin ``found``: the stack permits it
+    (:func:`stack_allows`) and the organisation allows it (its ``app_origins``, or the origin of its own
+    ``app_launch_url``). An organisation stored before ``app_origins`` existed (none on its item) keeps
+    what the stack's list allowed then: a non-empty ``AllowedAppOrigins`` naming it (or ``*``)."""
+    if not stack_allows(found):
+        return False
+    if org is not None and own_app_origin(org) == found:
+        return True
+    allowed = organisation_app_origins(org)
+    if allowed is not None:
+        return found in allowed
+    return bool(stack_app_origins())
 
 
 def effective_app_launch_url(
@@ -287,14 +385,29 @@ def effective_app_launch_url(
 ) -> str | None:
     """Where a launch goes: the unit's app launch URL, else the class's, else the organisation's.
 
-    ``None`` when none is set. With ``recheck`` (the default) the chosen URL is validated again, so
-    an origin removed from ``AllowedAppOrigins`` after the URL was stored is refused at launch time
-    (``ValidationFailed`` with code ``app_origin_not_allowed``).
+    ``None`` when none is set. With ``recheck`` (the default) the chosen URL is validated again and its
+    origin must be allowed for ``org`` (:func:`app_origin_allowed`; never another organisation's list),
+    so an origin an owner removed from ``app_origins``, or the operator from ``AllowedAppOrigins``,
+    after the URL was stored is refused at launch time (``ValidationFailed`` with code
+    ``app_origin_not_allowed``).
     """
     for source in (unit_item, class_item, org):
         url = (source or {}).get("app_launch_url")
-        if url:
-            return validate_app_launch_url(url) if recheck else str(url)
+        if not url:
+            continue
+        if not recheck:
+            return str(url)
+        found = _app_url_parts(url, "app_launch_url")
+        if not app_origin_allowed(org, found):
+            raise ValidationFailed(
+                {
+                    "app_launch_url": f"origin {found} is not allowed for this organisation",
+                    "hint": "an organisation owner allows an origin by setting an app launch URL on it, or "
+                    "by adding it to app_origins (PATCH /api/org)",
+                },
+                code="app_origin_not_allowed",
+            )
+        return str(url)
     return None
 
 
@@ -321,10 +434,14 @@ def with_query(url: str, **params: str) -> str:
 
 
 def launch_bases(event: Mapping[str, Any]) -> list[str]:
-    """The base URLs a launch URL of this gateway may start with: the request's, and the configured ones
-    (``PUBLIC_BASE_URL``, ``LAUNCH_BASE_URL``)."""
-    bases = [event_base_url(event)]
-    for configured in (settings().public_base_url, settings().launch_base_url):
-        if configured and configured not in bases:
-            bases.append(configured)
-    return bases
+    """The base URLs a launch URL of this gateway may start with: the public one (``PUBLIC_BASE_URL``
+    or the custom domain, what every URL handed out starts with), the host the request arrived on (an
+    LMS still using the execute-api URL after the stack moved onto a custom domain keeps launching) and
+    ``LAUNCH_BASE_URL``."""
+    own = str((event.get("requestContext") or {}).get("domainName") or "").strip().lower()
+    candidates = (settings().public_base_url, f"https://{own}" if _DOMAIN.match(own) else None)
+    bases: list[str] = []
+    for base in (*candidates, settings().launch_base_url):
+        if base and base not in bases:
+            bases.append(base)
+    return bases or [event_base_url(event)]  # none: the 400 no_public_base_url

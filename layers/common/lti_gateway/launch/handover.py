@@ -71,7 +71,7 @@ def _ttl() -> int:
 
 
 def _resolve(org_id: str, class_id: str, unit_id: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    class_item, unit_item = classes.get_for_launch(class_id, unit_id)  # read now: never a cached copy
+    class_item, unit_item = classes.get_for_launch(class_id, unit_id, org_id=org_id)  # read now, never cached
     if class_item.get("org_id") != org_id:
         # Another organisation's class: exactly as if it did not exist, but saying which side to check
         # (the key or registration belongs to another organisation than the URL's class, or the URL is

@@ -1,6 +1,10 @@
 """``make run``: the whole gateway on http://127.0.0.1:3000 with a demo organisation to try it with.
 
-    python -m lti_gateway.local [--port N] [--host 127.0.0.1] [--param AllowedAppOrigins=http://localhost:5173]
+    python -m lti_gateway.local [--port N] [--host 127.0.0.1] [--param AllowedAppOrigins=https://app.example.com]
+
+No AllowedAppOrigins is needed: the demo organisation's app launch URL (the demo app) is set by the
+seeding as an owner sets one, which allows its origin; a --param AllowedAppOrigins=... is the operator
+restriction of a deployed stack (the demo app's origin is added to it).
 
 Ctrl-C or SIGTERM stops it. What to paste (URLs, API key, consumer key and secret) is printed and
 written to ``.local/dev-stack.json`` (``--state-dir``), which ``lti-gateway org create --local`` reads.
@@ -103,6 +107,11 @@ def summary(stack: dict[str, Any], state_path: Path) -> str:
             f"  curl -s -X POST -H {bearer} -H 'Content-Type: application/json' \\",
             f'       -d \'{{"label": "Moodle"}}\' {base}/api/keys',
             "  .venv/bin/lti-gateway org create 'Another University' --local",
+            "",
+            "Hand launches over to your own app (setting the URL allows its origin for the organisation):",
+            f"  curl -s -X PATCH -H {bearer} -H 'Content-Type: application/json' \\",
+            f'       -d \'{{"app_launch_url": "http://localhost:5173/lti"}}\' {base}/api/org',
+            f"  .venv/bin/lti-gateway org update {stack['org_id']} --app-launch-url http://localhost:5173/lti --local",
             "",
             "Export the demo class's LTI settings (csv | json | cc = Common Cartridge .imscc | xml):",
             f"  curl -s -H {bearer} '{base}/api/classes/{stack['class_id']}/lti-settings?format=csv'",

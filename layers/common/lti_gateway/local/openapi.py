@@ -42,12 +42,24 @@ PUBLIC = {
 }
 # Bearer routes members may not call (docs/api.md: members cannot see or create LTI keys, manage
 # credentials, platforms, the tool's configuration, or export the whole organisation).
-OWNER_ONLY_PREFIXES = ("/api/keys", "/api/credentials", "/api/platforms", "/api/tool-", "/api/lti-settings")
+OWNER_ONLY_PREFIXES = (
+    "/api/keys",
+    "/api/credentials",
+    "/api/platforms",
+    "/api/tool-",
+    "/api/lti-settings",
+    "/api/launch-errors",
+)
 SESSION_ONLY = {("GET", "/api/idtoken"), ("POST", "/api/deeplinking"), ("POST", "/api/deeplinking/form")}
 
 # -- what a route answers when it succeeds (everything else: 200 JSON) ----------------------------------
 
 SUCCESS = {
+    # A launch URL opened in a browser: a page saying what it is for.
+    ("GET", "/lti/launch/{class_id}"): 200,
+    ("GET", "/lti/launch/{class_id}/{unit_id}"): 200,
+    ("GET", "/lti/launch"): 200,
+    ("GET", "/lti/orgs/{org_id}/launch"): 200,
     ("POST", "/api/keys"): 201,
     ("POST", "/api/credentials"): 201,
     ("POST", "/api/classes"): 201,
@@ -195,7 +207,15 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/keys/{key}/rotate"): _object(
         {"grace_period_seconds": {"type": "integer", "minimum": 0, "maximum": 604800}}
     ),
-    ("PATCH", "/api/org"): _object({"app_launch_url": _URL_OR_NULL}, ("app_launch_url",)),
+    ("PATCH", "/api/org"): _object(
+        {
+            "app_launch_url": _URL_OR_NULL,
+            "app_origins": {"type": ["array", "null"], "maxItems": 50, "items": {"type": "string", "maxLength": 300}},
+            "tool_name": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
+            "tool_description": {"type": ["string", "null"], "minLength": 1, "maxLength": 1000},
+            "tool_icon_url": _URL_OR_NULL,
+        }
+    ),
     ("POST", "/api/credentials"): _object({"role": {"type": "string", "enum": ["owner", "member"]}, "label": _TEXT}),
     ("POST", "/api/classes"): _object(_CLASS, ("name",)),
     ("PATCH", "/api/classes/{class_id}"): _object(_CLASS | _VERSION),

@@ -475,9 +475,12 @@ class LocalGateway:
                     log(f"warning: {name} differs between functions; the local gateway uses {value!r}")
                 merged[name] = value
         merged["PUBLIC_BASE_URL"] = base_url
-        # The demo app (served below at /_demo/app) is where seeded launches are handed over.
+        # The demo app (served below at /_demo/app) is where seeded launches are handed over: the seeding
+        # allows its origin for the demo organisation (as an owner setting an app launch URL does). An
+        # AllowedAppOrigins given here is the operator's restriction on top; it lets the demo app through.
         origins = [o for o in merged.get("ALLOWED_APP_ORIGINS", "").split(",") if o.strip()]
-        merged["ALLOWED_APP_ORIGINS"] = ",".join([*origins, base_url])
+        if origins:
+            merged["ALLOWED_APP_ORIGINS"] = ",".join([*origins, base_url])
         # LTI 1.3 test platforms run on loopback over http (their JWKS, auth and token endpoints). An
         # ALLOW_INSECURE_PLATFORM_URLS in our own environment wins: false gives the deployed stack's rules.
         explicit = os.environ.get("ALLOW_INSECURE_PLATFORM_URLS", "").strip()

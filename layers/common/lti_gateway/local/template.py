@@ -207,9 +207,35 @@ class LocalResources:
         if fn == "Fn::Sub":
             text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
             return self._sub(text, variables)
+        if fn == "Fn::If":
+            name, if_true, if_false = arg
+            return self.resolve(if_true if self.condition(name) else if_false)
         if fn.startswith("Fn::") or fn == "Condition":
             raise TemplateError(f"{fn} is not supported by the local gateway")
         return {fn: self.resolve(arg)}
+
+    def condition(self, name: str) -> bool:
+        """A condition of the template's ``Conditions``, evaluated with the local parameter values."""
+        conditions = self.template.get("Conditions") or {}
+        if name not in conditions:
+            raise TemplateError(f"Fn::If / Condition: condition {name} is not declared")
+        return self._truth(conditions[name])
+
+    def _truth(self, node: Any) -> bool:
+        if isinstance(node, dict) and len(node) == 1:
+            ((fn, arg),) = node.items()
+            if fn == "Condition":
+                return self.condition(arg)
+            if fn == "Fn::Equals":
+                left, right = (self.resolve(value) for value in arg)
+                return str(left) == str(right)
+            if fn == "Fn::Not":
+                return not self._truth(arg[0])
+            if fn == "Fn::And":
+                return all(self._truth(value) for value in arg)
+            if fn == "Fn::Or":
+                return any(self._truth(value) for value in arg)
+        raise TemplateError(f"condition {node!r} is not supported by the local gateway")
 
     def _sub(self, text: str, variables: Mapping[str, Any]) -> str:
         def one(match: re.Match[str]) -> str:
@@ -418,6 +444,8 @@ def outputs(
 
     result = {}
     for name, output in (template.get("Outputs") or {}).items():
+        if "Condition" in output and not local.condition(output["Condition"]):
+            continue  # the stack would not show it (a custom domain's, when none is given locally)
         try:
             result[name] = str(local.resolve(localise(output.get("Value"))))
         except TemplateError as exc:

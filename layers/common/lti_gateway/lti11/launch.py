@@ -65,5 +65,23 @@ def context_record(verified: VerifiedLaunch, org_id: str, class_id: str, unit_id
 
 def learner_outcome(verified: VerifiedLaunch, org_id: str, class_id: str, unit_id: str | None) -> dict[str, Any] | None:
     """The learner's Basic Outcomes data to keep per (context, resource link, learner), or None when the
-    launch has no outcome service. Stored in the same DynamoDB call as the launch context."""
-    return None  # filled in by the back-end grading change
+    launch has no outcome service, no ``lis_result_sourcedid`` (an instructor's launch, in most LMSs) or
+    no ``user_id``. Stored in the same DynamoDB call as the launch context
+    (``repositories/launch.py:outcome_items``), kept a year from the learner's latest launch, so a back
+    end with the context's service key can grade any learner who launched the link."""
+    if not (verified.lis_outcome_service_url and verified.lis_result_sourcedid and verified.user_id):
+        return None
+    outcome = {
+        "org_id": org_id,
+        "consumer_key": verified.consumer_key,
+        "context_id": verified.context_id,
+        "resource_link_id": verified.resource_link_id,
+        "resource_link_title": verified.resource_link_title,
+        "user_id": verified.user_id,
+        "lis_outcome_service_url": verified.lis_outcome_service_url,
+        "lis_result_sourcedid": verified.lis_result_sourcedid,
+        "class_id": class_id,
+        "unit_id": unit_id,
+        "launched_at": int(clock.now()),
+    }
+    return {k: v for k, v in outcome.items() if v is not None}

@@ -364,6 +364,34 @@ def _first_values(params: Sequence[tuple[str, str]]) -> dict[str, str]:
     return values
 
 
+# LTI 1.3 message types, recognised only to name the mistake of sending one in an LTI 1.1 form.
+_LTI13_MESSAGE_TYPES = ("LtiResourceLinkRequest", "LtiDeepLinkingRequest", "LtiSubmissionReviewRequest")
+
+
+def _shown(value: str) -> str:
+    """A received value as a refusal may repeat it: at most 32 characters, unprintables as ``?``."""
+    return "".join(c if c.isprintable() else "?" for c in value[:32])
+
+
+def _version_problem(version: str) -> str:
+    """What is wrong with an ``lti_version`` that is not LTI 1.1's, in plain words."""
+    if version.startswith("1.3") or version.upper().startswith("LTI-1P3"):
+        return (
+            "an LTI 1.3 version in an LTI 1.1 (OAuth 1.0a) launch form: LTI 1.3 launches are an id_token "
+            "posted to the tool's LTI 1.3 redirect URL; LTI 1.1 launches say LTI-1p0"
+        )
+    if version.upper().startswith("LTI-2"):
+        return "LTI 2.0 is not supported: configure the tool as LTI 1.1 (LTI-1p0) or LTI 1.3"
+    return "not an LTI version this tool knows: LTI 1.1 launches say LTI-1p0"
+
+
+def _message_type_problem(message_type: str) -> str:
+    """What is wrong with an ``lti_message_type`` other than a basic launch, in plain words."""
+    if message_type in _LTI13_MESSAGE_TYPES:
+        return "an LTI 1.3 message type in an LTI 1.1 launch form: LTI 1.1 launches are basic-lti-launch-request"
+    return "only basic-lti-launch-request is supported over LTI 1.1"
+
+
 def _lti_launch(oauth: Mapping[str, str], params: Sequence[tuple[str, str]], consumer: Any) -> VerifiedLaunch:
     values = _first_values(params)
     return_url = web_url(values.get("launch_presentation_return_url"))
@@ -375,19 +403,33 @@ def _lti_launch(oauth: Mapping[str, str], params: Sequence[tuple[str, str]], con
     duplicated = [k for k in _SINGLE_VALUED if counts[k] > 1]
     if duplicated:
         raise reject({"parameters": duplicated}, "duplicate_lti_parameter")
-    missing = [k for k in ("lti_message_type", "lti_version", "resource_link_id") if not values.get(k)]
     message_type = values.get("lti_message_type", "")
-    if message_type == CONTENT_ITEM_SELECTION_REQUEST:
-        raise reject({"lti_message_type": message_type}, "content_item_not_supported")
-    if missing:
-        raise reject({"parameters": missing}, "missing_lti_parameter")
-    if message_type != BASIC_LAUNCH:
-        raise reject({"lti_message_type": message_type[:64], "expected": BASIC_LAUNCH}, "unsupported_lti_message_type")
-    if values["lti_version"] not in ACCEPTED_LTI_VERSIONS:
+    version = values.get("lti_version", "")
+    # A wrong version or message type says more than a parameter missing beside it (an LTI 1.3 or 2.0
+    # message lacks LTI 1.1's parameters because it is another protocol): those are named first.
+    if version and version not in ACCEPTED_LTI_VERSIONS:
         raise reject(
-            {"lti_version": values["lti_version"][:32], "accepted": list(ACCEPTED_LTI_VERSIONS)},
+            {
+                "lti_version": _shown(version),
+                "accepted": list(ACCEPTED_LTI_VERSIONS),
+                "problem": _version_problem(version),
+            },
             "unsupported_lti_version",
         )
+    if message_type == CONTENT_ITEM_SELECTION_REQUEST:
+        raise reject({"lti_message_type": message_type}, "content_item_not_supported")
+    if message_type and message_type != BASIC_LAUNCH:
+        raise reject(
+            {
+                "lti_message_type": _shown(message_type),
+                "expected": BASIC_LAUNCH,
+                "problem": _message_type_problem(message_type),
+            },
+            "unsupported_lti_message_type",
+        )
+    missing = [k for k in ("lti_message_type", "lti_version", "resource_link_id") if not values.get(k)]
+    if missing:
+        raise reject({"parameters": missing}, "missing_lti_parameter")
 
     def opt(name: str) -> str | None:
         return values.get(name) or None

@@ -12,7 +12,8 @@ The flow (spec §3): the LMS opens ``GET {registration URL}?openid_configuration
 in a window or iframe → we fetch the platform's OpenID configuration (:class:`SafeHttp`: https and
 public addresses only outside local mode, 5 s timeout, 64 KiB cap, no redirects; the registration
 token as a bearer, as Canvas requires) → its ``issuer`` must have the configuration URL's origin →
-we POST our tool configuration (:mod:`tool_config`) to its ``registration_endpoint`` → we store the
+we POST our tool configuration (:mod:`tool_config`: the organisation's URLs on the public base URL,
+its tool name, description and icon) to its ``registration_endpoint`` → we store the
 returned ``client_id`` and ``deployment_id`` as an active platform of the organisation → we answer the
 page that posts ``{subject: "org.imsglobal.lti.close"}`` to the LMS.
 """
@@ -241,7 +242,9 @@ def _client_registration(
     http: SafeHttp, config: PlatformConfiguration, registration_token: str | None, base: str, org_id: str
 ) -> tuple[str, str | None]:
     """POST our configuration; the platform's ``(client_id, deployment_id or None)``."""
-    payload = tool_config.registration_request(base, org_id, product_family_code=config.product_family_code)
+    payload = tool_config.registration_request(
+        base, org_id, product_family_code=config.product_family_code, tool=tool_config.for_org(org_id)
+    )
     response = _call(
         http,
         "POST",

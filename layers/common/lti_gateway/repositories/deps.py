@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # each factory imports its class: a cold start loads only wha
     from lti_gateway.repositories.exports import ExportFiles, ExportsRepository
     from lti_gateway.repositories.keys import KeysRepository
     from lti_gateway.repositories.launch import LaunchRepository
+    from lti_gateway.repositories.launch_errors import LaunchErrorsRepository
     from lti_gateway.repositories.lms_origins import LmsOriginsRepository
     from lti_gateway.repositories.platforms import PlatformsRepository
     from lti_gateway.repositories.secrets_box import SecretBox
@@ -36,6 +37,14 @@ def launch_repo() -> LaunchRepository:
     from lti_gateway.repositories.launch import LaunchRepository
 
     return LaunchRepository(aws.dynamodb().Table(settings().launch_table))
+
+
+@runtime.cached
+def launch_errors_repo() -> LaunchErrorsRepository:
+    """Refused launches and logins by their reference (launch table, TTL)."""
+    from lti_gateway.repositories.launch_errors import LaunchErrorsRepository
+
+    return LaunchErrorsRepository(aws.dynamodb().Table(settings().launch_table))
 
 
 @runtime.cached

@@ -57,8 +57,8 @@ class KeysRepository(TableRepository):
                 raise Conflict("organisation or credential id already exists") from exc
             raise
 
-    def get_organisation(self, org_id: str) -> dict[str, Any] | None:
-        return self._table.get_item(Key={"pk": org_pk(org_id), "sk": META}).get("Item")
+    def get_organisation(self, org_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"pk": org_pk(org_id), "sk": META}, ConsistentRead=consistent).get("Item")
 
     # -- API credentials ----------------------------------------------------------------------------
     @staticmethod
@@ -414,8 +414,30 @@ class KeysRepository(TableRepository):
         return [strip_none(i) for i in items], next_token
 
     # -- organisation settings (appended) -------------------------------------------------------------
-    def update_organisation_settings(self, org_id: str, fields: dict[str, Any], at: str) -> dict[str, Any]:
-        """Set (None: remove) organisation-level settings; NotFound if the organisation is gone."""
+    def update_organisation_settings(
+        self,
+        org_id: str,
+        fields: dict[str, Any],
+        at: str,
+        *,
+        allow_origin: str | None = None,
+        seed_origins: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        """Set (None: remove) organisation-level settings; NotFound if the organisation is gone.
+
+        ``allow_origin``: appended to the organisation's ``app_origins`` list in the same write unless it
+        is there already (an organisation without the list, stored before it existed, starts it from
+        ``seed_origins``)."""
+        if allow_origin is not None and "app_origins" not in fields:
+            try:
+                return self._update_organisation(org_id, fields, at, allow_origin, seed_origins)
+            except NotFound:
+                pass  # gone, or the origin is allowed already: the plain update below tells which
+        return self._update_organisation(org_id, fields, at, None, ())
+
+    def _update_organisation(
+        self, org_id: str, fields: dict[str, Any], at: str, allow_origin: str | None, seed: tuple[str, ...]
+    ) -> dict[str, Any]:
         names = {f"#f{i}": field for i, field in enumerate(sorted(fields))}
         values: dict[str, Any] = {":at": at}
         sets, removes = ["updated_at = :at"], []
@@ -425,12 +447,19 @@ class KeysRepository(TableRepository):
             else:
                 values[f":{placeholder[1:]}"] = fields[field]
                 sets.append(f"{placeholder} = :{placeholder[1:]}")
+        condition = "attribute_exists(pk)"
+        if allow_origin is not None:
+            names["#origins"] = "app_origins"
+            values.update({":origin": allow_origin, ":one": [allow_origin]})
+            values[":seed"] = [o for o in seed if o != allow_origin]
+            sets.append("#origins = list_append(if_not_exists(#origins, :seed), :one)")
+            condition += " AND NOT contains(#origins, :origin)"
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         try:
             out = self._table.update_item(
                 Key={"pk": org_pk(org_id), "sk": META},
                 UpdateExpression=expression,
-                ConditionExpression="attribute_exists(pk)",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",

@@ -15,7 +15,23 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from lti_gateway.repositories.dynamo import guard_item_size, is_conditional_failure
-from lti_gateway.repositories.schema import META, launch_pk, once_pk, rate_pk, state_pk
+from lti_gateway.repositories.schema import (
+    META,
+    launch_pk,
+    once_pk,
+    outcome_context_digest,
+    outcome_learner_sk,
+    outcome_link_digest,
+    outcome_link_sk,
+    outcome_user_digest,
+    outcomes_pk,
+    rate_pk,
+    state_pk,
+)
+
+# LTI 1.1 outcome records outlive launches: a back end grades a learner months after the launch. Each
+# launch of the learner (and of the link) writes them again with this lifetime from now.
+OUTCOME_RECORD_LIFETIME_SECONDS = 366 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -112,14 +128,76 @@ class LaunchRepository:
         return _state_found(answer.get("Attributes") or {}, now)
 
     # -- launch contexts (behind each ltik) ------------------------------------------------------------
-    def put_launch_context(self, launch_id: str, context: dict[str, Any], *, expires_at: int) -> None:
-        self._table.put_item(
-            Item={**context, "pk": launch_pk(launch_id), "sk": META, "expires_at": expires_at},
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+    def put_launch_context(
+        self,
+        launch_id: str,
+        context: dict[str, Any],
+        *,
+        expires_at: int,
+        learner_outcome: dict[str, Any] | None = None,
+    ) -> None:
+        """Store a launch context (never overwriting one). With ``learner_outcome`` (an LTI 1.1 learner's
+        outcome service data, :func:`lti_gateway.lti11.launch.learner_outcome`) the same call also
+        writes the learner's record and its resource link's record (:func:`outcome_items`): one
+        ``TransactWriteItems``, so a launch still makes one DynamoDB write for its context."""
+        item = {**context, "pk": launch_pk(launch_id), "sk": META, "expires_at": expires_at}
+        if learner_outcome is None:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            return
+        name = self._table.name
+        actions: list[dict[str, Any]] = [
+            {"Put": {"TableName": name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+        ]
+        records = outcome_items({**learner_outcome, "launch_id": launch_id})
+        actions += [{"Put": {"TableName": name, "Item": record}} for record in records]
+        # The resource's client takes plain values (boto3 serializes them for it, as for put_item).
+        self._table.meta.client.transact_write_items(TransactItems=actions)
 
     def get_launch_context(self, launch_id: str, *, now: int) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"pk": launch_pk(launch_id), "sk": META}).get("Item")
         if item is None or int(item.get("expires_at", 0)) <= now:
             return None
         return item
+
+
+def outcome_items(outcome: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resource link record and the learner record of an LTI 1.1 learner's outcome data.
+
+    ``outcome`` names ``org_id``, ``consumer_key``, ``context_id``, ``resource_link_id``, ``user_id``,
+    ``lis_outcome_service_url``, ``lis_result_sourcedid``, ``launched_at`` (epoch seconds) and optionally
+    ``resource_link_title``, ``class_id``, ``unit_id``, ``launch_id``. Both records are plain puts (a later
+    launch replaces them: the newest sourcedid and title win) with ``expires_at`` one year after the launch.
+    """
+    org, key, context, link = (
+        str(outcome["org_id"]),
+        str(outcome["consumer_key"]),
+        outcome.get("context_id"),
+        str(outcome["resource_link_id"]),
+    )
+    user = str(outcome["user_id"])
+    launched_at = int(outcome["launched_at"])
+    pk = outcomes_pk(org, outcome_context_digest(org, key, context))
+    link_digest = outcome_link_digest(org, key, context, link)
+    common = {
+        "org_id": org,
+        "consumer_key": key,
+        "context_id": context,
+        "resource_link_id": link,
+        "resource_link_title": outcome.get("resource_link_title"),
+        "class_id": outcome.get("class_id"),
+        "unit_id": outcome.get("unit_id"),
+        "launched_at": launched_at,
+        "expires_at": launched_at + OUTCOME_RECORD_LIFETIME_SECONDS,
+    }
+    link_item = {**common, "pk": pk, "sk": outcome_link_sk(link_digest), "kind": "lti11_outcome_link"}
+    learner_item = {
+        **common,
+        "pk": pk,
+        "sk": outcome_learner_sk(link_digest, outcome_user_digest(user)),
+        "kind": "lti11_learner_outcome",
+        "user_id": user,
+        "lis_outcome_service_url": str(outcome["lis_outcome_service_url"]),
+        "lis_result_sourcedid": str(outcome["lis_result_sourcedid"]),
+        "launch_id": outcome.get("launch_id"),
+    }
+    return [{k: v for k, v in i.items() if v is not None} for i in (link_item, learner_item)]

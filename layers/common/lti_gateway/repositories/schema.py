@@ -48,10 +48,17 @@ one-time value (LTI 1.1 nonce)        ``ONCE#{scope}`` / ``{value}``
 LTI 1.3 login state                   ``STATE#{state}`` / ``META``
 launch context (behind an ltik)       ``LAUNCH#{launch_id}`` / ``META``
 service key (no TTL: long-lived)      ``SERVICEKEY#{sha256 of the key}`` / ``META``
-the key a resource link holds now     ``SERVICESLOT#{slot}`` / ``META`` (``key_hash``, ``launch_id``)
+the key an LMS context holds now      ``SERVICESLOT#{slot}`` / ``META`` (``key_hash``, ``generation``,
+                                      ``status`` active|revoked, ``revoked_at``; slots of keys issued
+                                      before context keys name a resource link too)
+LTI 1.1 outcome link (TTL ~1 year)    ``OUTCOMES#{org}#{context digest}`` / ``LINK#{link digest}``
+LTI 1.1 learner outcome (TTL ~1 y)    ``OUTCOMES#{org}#{context digest}`` /
+                                      ``LEARNER#{link digest}#{user digest}`` (outcome URL, sourcedid)
 platform access token (TTL)           ``PLATFORMTOKEN#{cache key}`` / ``META`` (sealed token)
 idempotency record                    ``IDEMPOTENCY#{scope}`` / Powertools' key (built in
                                       ``repositories/idempotency.py``)
+launch error record (TTL 31 days)     ``LAUNCHERR#{reference}`` / ``META`` (``org_id``: the one
+                                      organisation that may read it; ``repositories/launch_errors.py``)
 ====================================  ==========================================================
 
 Classes & units table (``repositories/classes.py``, read by ``exports.py``):
@@ -68,6 +75,10 @@ origin     ``ORG#{org}#LMSORIGINS`` /          —  (``repositories/lms_origins.
 """
 
 from __future__ import annotations
+
+import base64
+import hashlib
+import json
 
 META = "META"
 CURRENT = "CURRENT"
@@ -183,6 +194,51 @@ def slot_pk(slot: str) -> str:
 
 def token_pk(cache_key: str) -> str:
     return f"PLATFORMTOKEN#{cache_key}"
+
+
+def launch_error_pk(reference: str) -> str:
+    """A refused launch or login, by the reference (correlation id) its error page showed."""
+    return f"LAUNCHERR#{reference}"
+
+
+# LTI 1.1 outcome records: one partition per (organisation, consumer key, LMS context), so a Query on
+# ``pk`` lists a context's resource links (``LINK#``) or one link's learners (``LEARNER#{link}#``). The
+# organisation is in the partition key itself: no digest of another organisation's context can name it.
+LINK_PREFIX = "LINK#"
+LEARNER_PREFIX = "LEARNER#"
+
+
+def _identity(*parts: str | None) -> bytes:
+    return json.dumps(list(parts)).encode()
+
+
+def outcome_context_digest(org_id: str, consumer_key: str, context_id: str | None) -> str:
+    return hashlib.sha256(b"lti11-outcomes:" + _identity(org_id, f"1.1|{consumer_key}", context_id)).hexdigest()[:40]
+
+
+def outcome_link_digest(org_id: str, consumer_key: str, context_id: str | None, resource_link_id: str | None) -> str:
+    """22 URL-safe characters naming one resource link: exactly the body of its ``li11_`` line item id
+    (``app_api/line_item_ids.lti11_id``), so a line item id names its link record without a lookup table."""
+    identity = json.dumps([org_id, f"1.1|{consumer_key}", context_id, resource_link_id])
+    digest = hashlib.sha256(("lti11-line-item:" + identity).encode()).digest()[:16]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def outcome_user_digest(user_id: str) -> str:
+    return hashlib.sha256(b"lti11-user:" + user_id.encode()).hexdigest()[:32]
+
+
+def outcomes_pk(org_id: str, context_digest: str) -> str:
+    return f"OUTCOMES#{org_id}#{context_digest}"
+
+
+def outcome_link_sk(link_digest: str) -> str:
+    return f"{LINK_PREFIX}{link_digest}"
+
+
+def outcome_learner_sk(link_digest: str, user_digest: str | None = None) -> str:
+    """One learner's sort key; without ``user_digest`` the prefix of all learners of the link."""
+    return f"{LEARNER_PREFIX}{link_digest}#{user_digest or ''}"
 
 
 # -- classes & units table ---------------------------------------------------------------------------
