@@ -53,8 +53,8 @@ def test_a_throttled_nonce_write_is_a_503_page_and_the_same_launch_works_on_retr
 def test_a_launch_context_write_that_times_out_is_a_503_page_and_stores_no_context(faults, lti11, launch_fn, stack):
     assert launch_fn(lti11()).status == 302  # warm: key, class and organisation cached
     # The nonce (PutItem) goes through; the context, written with the learner's outcome records in one
-    # transaction (the launch carries an outcome service), does not.
-    faults.fail("dynamodb.TransactWriteItems", faults.read_timeout())
+    # BatchWriteItem (the launch carries an outcome service), does not.
+    faults.fail("dynamodb.BatchWriteItem", faults.read_timeout())
 
     assert_page(launch_fn(lti11()), 503, "service_unavailable")
     assert len(items(stack, "LAUNCH#")) == 1  # only the warm-up's
@@ -137,3 +137,55 @@ def test_a_jwks_that_is_down_with_nothing_cached_is_a_502_page(world, launch_fn,
 
     assert_page(answer, 502, "jwks_unavailable")
     assert items(stack, "LAUNCH#") == []
+
+
+def _unprocessed(monkeypatch, keep):
+    """DynamoDB answering every BatchWriteItem by leaving the items ``keep(item)`` picks unprocessed
+    (what it does under throttling); the others are written."""
+    import botocore.client
+
+    real = botocore.client.BaseClient._make_api_call
+    sent: list[int] = []
+
+    def answer(self, operation, params):
+        if operation != "BatchWriteItem":
+            return real(self, operation, params)
+        sent.append(1)
+        [(table, requests)] = params["RequestItems"].items()
+        left = [r for r in requests if keep(r["PutRequest"]["Item"])]
+        done = [r for r in requests if not keep(r["PutRequest"]["Item"])]
+        if done:
+            real(self, operation, {"RequestItems": {table: done}})
+        return {"UnprocessedItems": {table: left} if left else {}}
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", answer)
+    monkeypatch.setattr("lti_gateway.repositories.launch.BATCH_BACKOFF_SECONDS", 0)
+    return sent
+
+
+def _pk(item) -> str:
+    value = item["pk"]
+    return value["S"] if isinstance(value, dict) else value
+
+
+def test_a_context_dynamodb_keeps_leaving_unprocessed_is_a_503_page(faults, lti11, launch_fn, stack, monkeypatch):
+    assert launch_fn(lti11()).status == 302
+    sent = _unprocessed(monkeypatch, lambda item: _pk(item).startswith("LAUNCH#"))
+
+    assert_page(launch_fn(lti11()), 503, "service_unavailable")
+    assert len(sent) == 3 and len(items(stack, "LAUNCH#")) == 1  # retried, then refused; only the warm-up's
+
+
+def test_an_unprocessed_learner_record_is_sent_again(faults, lti11, launch_fn, stack, monkeypatch):
+    assert launch_fn(lti11()).status == 302
+    first = []
+
+    def once(item) -> bool:  # the learner record is left unprocessed by the first answer only
+        if _pk(item).startswith("OUTCOMES#") and not first:
+            first.append(1)
+            return True
+        return False
+
+    sent = _unprocessed(monkeypatch, once)
+    assert launch_fn(lti11()).status == 302
+    assert len(sent) == 2 and len(items(stack, "LAUNCH#")) == 2

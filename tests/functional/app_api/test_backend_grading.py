@@ -366,7 +366,7 @@ def test_the_records_are_written_with_the_launch_context_in_one_call(
     without = list(calls)
 
     assert len(with_records) == len(without)
-    assert with_records.count("TransactWriteItems") == 1 and "TransactWriteItems" not in without
+    assert with_records.count("BatchWriteItem") == 1 and "BatchWriteItem" not in without
     records = {i["sk"].split("#")[0]: i for i in launch_items(stack, "OUTCOMES#") if i.get("user_id", "cy") == "cy"}
     learner = records["LEARNER"]
     assert learner["lis_result_sourcedid"] == "sd-cy-3" and learner["lis_outcome_service_url"] == lms.url
@@ -425,9 +425,7 @@ def test_a_13_context_key_keeps_working_after_a_newer_launch_of_another_link(lti
     assert set(lms.scores) == {MOODLE_ITEM, f"{lms.line_items_path}/1"}
 
 
-def test_a_learner_record_past_its_year_is_not_used_even_before_dynamodb_sweeps_it(
-    course, token_fn, lms, monkeypatch
-):
+def test_a_learner_record_past_its_year_is_not_used_even_before_dynamodb_sweeps_it(course, token_fn, lms, monkeypatch):
     from lti_gateway.core import clock
 
     item = _only_line_item(token_fn, course)

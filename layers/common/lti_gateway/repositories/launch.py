@@ -9,11 +9,13 @@ context over DynamoDB's 400 KB is a 413 ``item_too_large``, never a ``Validation
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from lti_gateway.core.observability import logger
 from lti_gateway.repositories.dynamo import guard_item_size, is_conditional_failure
 from lti_gateway.repositories.schema import (
     META,
@@ -32,6 +34,9 @@ from lti_gateway.repositories.schema import (
 # LTI 1.1 outcome records outlive launches: a back end grades a learner months after the launch. Each
 # launch of the learner (and of the link) writes them again with this lifetime from now.
 OUTCOME_RECORD_LIFETIME_SECONDS = 366 * 24 * 3600
+# A launch's BatchWriteItem: sent at most this often while DynamoDB leaves items unprocessed.
+BATCH_ATTEMPTS = 3
+BATCH_BACKOFF_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -139,19 +144,34 @@ class LaunchRepository:
         """Store a launch context (never overwriting one). With ``learner_outcome`` (an LTI 1.1 learner's
         outcome service data, :func:`lti_gateway.lti11.launch.learner_outcome`) the same call also
         writes the learner's record and its resource link's record (:func:`outcome_items`): one
-        ``TransactWriteItems``, so a launch still makes one DynamoDB write for its context."""
+        ``BatchWriteItem``, so a launch still makes one DynamoDB write call, at one write unit per item.
+
+        Not a transaction: that would cost two write units per item and, locally, a copy of every moto
+        table per launch. The batch's put of the context is unconditional, which is safe: launch ids are
+        144 random bits, never reused. Items DynamoDB leaves unprocessed (throttling) are sent again
+        (:data:`BATCH_ATTEMPTS` in all); a context still unwritten then is the usual 503, while a learner
+        record alone still unwritten is logged and the launch goes on (its next launch writes it)."""
         item = {**context, "pk": launch_pk(launch_id), "sk": META, "expires_at": expires_at}
         if learner_outcome is None:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
             return
-        name = self._table.name
-        actions: list[dict[str, Any]] = [
-            {"Put": {"TableName": name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
-        ]
         records = outcome_items({**learner_outcome, "launch_id": launch_id})
-        actions += [{"Put": {"TableName": name, "Item": record}} for record in records]
-        # The resource's client takes plain values (boto3 serializes them for it, as for put_item).
-        self._table.meta.client.transact_write_items(TransactItems=actions)
+        name = self._table.name
+        pending = {name: [{"PutRequest": {"Item": one}} for one in (item, *records)]}
+        for attempt in range(BATCH_ATTEMPTS):
+            if attempt:
+                time.sleep(BATCH_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            # The resource's client takes plain values (boto3 serializes them for it, as for put_item).
+            pending = self._table.meta.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                return
+        left = [request["PutRequest"]["Item"] for request in pending.get(name, [])]
+        if any(one.get("pk") == item["pk"] for one in left):
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "launch context unprocessed"}},
+                "BatchWriteItem",
+            )
+        logger.warning("learner outcome record not written", extra={"unprocessed": len(left)})
 
     def get_launch_context(self, launch_id: str, *, now: int) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"pk": launch_pk(launch_id), "sk": META}).get("Item")
