@@ -351,6 +351,9 @@ def test_an_organisation_from_before_keeps_what_the_stack_list_allowed(
         ["app.example.com"],
         [7],
         ["https://app.example.com"] * 51,
+        ["https://app.example.com:0"],
+        ["https://*.example.com"],
+        ["https://app_x.example.com"],
     ],
 )
 def test_bad_app_origins_are_refused(keys_fn, org, stack, value):

@@ -444,3 +444,15 @@ def test_a_learner_record_past_its_year_is_not_used_even_before_dynamodb_sweeps_
     assert lms.received == []
     listed = api(token_fn, course["api_key"], "GET", "/api/lineitems", key=course["sk"])
     assert listed.status == 200 and listed.body["lineItems"] == []
+
+
+def test_a_learner_the_lms_no_longer_knows_does_not_hide_the_others(course, token_fn, lti11_launch, lms):
+    lti11_launch(learner_params(lms.url, "dan", sourcedid="sd-dan-gone"))  # the LMS refuses this sourcedid
+    item_id = _only_line_item(token_fn, course)["id"]
+
+    every = api(token_fn, course["api_key"], "GET", f"/api/lineitems/{item_id}/scores", key=course["sk"])
+    too_many = api(token_fn, course["api_key"], "GET", f"/api/lineitems/{item_id}/scores?limit=21", key=course["sk"])
+
+    assert every.status == 200, every.raw
+    assert sorted(s["userId"] for s in every.body["scores"]) == ["ada", "bob", "cy"]
+    assert_contract_error(too_many, 400, "VALIDATION_ERROR")

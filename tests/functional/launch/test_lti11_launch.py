@@ -6,6 +6,7 @@ Every rejection is a 4xx HTML page (or, once the signature verified, a redirect 
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -360,4 +361,20 @@ def test_a_unit_url_of_another_organisations_class_says_nothing_about_its_units(
         answer = launch_fn(event)
         # The same answer for an existing and a missing unit of a class that is not the key's organisation's.
         assert answer.status == 404 and "class_not_in_organisation" in answer.raw, answer.raw
+    assert launch_items(stack) == []
+
+
+def test_a_made_up_class_and_another_organisations_class_read_alike(world, launch_fn, stack, make_org):
+    other = make_org("Other University")
+    theirs = classes.create_class(
+        orgs.Principal(other.org_id, other.credential_id, "owner"), {"name": "Theirs"}, base=f"https://{HOST}"
+    )
+    pages = []
+    for class_id in (theirs["class_id"], "cls_00000000000000aa"):
+        target = f"https://{HOST}/lti/launch/{class_id}"
+        signed = sign_launch(target, _without_return(), consumer_key=world["key"], secret=world["secret"])
+        answer = launch_fn(launch_event(signed, host=HOST, raw_path=_path(target)))
+        assert answer.status == 404 and "class_not_in_organisation" in answer.raw
+        pages.append(re.sub(r"<code>[^<]*</code>|nonce-[^'\"]+|nonce=\"[^\"]+\"", "", answer.raw).replace(class_id, ""))
+    assert pages[0] == pages[1]
     assert launch_items(stack) == []

@@ -962,3 +962,28 @@ def test_a_deep_linking_request_naming_no_class_says_so(world, launch_fn, token_
     assert gateway["orgId"] == world["org"].org_id
     assert gateway["classId"] is None and gateway["unitId"] is None and gateway["target"] is None
     assert gateway["launchUrl"].startswith("https://") and "/launch" in gateway["launchUrl"]
+
+
+def test_a_verified_launch_refused_at_another_organisations_class_is_recorded_for_its_own(
+    world, launch_fn, keys_fn, make_org
+):
+    from tests.functional.admin.test_launch_errors_api import lookup_event
+
+    other = make_org("Other University")
+    owner = orgs.Principal(other.org_id, other.credential_id, "owner")
+    target = classes.create_class(owner, {"name": "Their class"}, base=BASE)["launch_url"]
+    auth = login(launch_fn, target)
+    token = id_token_for({**auth, "_target": target}, sub="user-7")
+    event = launch_post({"id_token": token, "state": auth["state"]}, urlsplit(target).path)
+    event["requestContext"]["requestId"] = reference = "Planted1234567="
+
+    answer = launch_fn(event)  # verified, so back to the LMS with lti_errormsg
+    assert answer.status == 302 and "lti_errormsg=" in answer.headers["location"]
+    theirs = keys_fn(lookup_event(reference, other.api_key))
+    ours = keys_fn(lookup_event(reference, world["org"].api_key))
+    assert theirs.status == 404  # nothing planted in the class's organisation
+    assert ours.status == 200, ours.raw
+    record = ours.body
+    assert (record["code"], record["verified"]) == ("class_not_in_organisation", True)
+    assert (record["platform_id"], record["issuer"], record["client_id"]) == (world["platform"]["id"], ISS, CLIENT_ID)
+    assert record["lms"]["context_id"] == "course-1" and record["lms"]["user_id"] == "user-7"

@@ -62,7 +62,10 @@ ROUTE_LIMIT = 200
 CODE_LIMIT = 64
 # Details keys a record leaves out: the stack's configuration, not the organisation's.
 _UNRECORDED_DETAILS = frozenset({"allowed_origins"})
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+# C0 and C1 controls, lone surrogates, and the invisible format characters that reorder or hide text
+# (bidirectional overrides and isolates, zero-width characters): a stranger's values must read as sent
+# in a terminal (`lti-gateway launch-errors show`) and in a console.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 NOT_FOUND = "no launch error with this reference in your organisation (records are kept for 31 days)"
 
 

@@ -185,10 +185,11 @@ class ServiceContext:
         """Organisation + platform + LMS context: one service key per such slot (context keys)."""
         return json.dumps(["context", self.org_id, self._platform(), self.context_id])
 
-    def _platform(self) -> str:
+    def _platform(self) -> list[str | None]:
+        """Each part its own JSON element: no issuer or client id can run into the next."""
         if self.family == "1.1":
-            return f"1.1|{self.consumer_key}"
-        return f"1.3|{self.issuer}|{self.client_id}|{self.deployment_id}"
+            return ["1.1", self.consumer_key]
+        return ["1.3", self.issuer, self.client_id, self.deployment_id]
 
 
 def _str(value: Any) -> str | None:

@@ -39,9 +39,10 @@ from urllib.parse import urlsplit, urlunsplit
 from lti_gateway.app_api import line_item_ids
 from lti_gateway.app_api import platform_services as ps
 from lti_gateway.app_api.auth import AppSession
-from lti_gateway.app_api.errors import not_available, platform_failed, validation_error
+from lti_gateway.app_api.errors import PLATFORM_REQUEST_FAILED, not_available, platform_failed, validation_error
 from lti_gateway.app_api.launch_context import ServiceContext
 from lti_gateway.core.errors import ApiError, OutcomeFailed
+from lti_gateway.core.observability import logger
 from lti_gateway.core.urls import with_query
 from lti_gateway.core.vocabulary import SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE
 from lti_gateway.lti11 import consumer_keys, outcomes
@@ -284,7 +285,9 @@ def _lti11_item_or_404(ctx: ServiceContext, raw_id: str) -> dict[str, Any]:
 # -- LTI 1.1: a context's resource links and learners (service keys) --------------------------------------
 
 _LINK_DIGEST = re.compile(r"[A-Za-z0-9_-]{22}")
-MAX_RESULTS_READ = 100  # readResult calls for one results listing without userId
+# readResult calls for one results listing without userId: each is a signed call to the LMS (~0.1 to 0.5 s),
+# and 20 stay well inside the function's 15 s timeout. More learners: ask per userId.
+MAX_RESULTS_READ = 20
 
 
 def _lti11_line_items(ctx: ServiceContext) -> list[dict[str, Any]]:
@@ -535,9 +538,18 @@ def _lti11_read_context(
         ctx.org_id, str(ctx.consumer_key), ctx.context_id, digest, limit=limit
     )
     scores: list[dict[str, Any]] = []
+    failed: ApiError | None = None
     for record in records:
         if record.get("org_id") == ctx.org_id and record.get("consumer_key") == ctx.consumer_key:
-            scores += _lti11_read(_learner_context(ctx, record), item_id, None)["scores"]
+            try:
+                scores += _lti11_read(_learner_context(ctx, record), item_id, None)["scores"]
+            except ApiError as error:  # one learner the LMS no longer knows does not hide the others
+                if error.code != PLATFORM_REQUEST_FAILED:
+                    raise  # ours (a revoked consumer key, a URL outside the context): the same for all
+                failed = error
+                logger.warning("readResult failed for one learner", extra={"code": error.code})
+    if failed is not None and not scores:
+        raise failed
     return {"scores": scores}
 
 

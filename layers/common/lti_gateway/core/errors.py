@@ -162,11 +162,26 @@ class LaunchRefused(GatewayError):
     """A verified launch that cannot proceed (unknown class, LTI disabled, no app configured).
 
     ``return_url`` is set: the signature verified, so the LMS may be sent back with ``lti_errormsg``.
+    ``org_id`` and ``launch_facts`` (key or platform, LMS ids) name whose launch it was, for the launch
+    error record; ``verified`` is always true.
     """
 
-    def __init__(self, details: Any, *, code: str, status: int, return_url: str | None):
+    verified = True
+
+    def __init__(
+        self,
+        details: Any,
+        *,
+        code: str,
+        status: int,
+        return_url: str | None,
+        org_id: str | None = None,
+        launch_facts: dict[str, str] | None = None,
+    ):
         super().__init__(details, code=code, status=status)
         self.return_url = return_url
+        self.org_id = org_id
+        self.launch_facts = launch_facts or {}
 
 
 # -- LTI 1.1 launches ------------------------------------------------------------------------------

@@ -331,6 +331,10 @@ def validate_app_origin(value: Any, *, field: str = "app_origins") -> str:
     scheme, host = split.scheme.lower(), split.hostname.lower()
     if scheme != "https" and host not in LOOPBACK_HOSTS:
         raise ValidationFailed({field: "origins must use https (http only for 127.0.0.1 or localhost)"})
+    if port == 0 or not (_DOMAIN.match(host) or parse_address(host.strip("[]")) is not None):
+        raise ValidationFailed(
+            {field: f"{value!r} is not an origin like https://app.example.com (a host name or address)"}
+        )
     found = origin(scheme, host, port)
     if not stack_allows(found):
         raise _refuse_by_stack(field, found)

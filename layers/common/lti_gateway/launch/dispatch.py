@@ -68,7 +68,13 @@ def lti11_launch(
         params = http.form_pairs(event)
     verified = lti11.verify(event, params)
     org_id = verified.consumer.org_id
-    with handover.after_verification(verified.launch_presentation_return_url):
+    facts = {
+        "consumer_key": verified.consumer_key,
+        "context_id": verified.context_id,
+        "resource_link_id": verified.resource_link_id,
+        "user_id": verified.user_id,
+    }
+    with handover.after_verification(verified.launch_presentation_return_url, org_id=org_id, facts=facts):
         where = handover.destination(org_id, class_id, unit_id)
     handover.remember_context(where.class_item, verified.context_id, verified.consumer_key)
     launch_url = http.public_url(event, public_base_url=settings().launch_base_url)
@@ -94,7 +100,17 @@ def lti13_launch(
 ) -> Handover:
     validated = lti13.validate(params, org_id, event=event)
     org_id = str(validated.registration.org_id)
-    with handover.after_verification(lti13.return_url(validated)):
+    registration = validated.registration
+    facts = {
+        "platform_id": registration.platform_id,
+        "issuer": registration.issuer,
+        "client_id": validated.client_id,
+        "deployment_id": validated.deployment_id,
+        "context_id": lti13.context_id(validated),
+        "resource_link_id": lti13.resource_link_id(validated),
+        "user_id": validated.claims.get("sub"),
+    }
+    with handover.after_verification(lti13.return_url(validated), org_id=org_id, facts=facts):
         class_id, unit_id = lti13.target(validated, launch_bases(event), path_class, path_unit)
         where = handover.destination(org_id, class_id, unit_id)
     handover.remember_context(where.class_item, lti13.context_id(validated), str(validated.registration.issuer))

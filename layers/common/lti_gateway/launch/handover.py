@@ -58,12 +58,24 @@ class Destination:
 
 
 @contextmanager
-def after_verification(return_url: str | None) -> Iterator[None]:
-    """Refusals raised inside carry ``return_url`` (see the module docstring)."""
+def after_verification(
+    return_url: str | None, *, org_id: str | None = None, facts: dict[str, Any] | None = None
+) -> Iterator[None]:
+    """Refusals raised inside carry ``return_url`` (see the module docstring), and for the launch error
+    record (:mod:`lti_gateway.launch.error_records`) the organisation the verified launch belongs to and
+    what it named (key or platform, LMS ids): the record goes to that organisation, never to the one
+    whose class the URL named."""
     try:
         yield
     except GatewayError as error:
-        raise LaunchRefused(error.details, code=error.code, status=error.status, return_url=return_url) from None
+        raise LaunchRefused(
+            error.details,
+            code=error.code,
+            status=error.status,
+            return_url=return_url,
+            org_id=org_id,
+            launch_facts={k: v for k, v in (facts or {}).items() if isinstance(v, str) and v},
+        ) from None
 
 
 def _ttl() -> int:
@@ -71,15 +83,21 @@ def _ttl() -> int:
 
 
 def _resolve(org_id: str, class_id: str, unit_id: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    class_item, unit_item = classes.get_for_launch(class_id, unit_id, org_id=org_id)  # read now, never cached
+    # Another organisation's class and no class at all get the same answer, saying which side to check
+    # (the key or registration belongs to another organisation than the URL's class, or the URL is
+    # wrong), never whose class it is nor whether it exists.
+    refused = NotFound(
+        {"class_id": "no class with this id belongs to the organisation of this consumer key or platform"},
+        code="class_not_in_organisation",
+    )
+    try:
+        class_item, unit_item = classes.get_for_launch(class_id, unit_id, org_id=org_id)  # read now, never cached
+    except NotFound as error:
+        if isinstance(error.details, dict) and "class_id" in error.details:
+            raise refused from None
+        raise
     if class_item.get("org_id") != org_id:
-        # Another organisation's class: exactly as if it did not exist, but saying which side to check
-        # (the key or registration belongs to another organisation than the URL's class, or the URL is
-        # wrong), never whose class it is.
-        raise NotFound(
-            {"class_id": "no class with this id belongs to the organisation of this consumer key or platform"},
-            code="class_not_in_organisation",
-        )
+        raise refused
     return class_item, unit_item
 
 

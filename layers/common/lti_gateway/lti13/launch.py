@@ -170,6 +170,11 @@ def launch_url(validated: ValidatedLaunch, event: Mapping[str, Any]) -> str | No
     )
 
 
+def resource_link_id(validated: ValidatedLaunch) -> str | None:
+    """The LMS resource link (``resource_link.id``) the launch comes from, if it names one."""
+    return _string((validated.claims.get(lti.RESOURCE_LINK) or {}).get("id"))
+
+
 def context_id(validated: ValidatedLaunch) -> str | None:
     """The LMS course (``context.id``) the launch comes from, if it names one."""
     return _string((validated.claims.get(lti.CONTEXT) or {}).get("id"))
