@@ -145,8 +145,9 @@ def test_a_deleted_class_refuses_the_very_next_launch_into_it_and_its_units(worl
     deleted = owner_call(classes_fn, world, "classes-delete.json", class_id=world["class"]["class_id"])
     assert deleted.status == 204
 
-    assert_refused(launch(launch_fn, world), 404, "not_found")
-    assert_refused(launch(launch_fn, world, unit=True), 404, "not_found")
+    # A deleted class reads as no class of this key's organisation (the same as any class id not its own).
+    assert_refused(launch(launch_fn, world), 404, "class_not_in_organisation")
+    assert_refused(launch(launch_fn, world, unit=True), 404, "class_not_in_organisation")
 
 
 def test_a_deleted_unit_refuses_the_very_next_launch_into_it(world, launch_fn, classes_fn):
