@@ -456,3 +456,27 @@ def test_a_learner_the_lms_no_longer_knows_does_not_hide_the_others(course, toke
     assert every.status == 200, every.raw
     assert sorted(s["userId"] for s in every.body["scores"]) == ["ada", "bob", "cy"]
     assert_contract_error(too_many, 400, "VALIDATION_ERROR")
+
+
+def test_one_consumer_key_on_two_lms_sites_keeps_their_learners_apart(course, token_fn, lti11_launch, lms):
+    # A second Moodle site with the same consumer key, whose course, link and user ids are the first's.
+    with OutcomeService({course["key"]: course["secret"]}, {"sd-ada-site-b"}) as site_b:
+        launched = lti11_launch(learner_params(site_b.url, "ada", sourcedid="sd-ada-site-b"))
+        key_b = service_key_of(token_fn, course["api_key"], launched)
+        assert key_b is not None and key_b != course["sk"]
+
+        for key, given in ((key_b, 3), (course["sk"], 9)):
+            [item] = api(token_fn, course["api_key"], "GET", "/api/lineitems", key=key).body["lineItems"]
+            answer = api(
+                token_fn,
+                course["api_key"],
+                "POST",
+                f"/api/lineitems/{item['id']}/scores",
+                {**SCORE, "userId": "ada", "scoreGiven": given},
+                key=key,
+            )
+            assert answer.status == 204, answer.raw
+
+        assert [(r.sourcedid, r.score) for r in site_b.received] == [("sd-ada-site-b", "0.3")]
+        assert [(r.sourcedid, r.score) for r in lms.received] == [("sd-ada-1", "0.9")]
+        assert site_b.rejections == [] and lms.rejections == []

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from lti_gateway.core.urls import lms_instance
 from lti_gateway.core.vocabulary import AGS_ENDPOINT, CONTEXT, DEPLOYMENT_ID, NRPS, RESOURCE_LINK
 
 
@@ -64,6 +65,8 @@ class ServiceContext:
     # LTI 1.1 Basic Outcomes
     consumer_key: str | None = None
     outcome_url: str | None = None
+    # Which LMS site (the outcome service's origin): part of a context key's and the records' identity.
+    lms_instance: str | None = None
     sourcedid: str | None = None
     # LTI 1.3
     platform_id: str | None = None
@@ -108,7 +111,7 @@ class ServiceContext:
             "scope": "context",
         }
         if self.family == "1.1":
-            return ServiceContext(**common, consumer_key=self.consumer_key)
+            return ServiceContext(**common, consumer_key=self.consumer_key, lms_instance=self.lms_instance)
         ags = dict(self.ags or {}) or None
         own = (ags or {}).get("lineitem")
         return ServiceContext(
@@ -169,6 +172,7 @@ class ServiceContext:
             resource_link_title=_str(context.get("resource_link_title")),
             consumer_key=_str(context.get("consumer_key")),
             outcome_url=_str(context.get("lis_outcome_service_url")),
+            lms_instance=lms_instance(context.get("lis_outcome_service_url")),
             sourcedid=_str(context.get("lis_result_sourcedid")),
         )
 
@@ -188,7 +192,7 @@ class ServiceContext:
     def _platform(self) -> list[str | None]:
         """Each part its own JSON element: no issuer or client id can run into the next."""
         if self.family == "1.1":
-            return ["1.1", self.consumer_key]
+            return ["1.1", self.consumer_key, self.lms_instance]
         return ["1.3", self.issuer, self.client_id, self.deployment_id]
 
 

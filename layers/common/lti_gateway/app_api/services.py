@@ -294,7 +294,9 @@ def _lti11_line_items(ctx: ServiceContext) -> list[dict[str, Any]]:
     if not ctx.is_context_key:
         _require_outcomes(ctx)
         return [_lti11_line_item(ctx)]
-    links = deps.app_tokens_repo().list_outcome_links(ctx.org_id, str(ctx.consumer_key), ctx.context_id)
+    links = deps.app_tokens_repo().list_outcome_links(
+        ctx.org_id, str(ctx.consumer_key), ctx.context_id, lms=ctx.lms_instance
+    )
     return [_link_item(link) for link in links if link.get("org_id") == ctx.org_id]
 
 
@@ -312,7 +314,9 @@ def _link_record(ctx: ServiceContext, raw_id: str) -> dict[str, Any]:
     digest = decoded[len(line_item_ids.LTI11_PREFIX) :] if decoded.startswith(line_item_ids.LTI11_PREFIX) else ""
     link = None
     if _LINK_DIGEST.fullmatch(digest):
-        link = deps.app_tokens_repo().get_outcome_link(ctx.org_id, str(ctx.consumer_key), ctx.context_id, digest)
+        link = deps.app_tokens_repo().get_outcome_link(
+            ctx.org_id, str(ctx.consumer_key), ctx.context_id, digest, lms=ctx.lms_instance
+        )
     if link is None or link.get("org_id") != ctx.org_id:
         raise ApiError(
             404,
@@ -327,7 +331,7 @@ def _learner(ctx: ServiceContext, link: dict[str, Any], user_id: str) -> Service
     from the outcome record that launch wrote; None when the learner never launched it."""
     digest = str(link["sk"]).split("#", 1)[1]
     record = deps.app_tokens_repo().get_learner_outcome(
-        ctx.org_id, str(ctx.consumer_key), ctx.context_id, digest, user_id
+        ctx.org_id, str(ctx.consumer_key), ctx.context_id, digest, user_id, lms=ctx.lms_instance
     )
     if record is None or record.get("org_id") != ctx.org_id or record.get("consumer_key") != ctx.consumer_key:
         return None
@@ -535,7 +539,7 @@ def _lti11_read_context(
         raise validation_error({"limit": f"must be at most {MAX_RESULTS_READ} for LTI 1.1 (one readResult each)"})
     digest = str(link["sk"]).split("#", 1)[1]
     records = deps.app_tokens_repo().list_learner_outcomes(
-        ctx.org_id, str(ctx.consumer_key), ctx.context_id, digest, limit=limit
+        ctx.org_id, str(ctx.consumer_key), ctx.context_id, digest, lms=ctx.lms_instance, limit=limit
     )
     scores: list[dict[str, Any]] = []
     failed: ApiError | None = None

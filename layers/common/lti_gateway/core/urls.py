@@ -415,6 +415,22 @@ def effective_app_launch_url(
     return None
 
 
+def lms_instance(outcome_url: Any) -> str | None:
+    """Which LMS an LTI 1.1 launch came from, as far as its outcome records and service key are
+    concerned: the origin of its outcome service URL (one consumer key may serve two LMS sites whose
+    course, link and user ids overlap, e.g. two Moodles). None without a usable URL."""
+    if not isinstance(outcome_url, str):
+        return None
+    try:
+        split = urlsplit(outcome_url)
+        port = split.port
+    except ValueError:
+        return None
+    if split.scheme.lower() not in ("http", "https") or not split.hostname:
+        return None
+    return origin(split.scheme, split.hostname, port)
+
+
 def web_url(value: str | None) -> str | None:
     """``value`` if it is an absolute http(s) URL, else None: a URL an LMS sent that we may redirect a
     browser to or call (a return URL, an outcome service), never ``javascript:`` or a relative path."""

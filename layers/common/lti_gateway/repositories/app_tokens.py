@@ -140,8 +140,8 @@ class AppTokensRepository(TableRepository):
 
     # -- LTI 1.1 outcome records (written by the launch) -------------------------------------------------
     @staticmethod
-    def _outcomes_pk(org_id: str, consumer_key: str, context_id: str | None) -> str:
-        return outcomes_pk(org_id, outcome_context_digest(org_id, consumer_key, context_id))
+    def _outcomes_pk(org_id: str, consumer_key: str, context_id: str | None, lms: str | None) -> str:
+        return outcomes_pk(org_id, outcome_context_digest(org_id, consumer_key, lms, context_id))
 
     @staticmethod
     def _live(item: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -162,30 +162,30 @@ class AppTokensRepository(TableRepository):
         return items
 
     def list_outcome_links(
-        self, org_id: str, consumer_key: str, context_id: str | None, *, limit: int = MAX_LISTED
+        self, org_id: str, consumer_key: str, context_id: str | None, *, lms: str | None, limit: int = MAX_LISTED
     ) -> list[dict[str, Any]]:
         """The resource links of one context that have learner records (one Query, paged)."""
-        return self._query(self._outcomes_pk(org_id, consumer_key, context_id), outcome_link_sk(""), limit)
+        return self._query(self._outcomes_pk(org_id, consumer_key, context_id, lms), outcome_link_sk(""), limit)
 
     def get_outcome_link(
-        self, org_id: str, consumer_key: str, context_id: str | None, link_digest: str
+        self, org_id: str, consumer_key: str, context_id: str | None, link_digest: str, *, lms: str | None
     ) -> dict[str, Any] | None:
-        key = {"pk": self._outcomes_pk(org_id, consumer_key, context_id), "sk": outcome_link_sk(link_digest)}
+        key = {"pk": self._outcomes_pk(org_id, consumer_key, context_id, lms), "sk": outcome_link_sk(link_digest)}
         return self._live(self._table.get_item(Key=key).get("Item"))
 
     def get_learner_outcome(
-        self, org_id: str, consumer_key: str, context_id: str | None, link_digest: str, user_id: str
+        self, org_id: str, consumer_key: str, context_id: str | None, link_digest: str, user_id: str, *, lms: str | None
     ) -> dict[str, Any] | None:
         key = {
-            "pk": self._outcomes_pk(org_id, consumer_key, context_id),
+            "pk": self._outcomes_pk(org_id, consumer_key, context_id, lms),
             "sk": outcome_learner_sk(link_digest, outcome_user_digest(user_id)),
         }
         return self._live(self._table.get_item(Key=key, ConsistentRead=True).get("Item"))
 
     def list_learner_outcomes(
-        self, org_id: str, consumer_key: str, context_id: str | None, link_digest: str, *, limit: int
+        self, org_id: str, consumer_key: str, context_id: str | None, link_digest: str, *, lms: str | None, limit: int
     ) -> list[dict[str, Any]]:
-        pk = self._outcomes_pk(org_id, consumer_key, context_id)
+        pk = self._outcomes_pk(org_id, consumer_key, context_id, lms)
         return self._query(pk, outcome_learner_sk(link_digest), limit)
 
     @staticmethod

@@ -212,8 +212,12 @@ def _identity(*parts: str | None) -> bytes:
     return json.dumps(list(parts)).encode()
 
 
-def outcome_context_digest(org_id: str, consumer_key: str, context_id: str | None) -> str:
-    return hashlib.sha256(b"lti11-outcomes:" + _identity(org_id, f"1.1|{consumer_key}", context_id)).hexdigest()[:40]
+def outcome_context_digest(org_id: str, consumer_key: str, lms: str | None, context_id: str | None) -> str:
+    """One LMS course's outcome records: organisation, consumer key, the LMS instance (the origin of its
+    outcome service: one consumer key may serve two Moodle sites whose course and user ids overlap)
+    and the course."""
+    identity = _identity(org_id, f"1.1|{consumer_key}", lms, context_id)
+    return hashlib.sha256(b"lti11-outcomes:" + identity).hexdigest()[:40]
 
 
 def outcome_link_digest(org_id: str, consumer_key: str, context_id: str | None, resource_link_id: str | None) -> str:
