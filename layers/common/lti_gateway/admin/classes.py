@@ -42,8 +42,8 @@ from lti_gateway.core.observability import logger
 from lti_gateway.core.urls import (
     LOOPBACK_HOSTS,
     class_launch_url,
-    origin,
     unit_launch_url,
+    url_origin,
     validate_app_launch_url,
     validate_lms_url,
 )
@@ -417,20 +417,6 @@ LAUNCH_URL_PARAMS = ("tool_consumer_instance_url",)
 _known: TtlCache[bool] = TtlCache()  # "{org}\x00{origin}" found known (only positive answers are kept)
 _recorded: set[tuple[str, str]] = set()  # (org, origin) this container's launches have written
 runtime.register(_recorded.clear)
-
-
-def url_origin(url: Any) -> str | None:
-    """``scheme://host[:port]`` of an absolute http(s) URL (lower case, default port dropped), else None."""
-    if not isinstance(url, str):
-        return None
-    try:
-        split = urlsplit(url)
-        port = split.port
-    except ValueError:
-        return None
-    if split.scheme.lower() not in ("http", "https") or not split.hostname or "@" in split.netloc:
-        return None
-    return origin(split.scheme, split.hostname, port)
 
 
 def lms_origin(url: Any) -> str | None:

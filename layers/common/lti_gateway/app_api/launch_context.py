@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from lti_gateway.core.urls import lms_instance
+from lti_gateway.core.urls import url_origin
 from lti_gateway.core.vocabulary import AGS_ENDPOINT, CONTEXT, DEPLOYMENT_ID, NRPS, RESOURCE_LINK
 
 
@@ -172,7 +172,7 @@ class ServiceContext:
             resource_link_title=_str(context.get("resource_link_title")),
             consumer_key=_str(context.get("consumer_key")),
             outcome_url=_str(context.get("lis_outcome_service_url")),
-            lms_instance=lms_instance(context.get("lis_outcome_service_url")),
+            lms_instance=url_origin(context.get("lis_outcome_service_url")),
             sourcedid=_str(context.get("lis_result_sourcedid")),
         )
 

@@ -415,18 +415,18 @@ def effective_app_launch_url(
     return None
 
 
-def lms_instance(outcome_url: Any) -> str | None:
-    """Which LMS an LTI 1.1 launch came from, as far as its outcome records and service key are
-    concerned: the origin of its outcome service URL (one consumer key may serve two LMS sites whose
-    course, link and user ids overlap, e.g. two Moodles). None without a usable URL."""
-    if not isinstance(outcome_url, str):
+def url_origin(url: Any) -> str | None:
+    """``scheme://host[:port]`` of an absolute http(s) URL (lower case, default port dropped), else None:
+    the LMS origins a Class LMS URL may point at, and the LMS site an LTI 1.1 launch came from (the
+    origin of its outcome service: one consumer key may serve two sites whose ids overlap)."""
+    if not isinstance(url, str):
         return None
     try:
-        split = urlsplit(outcome_url)
+        split = urlsplit(url)
         port = split.port
     except ValueError:
         return None
-    if split.scheme.lower() not in ("http", "https") or not split.hostname:
+    if split.scheme.lower() not in ("http", "https") or not split.hostname or "@" in split.netloc:
         return None
     return origin(split.scheme, split.hostname, port)
 

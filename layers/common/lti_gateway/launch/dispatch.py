@@ -30,7 +30,6 @@ from __future__ import annotations
 from typing import Any
 
 from lti_gateway.core import http
-from lti_gateway.core.config import settings
 from lti_gateway.core.errors import MalformedIdToken, ValidationFailed
 from lti_gateway.core.urls import launch_bases
 from lti_gateway.launch import handover, migration
@@ -66,7 +65,8 @@ def lti11_launch(
 ) -> Handover:
     if params is None:
         params = http.form_pairs(event)
-    verified = lti11.verify(event, params)
+    launch_url = lti11.signed_url(event)
+    verified = lti11.verify(launch_url, params)
     org_id = verified.consumer.org_id
     facts = {
         "consumer_key": verified.consumer_key,
@@ -77,7 +77,6 @@ def lti11_launch(
     with handover.after_verification(verified.launch_presentation_return_url, org_id=org_id, facts=facts):
         where = handover.destination(org_id, class_id, unit_id)
     handover.remember_context(where.class_item, verified.context_id, verified.consumer_key)
-    launch_url = http.public_url(event, public_base_url=settings().launch_base_url)
     record = lti11.context_record(verified, org_id, class_id, unit_id) | handover.gateway_side(where, launch_url)
     return handover.hand_over(
         where.app_url,

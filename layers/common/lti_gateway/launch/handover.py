@@ -83,22 +83,25 @@ def _ttl() -> int:
 
 
 def _resolve(org_id: str, class_id: str, unit_id: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    # Another organisation's class and no class at all get the same answer, saying which side to check
-    # (the key or registration belongs to another organisation than the URL's class, or the URL is
-    # wrong), never whose class it is nor whether it exists.
-    refused = NotFound(
-        {"class_id": "no class with this id belongs to the organisation of this consumer key or platform"},
-        code="class_not_in_organisation",
-    )
     try:
         class_item, unit_item = classes.get_for_launch(class_id, unit_id, org_id=org_id)  # read now, never cached
     except NotFound as error:
         if isinstance(error.details, dict) and "class_id" in error.details:
-            raise refused from None
+            raise _not_in_organisation() from None
         raise
     if class_item.get("org_id") != org_id:
-        raise refused
+        raise _not_in_organisation()
     return class_item, unit_item
+
+
+def _not_in_organisation() -> NotFound:
+    """Another organisation's class and no class at all get this one answer, saying which side to check
+    (the key or registration belongs to another organisation than the URL's class, or the URL is wrong),
+    never whose class it is nor whether it exists."""
+    return NotFound(
+        {"class_id": "no class with this id belongs to the organisation of this consumer key or platform"},
+        code="class_not_in_organisation",
+    )
 
 
 def _organisation(org_id: str) -> dict[str, Any] | None:

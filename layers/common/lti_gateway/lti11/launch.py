@@ -1,6 +1,6 @@
 """An LTI 1.1 launch, verified and recorded: what :mod:`lti_gateway.launch.dispatch` asks of LTI 1.1.
 
-:func:`verify`: rebuild the URL the LMS signed (:func:`lti_gateway.core.http.public_url`) → verify
+:func:`signed_url` rebuilds the URL the LMS signed (:func:`lti_gateway.core.http.public_url`); :func:`verify` checks
 OAuth 1.0a, the timestamp window, the nonce and the LTI parameters (:mod:`oauth1_launch`, with the
 consumer key's secrets from :mod:`consumer_keys`). :func:`context_record` is the launch context the
 handover stores for the app API (``lti_version_family: "1.1"``).
@@ -33,10 +33,14 @@ class DynamoNonceStore:
 _nonces = DynamoNonceStore()
 
 
-def verify(event: dict[str, Any], params: list[tuple[str, str]]) -> VerifiedLaunch:
-    """The launch form ``params`` posted in ``event``, verified (a ``LaunchRejected`` otherwise)."""
-    url = http.public_url(event, public_base_url=settings().launch_base_url)
+def signed_url(event: dict[str, Any]) -> str:
+    """The URL the LMS signed (and launched): the request's public URL (:func:`lti_gateway.core.http.public_url`)."""
+    return http.public_url(event, public_base_url=settings().launch_base_url)
 
+
+def verify(url: str, params: list[tuple[str, str]]) -> VerifiedLaunch:
+    """The launch form ``params`` posted to ``url`` (:func:`signed_url`), verified (a ``LaunchRejected``
+    otherwise)."""
     return oauth1_launch.verify_launch(
         "POST",
         url,

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from lti_gateway.core.observability import logger
-from lti_gateway.core.urls import lms_instance
+from lti_gateway.core.urls import url_origin
 from lti_gateway.repositories.dynamo import guard_item_size, is_conditional_failure
 from lti_gateway.repositories.schema import (
     META,
@@ -197,9 +197,7 @@ def outcome_items(outcome: dict[str, Any]) -> list[dict[str, Any]]:
     )
     user = str(outcome["user_id"])
     launched_at = int(outcome["launched_at"])
-    pk = outcomes_pk(
-        org, outcome_context_digest(org, key, lms_instance(outcome.get("lis_outcome_service_url")), context)
-    )
+    pk = outcomes_pk(org, outcome_context_digest(org, key, url_origin(outcome.get("lis_outcome_service_url")), context))
     link_digest = outcome_link_digest(org, key, context, link)
     common = {
         "org_id": org,
