@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 3000
 
-.PHONY: run test lint format build deploy sam bench clean venv openapi fuzz
+.PHONY: run test lint format build deploy sam bench clean venv openapi fuzz browser
 
 venv: $(STAMP)
 
@@ -21,12 +21,34 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m lti_gateway.local --port $(PORT)
 
-## Lint, template checks and the whole test suite.
-test: $(STAMP)
+## Lint, template checks and the whole test suite (first: Debian's Chromium for tests/browser, see `browser`).
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
-	$(BIN)/python -m pytest -n 2
+	CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -n 2
+
+## The browser tests (tests/browser) drive Debian's Chromium through Playwright, never a browser
+## Playwright downloads (`playwright install` is not used). `make browser` makes sure $(CHROMIUM) exists:
+## if not, as root (or with password-less sudo) and with apt-get, it installs Debian's `chromium`
+## package; otherwise it says what to install and goes on: tests/browser then skip, except under CI=true
+## where they fail. CHROMIUM=/path/to/chromium uses another Chromium.
+CHROMIUM ?= $(or $(wildcard /usr/bin/chromium),$(shell command -v chromium 2>/dev/null),/usr/bin/chromium)
+APT_GET ?= apt-get
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else sudo=none; fi; \
+	if [ "$$sudo" != none ] && command -v $(firstword $(APT_GET)) >/dev/null 2>&1; then \
+		echo "make browser: no Chromium at $(CHROMIUM); installing Debian's chromium package for tests/browser:"; \
+		echo "  $${sudo:+$$sudo }$(APT_GET) update && $${sudo:+$$sudo }$(APT_GET) install -y --no-install-recommends chromium"; \
+		$$sudo $(APT_GET) update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq --no-install-recommends chromium \
+			|| echo "make browser: installing chromium failed (see above)" >&2; \
+	fi; \
+	if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "make browser: no Chromium at $(CHROMIUM). Install Debian's package (sudo apt-get install chromium)" >&2; \
+		echo "  or set CHROMIUM=/path/to/chromium. tests/browser are skipped (under CI=true they fail)." >&2; \
+	fi
 
 ## The fuzz suite at its full figure (docs/security.md): 1,000 examples per operation over HTTP, both
 ## schemathesis's and the hostile-input property's, each operation from the same fresh stored state;
@@ -74,4 +96,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .aws-sam .local .pytest_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .local .pytest_cache .ruff_cache .artifacts

@@ -13,6 +13,7 @@ Routes (see template.yaml; the official ``ltiaas`` Python client works against t
   POST   /api/deeplinking/form          signed LtiDeepLinkingResponse as an auto-submitting form   ltik
   POST   /api/deeplinking               the same as {message, target}                              ltik
   DELETE /api/servicekey                revoke the service key presented                            service
+  POST   /api/console-link              a one-time owner console link to the launch's class        ltik
 
 ``/api/lineitems/{id+}`` is one greedy route: a raw LMS URL id keeps its slashes, and a trailing
 ``/scores`` is split off here. Leading ``//`` (the Python client) is collapsed before routing.
@@ -28,10 +29,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lti_gateway import web
-from lti_gateway.app_api import auth, deep_linking, service_keys, transport
+from lti_gateway.app_api import auth, console_links, deep_linking, service_keys, transport
 from lti_gateway.app_api import idtoken as app_idtoken
 from lti_gateway.app_api.errors import NOT_FOUND
-from lti_gateway.core import http, responses
+from lti_gateway.core import http, responses, urls
 from lti_gateway.core.errors import ApiError
 from lti_gateway.core.observability import logger
 
@@ -136,6 +137,15 @@ def deep_linking_form():
 def deep_linking_message():
     session = _session(LTIK)
     return _json(200, deep_linking.message(session, _body(DEEP_LINKING_MAX_BODY)))
+
+
+@app.post("/api/console-link")
+def console_link():
+    """A one-time owner console link scoped to the launch's class (instructors and administrators)."""
+    session = _session(LTIK)
+    created = console_links.create(session, base=urls.event_base_url(app.current_event.raw_event))
+    logger.info("console link created", extra={"class_id": created["class_id"]})
+    return _json(201, created)
 
 
 @app.delete("/api/servicekey")

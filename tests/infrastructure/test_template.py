@@ -56,6 +56,8 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
         # Platform issuers only (see test_classes_reads_only_platform_issuers).
         ("KeysTable", "gsi1"): {"dynamodb:Query"},
+        # Owner console sessions read by web.bearer_principal (CONSOLESESSION# items only).
+        ("LaunchTable", None): {"dynamodb:GetItem"},
     },
     "LaunchFunction": {
         # Consumer keys, organisations, the ltik key, LTI 1.3 platform registrations and LTI 1.1 bindings
@@ -77,6 +79,8 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
         ("KeysTable", "gsi1"): {"dynamodb:Query"},
         ("ExportsBucket", "objects"): {"s3:PutObject", "s3:GetObject"},
+        # Owner console sessions read by web.bearer_principal (CONSOLESESSION# items only).
+        ("LaunchTable", None): {"dynamodb:GetItem"},
     },
     "PlatformsFunction": {
         # API credentials (get/touch), platforms, issuer index, registration URLs, LTI 1.1 bindings and
@@ -92,6 +96,8 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         },
         ("KeysTable", "gsi1"): {"dynamodb:Query"},
         ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
+        # Owner console sessions read by web.bearer_principal (CONSOLESESSION# items only).
+        ("LaunchTable", None): {"dynamodb:GetItem"},
     },
     "RotationFunction": {
         # The scheduled key rotation: every key set's pointer (gsi1, TOOLKEYSETS only), each set read
@@ -114,6 +120,13 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
             "dynamodb:Query",
         },
         ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
+    },
+    "ConsoleFunction": {
+        # Signing in with an API key (get/touch APIKEY#), the organisation's name (get ORG#), the
+        # sessions and one-time links (CONSOLESESSION#, CONSOLELINK#): see
+        # test_console_grants_are_limited_to_their_items.
+        ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        ("LaunchTable", None): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
     },
 }
 
@@ -989,3 +1002,32 @@ def test_token_keys_table_access_is_limited(template: Template) -> None:
         ("dynamodb:UpdateItem",): ["APIKEY#*"],
         ("dynamodb:Query", "dynamodb:PutItem"): ["TOOLKEY#*"],
     }
+
+
+def _leading_keys(template: Template, function: str, table: str) -> dict[tuple[str, ...], list[str] | None]:
+    statements = template["Resources"][function]["Properties"]["Policies"][0]["Statement"]
+    on_table = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [table, "Arn"]}]
+    return {
+        tuple(as_list(s["Action"])): s.get("Condition", {})
+        .get("ForAllValues:StringLike", {})
+        .get("dynamodb:LeadingKeys")
+        for s in on_table
+    }
+
+
+def test_console_grants_are_limited_to_their_items(template: Template) -> None:
+    """The console function (issue 15) signs in with API keys and reads the organisation's name in the
+    keys table, and owns only the console sessions and one-time links in the launch table."""
+    assert _leading_keys(template, "ConsoleFunction", "KeysTable") == {
+        ("dynamodb:GetItem", "dynamodb:UpdateItem"): ["APIKEY#*"],
+        ("dynamodb:GetItem",): ["ORG#*"],
+    }
+    assert _leading_keys(template, "ConsoleFunction", "LaunchTable") == {
+        ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"): ["CONSOLESESSION#*", "CONSOLELINK#*"],
+    }
+
+
+@pytest.mark.parametrize("function", ["ClassesFunction", "PlatformsFunction", "ExportFunction"])
+def test_admin_functions_read_only_console_sessions_in_the_launch_table(template: Template, function: str) -> None:
+    """web.bearer_principal reads a session cookie's item: one GetItem, CONSOLESESSION# items only."""
+    assert _leading_keys(template, function, "LaunchTable") == {("dynamodb:GetItem",): ["CONSOLESESSION#*"]}

@@ -22,6 +22,7 @@ from urllib.parse import unquote_to_bytes
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
+from lti_gateway.admin import console_sessions
 from lti_gateway.admin.orgs import Principal, authenticate_bearer
 from lti_gateway.core import responses, validation
 from lti_gateway.core.errors import (
@@ -38,10 +39,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def bearer_principal(event: Any) -> Principal:
-    """The caller of an API route (``Authorization: Bearer <API_KEY>``), tagged onto every log line."""
-    principal = authenticate_bearer(event.headers.get("authorization"))
-    logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
-    return principal
+    """The caller of an API route, tagged onto every log line: ``Authorization: Bearer <API_KEY>``, or,
+    when the request has no ``Authorization`` header, the owner console's session cookie
+    (:mod:`lti_gateway.admin.console_sessions`): its CSRF token checked for any method but GET/HEAD
+    before anything is read (403), the session and its credential read (401 ``session_expired`` /
+    ``api_key_revoked``), and a class-scoped session held to its class's routes (403 ``class_scope``).
+    Neither: 401 ``missing_credentials``, as before."""
+    authorization = event.headers.get("authorization")
+    raw = getattr(event, "raw_event", event)
+    token = None if authorization else console_sessions.session_token(raw)
+    if token is None:
+        principal = authenticate_bearer(authorization)
+        logger.append_keys(org_id=principal.org_id, credential_id=principal.credential_id)
+        return principal
+    console_sessions.check_csrf(raw, token)
+    session = console_sessions.authenticate_session(token)
+    logger.append_keys(
+        org_id=session.principal.org_id, credential_id=session.principal.credential_id, auth="console_session"
+    )
+    console_sessions.check_class_scope(session, raw)
+    return session.principal
 
 
 def _decoded(field: str, raw: str, *, plus: bool) -> str:

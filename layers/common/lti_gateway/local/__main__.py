@@ -69,54 +69,49 @@ def write_state(stack: dict[str, Any], state_dir: Path) -> Path:
 def summary(stack: dict[str, Any], state_path: Path) -> str:
     base = stack["base_url"]
     lines = ["", f"LTI Gateway is running locally (stage {stack.get('stage')}, moto-backed)", ""]
-    urls = {"ApiBaseUrl": base, **stack.get("urls", {}), **stack.get("function_urls", {})}
-    width = max(len(n) for n in urls) + 2
-    lines += [f"  {name:<{width}}{url}" for name, url in urls.items()]
     if stack.get("api_key"):
         bearer = shlex.quote(f"Authorization: Bearer {stack['api_key']}")
+        console = stack["console_url"]
+        rule = "=" * 100
+        lines += [
+            rule,
+            "  OPEN THIS FIRST (the demo organisation's console, signed in as its owner):",
+            "",
+            f"    {console}",
+            "",
+            f"  one-time link, valid 5 minutes; after that sign in at {base}/console with the owner API key below",
+            "",
+            f"  then launch from the test LMS:  {stack.get('test_lms_url') or base + '/_lms/'}",
+            "  (LTI 1.1 or 1.3, any class or unit, a learner or an instructor; launches land on the demo app)",
+            rule,
+        ]
+    urls = {"ApiBaseUrl": base, **stack.get("urls", {}), **stack.get("function_urls", {})}
+    width = max(len(n) for n in urls) + 2
+    lines += ["", *(f"  {name:<{width}}{url}" for name, url in urls.items())]
+    if stack.get("api_key"):
         lines += [
             "",
             f"Demo organisation {stack.get('org_name')!r} ({stack['org_id']})",
-            f"  owner API key     Authorization: Bearer {stack['api_key']}",
+            f"  owner API key     {stack['api_key']}",
             f"  consumer key      {stack['consumer_key']}",
             f"  consumer secret   {stack['consumer_secret']}",
-            "",
-            f"Demo class {stack['class_id']} (LTI 1.1; launches land on the demo app {stack['app_launch_url']})",
-            f"  Class URL         {stack['class_launch_url']}",
+            f"  demo app          {stack['app_launch_url']}",
+            f"  Class URL         {stack['class_launch_url']}   (Demo Class)",
             *(f"  Unit URL          {u['launch_url']}   ({u['name']})" for u in stack.get("units", [])),
             "",
-            "Paste into the LMS:",
-            "  Canvas: Settings > Apps > + App > Manual Entry: Consumer Key, Shared Secret, Launch URL = Class URL;",
-            "          or an assignment with 'External Tool' submission and a Unit URL.",
-            "  Moodle: Site administration > Plugins > External tool > Manage tools > configure a tool manually:",
-            "          Tool URL = Class URL, Consumer key, Shared secret; each activity's Tool URL = a Unit URL.",
-            "",
-            "LTI 1.3, this organisation's own URLs (register the LMS as a platform first, POST /api/platforms):",
-            f"  Login URL         {base}/lti/orgs/{stack['org_id']}/login   (OIDC login initiation, GET or POST)",
-            f"  Launch URL        {base}/lti/orgs/{stack['org_id']}/launch   (the redirect URI; also deep linking)",
-            "  Target link URI   the Class URL or a Unit URL (or custom parameters class_id=..., unit_id=...)",
-            f"  JWKS URL          {base}/lti/orgs/{stack['org_id']}/jwks.json   (the public keyset URL)",
+            "A real LMS: LTI 1.1 = Consumer key + Shared secret + Launch URL = the Class URL (or a Unit URL);",
+            "LTI 1.3 (register it first: POST /api/platforms, or Dynamic Registration):",
+            f"  Login URL         {base}/lti/orgs/{stack['org_id']}/login",
+            f"  Launch URL        {base}/lti/orgs/{stack['org_id']}/launch   (redirect URI; deep linking too)",
+            f"  JWKS URL          {base}/lti/orgs/{stack['org_id']}/jwks.json",
             f"  Registration URL  {stack.get('registration_url')}",
-            "                    (LTI Dynamic Registration: Moodle 'Tool URL', Canvas 'Dynamic Registration';",
-            f"                     another one: curl -s -X POST -H {bearer} {base}/api/platforms/registration-url)",
+            f"  another one       curl -s -X POST -H {bearer} {base}/api/platforms/registration-url",
             f"  Tool settings     curl -s -H {bearer} {base}/api/tool-configuration   (.../canvas: Canvas key JSON)",
             "",
             "Try:",
             f"  curl -s -H {bearer} {base}/api/org",
-            f"  curl -s -H {bearer} {base}/api/keys",
-            f"  curl -s -X POST -H {bearer} -H 'Content-Type: application/json' \\",
-            f'       -d \'{{"label": "Moodle"}}\' {base}/api/keys',
-            "  .venv/bin/lti-gateway org create 'Another University' --local",
-            "",
-            "Hand launches over to your own app (setting the URL allows its origin for the organisation):",
-            f"  curl -s -X PATCH -H {bearer} -H 'Content-Type: application/json' \\",
-            f'       -d \'{{"app_launch_url": "http://localhost:5173/lti"}}\' {base}/api/org',
-            f"  .venv/bin/lti-gateway org update {stack['org_id']} --app-launch-url http://localhost:5173/lti --local",
-            "",
-            "Export the demo class's LTI settings (csv | json | cc = Common Cartridge .imscc | xml):",
             f"  curl -s -H {bearer} '{base}/api/classes/{stack['class_id']}/lti-settings?format=csv'",
-            f"  curl -s -OJ -H {bearer} '{base}/api/classes/{stack['class_id']}/lti-settings?format=cc'",
-            f"  .venv/bin/lti-gateway export {stack['class_id']} --format csv --local",
+            "  .venv/bin/lti-gateway org create 'Another University' --local",
         ]
     lines += ["", f"Wrote {state_path}. Ctrl-C stops the gateway.", ""]
     return "\n".join(lines)

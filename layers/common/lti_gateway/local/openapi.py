@@ -39,6 +39,12 @@ PUBLIC = {
     ("GET", "/lti/orgs/{org_id}/jwks.json"),
     ("GET", "/lti/register/{token}"),
     ("GET", "/classes/{class_id}/open"),
+    # The owner console (issue 15): its page and assets, and its session (a cookie, not a bearer key).
+    ("GET", "/console"),
+    ("GET", "/console/assets/{name}"),
+    ("POST", "/console/session"),
+    ("GET", "/console/session"),
+    ("DELETE", "/console/session"),
 }
 # Bearer routes members may not call (docs/api.md: members cannot see or create LTI keys, manage
 # credentials, platforms, the tool's configuration, or export the whole organisation).
@@ -50,7 +56,12 @@ OWNER_ONLY_PREFIXES = (
     "/api/lti-settings",
     "/api/launch-errors",
 )
-SESSION_ONLY = {("GET", "/api/idtoken"), ("POST", "/api/deeplinking"), ("POST", "/api/deeplinking/form")}
+SESSION_ONLY = {
+    ("GET", "/api/idtoken"),
+    ("POST", "/api/deeplinking"),
+    ("POST", "/api/deeplinking/form"),
+    ("POST", "/api/console-link"),
+}
 
 # -- what a route answers when it succeeds (everything else: 200 JSON) ----------------------------------
 
@@ -67,6 +78,7 @@ SUCCESS = {
     ("POST", "/api/platforms"): 201,
     ("POST", "/api/platforms/registration-url"): 201,
     ("POST", "/api/lineitems"): 201,
+    ("POST", "/api/console-link"): 201,
     ("DELETE", "/api/classes/{class_id}"): 204,
     ("DELETE", "/api/classes/{class_id}/units/{unit_id}"): 204,
     ("DELETE", "/api/lineitems/{id}"): 204,
@@ -86,6 +98,7 @@ CONFLICTS = {
     ("PATCH", "/api/classes/{class_id}/units/{unit_id}"),
     ("POST", "/api/platforms"),
     ("PUT", "/api/platforms/{platform_id}"),
+    ("POST", "/api/console-link"),  # 409 no_class: the launch names no class
 }
 # Routes that open or seal a secret with KMS (502 kms_unavailable when the key is refused).
 SEALING = {
@@ -239,7 +252,21 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/lineitems/{id}"): _object(_SCORE, ("userId", "activityProgress", "gradingProgress"), closed=False),
     ("POST", "/api/deeplinking"): _object(_DEEP_LINKING, closed=False),
     ("POST", "/api/deeplinking/form"): _object(_DEEP_LINKING, closed=False),
+    ("POST", "/console/session"): {
+        **_object({"api_key": {"type": "string", "maxLength": 512}, "link": {"type": "string", "maxLength": 128}}),
+        "description": "Exactly one of `api_key` (an API key) or `link` (a one-time sign-in link's token).",
+    },
 }
+# What a success answers when it is not JSON (the console's page and assets).
+SUCCESS_CONTENT: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/console"): {"text/html": {"schema": {"type": "string"}}},
+    ("GET", "/console/assets/{name}"): {
+        "text/javascript": {"schema": {"type": "string"}},
+        "text/css": {"schema": {"type": "string"}},
+    },
+}
+# Routes that answer 401 although they need no credential (the console's session routes).
+SESSION_REFUSALS = {("POST", "/console/session"), ("GET", "/console/session"), ("DELETE", "/console/session")}
 FORM_BODIES = {
     ("POST", "/{lts_version}/consumer/keys/lti"): _object(
         {"security": _STRING, "request": _STRING, "action": {"type": "string", "enum": ["get", "set"]}},
@@ -476,6 +503,8 @@ def _operation(route: tpl.Route, summary: str | None, operation_id: str) -> dict
         ok = {"description": "Redirect (`Location`)", "headers": {"Location": {"schema": {"type": "string"}}}}
     elif family == "html":
         ok = {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
+    elif key in SUCCESS_CONTENT:
+        ok = {"description": "OK", "content": SUCCESS_CONTENT[key]}
     else:
         schema = {"$ref": f"#/components/schemas/{RESPONSE_SCHEMAS[key]}"} if key in RESPONSE_SCHEMAS else {}
         ok = {"description": "OK", "content": {"application/json": {"schema": schema}}}
@@ -490,8 +519,10 @@ def _operation(route: tpl.Route, summary: str | None, operation_id: str) -> dict
         if path == "/lti/register/{token}":
             codes |= {409, 410, 502, 504}
     else:
-        if op["security"] or family == "data-api":
+        if op["security"] or family == "data-api" or key in SESSION_REFUSALS:
             codes.add(401)
+        if key in (("DELETE", "/console/session"), ("POST", "/console/session")):
+            codes.add(403)  # DELETE: X-CSRF-Token missing or wrong; POST: cross_origin_request
         if family == "json" and op["security"] and path.startswith(OWNER_ONLY_PREFIXES):
             codes.add(403)
         if family == "contract":

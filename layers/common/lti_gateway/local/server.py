@@ -14,6 +14,7 @@ names each request without anything that could be a credential (:func:`redacted_
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
 import os
 import re
@@ -34,9 +35,10 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from lti_gateway.local import template as tpl
-from lti_gateway.local.demo_app import DEMO_APP_PATH, demo_app_page
+from lti_gateway.local.demo_app import DEMO_APP_PATH, DEMO_POST_PATHS, demo_app_get, demo_app_post
 from lti_gateway.local.events import InvalidResponse, LambdaContext, http_api_event, http_response, split_target
 from lti_gateway.local.stack import LocalStack, start_stack
+from lti_gateway.local.test_lms import LMS_PATH, LocalLms, Target
 
 MAX_BODY = 10 * 1024 * 1024  # HTTP APIs accept 10 MB payloads
 MAX_CONTAINERS = 16  # per function; further parallel requests wait for a free one
@@ -238,10 +240,10 @@ class _App:
                 redacted_target(raw_path, raw_query, None, None),
             )
         function_id, route_key, params, route_path = self.function_url_of, "$default", None, None
-        if function_id is None and raw_path == DEMO_APP_PATH and method == "GET":
-            page = demo_app_page(target, base_url=gateway.base_url, api_key=gateway.api_key)
-            headers = [("Content-Type", "text/html; charset=utf-8"), *_DEMO_PAGE_HEADERS]
-            return 200, headers, page.encode(), None, redacted_target(raw_path, raw_query, DEMO_APP_PATH, None)
+        if function_id is None:
+            local = self._local_page(environ, method, raw_path, raw_query, target)
+            if local is not None:
+                return (*local, None, redacted_target(raw_path, raw_query, None, None))
         if function_id is None:
             matched = gateway.router.match(method, raw_path)
             if matched is None:
@@ -265,6 +267,34 @@ class _App:
             request_id=request_id,
         )
         return (*gateway.invoke(function_id, event, request_id), function_id, logged)
+
+    def _local_page(
+        self, environ: dict[str, Any], method: str, raw_path: str, raw_query: str, target: str
+    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """The local-only pages (never deployed): the demo app and the test LMS; None for anything else.
+
+        The test LMS and the demo app's forms answer loopback clients only (the gateway itself calls the
+        test LMS's services from this machine).
+        """
+        gateway = self.gateway
+        if raw_path == DEMO_APP_PATH and method in ("GET", "HEAD"):
+            return demo_app_get(target, base_url=gateway.base_url, api_key=gateway.api_key)
+        is_lms = raw_path == LMS_PATH or raw_path.startswith(LMS_PATH + "/")
+        is_demo_post = raw_path in DEMO_POST_PATHS
+        if not is_lms and not is_demo_post:
+            return None
+        if not _loopback(environ.get("REMOTE_ADDR")):
+            return _json(403, {"error": "loopback_only", "details": "the test LMS and demo app answer 127.0.0.1 only"})
+        if is_demo_post and method != "POST":
+            status, headers, payload = _json(405, {"error": "method_not_allowed", "details": "POST only"})
+            return status, [*headers, ("Allow", "POST")], payload
+        body = environ["wsgi.input"].read()
+        headers = dict(_request_headers(environ))
+        if is_demo_post:
+            return demo_app_post(raw_path, headers, body, base_url=gateway.base_url, api_key=gateway.api_key)
+        if gateway.lms is None:
+            return _json(404, {"error": "not_found", "details": "no test LMS: the gateway was started with --no-seed"})
+        return gateway.lms.handle(method, raw_path, raw_query, headers, body)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         started = time.monotonic()
@@ -303,11 +333,13 @@ _HOP_BY_HOP = frozenset(
         "proxy-authorization",
     }
 )
-_DEMO_PAGE_HEADERS = (
-    ("Cache-Control", "no-store"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
-)
+
+
+def _loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address((address or "").split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def _reason(status: int) -> str:
@@ -400,6 +432,7 @@ class LocalGateway:
         self._functions: dict[str, LocalFunction] = {}
         self._servers: list[_Server] = []
         self._aws: LocalStack | None = None
+        self.lms: LocalLms | None = None  # the test LMS at /_lms/ (set by the seeding)
 
     # The fixture's and the CLI's view of the seeded demo organisation.
     base_url = property(lambda self: self.stack.get("base_url"))
@@ -515,6 +548,24 @@ class LocalGateway:
         from lti_gateway.lti13 import dynamic_registration
 
         registration = dynamic_registration.create_registration_url(owner, {"reusable": True}, base=base)
+        # The test LMS at /_lms/, registered as an LTI 1.3 platform of the organisation as an owner would
+        # (POST /api/platforms' own domain function), so a 1.3 launch from it works with no setup.
+        from lti_gateway.core.config import settings
+        from lti_gateway.lti13 import platforms
+
+        self.lms = LocalLms(
+            base_url=base,
+            org_id=org.org_id,
+            org_name=org.name,
+            consumer_key=key["key"],
+            consumer_secret=key["secret"],
+            list_targets=lambda: _targets(owner, base),
+        )
+        if settings().allow_insecure_platform_urls:
+            self.lms.platform_id = platforms.create_platform(owner, self.lms.registration_body())["id"]
+        else:  # the deployed stack's rules: an http platform on loopback is refused, as it should be
+            log("ALLOW_INSECURE_PLATFORM_URLS=false: the test LMS launches with LTI 1.1 only")
+        console = self.console_sign_in_link(owner)
         self.stack.update(
             {
                 "org_name": org.name,
@@ -528,8 +579,24 @@ class LocalGateway:
                 "class_launch_url": demo_class["launch_url"],
                 "units": [{"unit_id": u["unit_id"], "name": u["name"], "launch_url": u["launch_url"]} for u in units],
                 "registration_url": registration["registration_url"],
+                "test_lms_url": f"{base}{LMS_PATH}/",
+                "test_lms_platform_id": self.lms.platform_id,
+                "console_url": console["url"],
+                "console_url_expires_at": console["expires_at"],
             }
         )
+
+    def console_sign_in_link(self, principal: Any) -> dict[str, Any]:
+        """A one-time console sign-in link (5 minutes) for ``principal``: ``{"url", "expires_at"}``."""
+        from lti_gateway.admin.console_sessions import create_sign_in_link
+
+        return create_sign_in_link(principal, base=self.stack["base_url"])
+
+    def owner_principal(self) -> Any:
+        """The demo organisation's owner (the credential of its owner API key)."""
+        from lti_gateway.admin import orgs
+
+        return orgs.Principal(self.stack["org_id"], self.stack["credential_id"], "owner")
 
     def create_organisation(self, name: str) -> Organisation:
         """A new organisation and its owner API key, straight through the domain API."""
@@ -564,3 +631,25 @@ class LocalGateway:
         if self._aws is not None:
             self._aws.stop()
             self._aws = None
+
+
+def _targets(owner: Any, base: str) -> list[Target]:
+    """The organisation's classes and units (the first 100 of each), through the domain, as the LMS lists them."""
+    from lti_gateway.admin import classes
+
+    found: list[Target] = []
+    for item in classes.list_classes(owner, limit=100, token=None, base=base)["classes"]:
+        found.append(Target(item["class_id"], item["class_id"], item["name"], None, None, item["launch_url"]))
+        units = classes.list_units(owner, item["class_id"], limit=100, token=None, base=base)["units"]
+        found += [
+            Target(
+                f"{item['class_id']}/{u['unit_id']}",
+                item["class_id"],
+                item["name"],
+                u["unit_id"],
+                u["name"],
+                u["launch_url"],
+            )
+            for u in units
+        ]
+    return found

@@ -15,6 +15,7 @@ from lti_gateway.repositories import aws
 if TYPE_CHECKING:  # each factory imports its class: a cold start loads only what its handler uses
     from lti_gateway.repositories.app_tokens import AppTokensRepository
     from lti_gateway.repositories.classes import ClassesRepository
+    from lti_gateway.repositories.console_sessions import ConsoleSessionsRepository
     from lti_gateway.repositories.exports import ExportFiles, ExportsRepository
     from lti_gateway.repositories.keys import KeysRepository
     from lti_gateway.repositories.launch import LaunchRepository
@@ -107,3 +108,11 @@ def export_files() -> ExportFiles | None:
 
     bucket = settings().exports_bucket
     return ExportFiles(aws.s3(), bucket) if bucket else None
+
+
+@runtime.cached
+def console_sessions_repo() -> ConsoleSessionsRepository:
+    """Owner console sessions and one-time sign-in links (launch table, TTL)."""
+    from lti_gateway.repositories.console_sessions import ConsoleSessionsRepository
+
+    return ConsoleSessionsRepository(aws.dynamodb().Table(settings().launch_table))

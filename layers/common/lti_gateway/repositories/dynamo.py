@@ -37,6 +37,8 @@ _ITEM_NAMES = {
     "PLATFORMTOKEN": "platform access token",
     "IDEMPOTENCY": "idempotency record",
     "ONCE": "one-time value",
+    "CONSOLESESSION": "console session",
+    "CONSOLELINK": "console sign-in link",
 }
 _GUARD_ID = "lti-gateway-item-size"
 

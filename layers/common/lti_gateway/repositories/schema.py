@@ -59,6 +59,10 @@ idempotency record                    ``IDEMPOTENCY#{scope}`` / Powertools' key 
                                       ``repositories/idempotency.py``)
 launch error record (TTL 31 days)     ``LAUNCHERR#{reference}`` / ``META`` (``org_id``: the one
                                       organisation that may read it; ``repositories/launch_errors.py``)
+console session (TTL <= 12 h)         ``CONSOLESESSION#{sha256 of the token}`` / ``META`` (``org_id``,
+                                      ``credential_id``, ``role``, ``class_id``;
+                                      ``repositories/console_sessions.py``)
+one-time console link (TTL 5 min)     ``CONSOLELINK#{sha256 of the token}`` / ``META`` (the same)
 ====================================  ==========================================================
 
 Classes & units table (``repositories/classes.py``, read by ``exports.py``):
@@ -199,6 +203,16 @@ def token_pk(cache_key: str) -> str:
 def launch_error_pk(reference: str) -> str:
     """A refused launch or login, by the reference (correlation id) its error page showed."""
     return f"LAUNCHERR#{reference}"
+
+
+def console_session_pk(token_hash: str) -> str:
+    """An owner console session, by the SHA-256 of its token (the token itself is never stored)."""
+    return f"CONSOLESESSION#{token_hash}"
+
+
+def console_link_pk(token_hash: str) -> str:
+    """A one-time console sign-in link, by the SHA-256 of its token."""
+    return f"CONSOLELINK#{token_hash}"
 
 
 # LTI 1.1 outcome records: one partition per (organisation, consumer key, LMS context), so a Query on
