@@ -54,7 +54,7 @@ browser:
 ## schemathesis's and the hostile-input property's, each operation from the same fresh stored state;
 ## 1,000 per in-process target. One process, one core (~80 min); reports in pytest's base temp directory.
 fuzz: $(STAMP)
-	FUZZ_API_EXAMPLES=1000 FUZZ_HOSTILE_EXAMPLES=1000 $(BIN)/python -m pytest tests/fuzz -p no:xdist -p no:cacheprovider -s -q
+	FUZZ_API_EXAMPLES=1000 FUZZ_HOSTILE_EXAMPLES=1000 FUZZ_CONSOLE_EXAMPLES=1000 $(BIN)/python -m pytest tests/fuzz -p no:xdist -p no:cacheprovider -s -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
