@@ -498,6 +498,8 @@
       event.preventDefault();
       var stale = document.getElementById("sign-in-note");
       if (stale) stale.remove();  // "You are signed out." no longer describes what happens next
+      var earlier = document.getElementById("sign-in-error");
+      if (earlier) earlier.remove();  // nor does the error of an earlier link or session
       var value = key.input.value.trim();
       if (!value) {
         msg.error(new ApiError(0, null, "Enter your API key."));
@@ -516,7 +518,7 @@
       el("h1", { tabindex: "-1" }, "Sign in"),
       el("p", { className: "intro" }, "Sign in to manage your organisation's LTI settings: consumer keys, LMS platforms, classes and the launch URLs to paste into your LMS."),
       note ? el("p", { className: "message info", role: "status", id: "sign-in-note" }, note) : null,
-      err ? (function () { var m = messageArea(); m.error(err); return m.node; })() : null,
+      err ? (function () { var m = messageArea(); m.error(err); m.node.id = "sign-in-error"; return m.node; })() : null,
       form,
     ]);
     key.input.focus();
