@@ -51,7 +51,6 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 # The gateway's own endpoints, never ones left in the developer's shell (tests stay hermetic).
-_ENDPOINTS = ("DYNAMODB_ENDPOINT_URL", "KMS_ENDPOINT_URL", "AWS_ENDPOINT_URL")
 # Chromium's own line for an HTTP error answer of a fetch: the page handles a 4xx (shows the refusal).
 _HANDLED_HTTP_ERROR = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d\b")
 # Reported by every page from the start: CSP violations as console errors with a recognisable prefix.
@@ -129,20 +128,10 @@ def one_browser_test_at_a_time(tmp_path_factory) -> Iterator[None]:
 
 @pytest.fixture(scope="package")
 def gateway():
-    from lti_gateway.local.server import LocalGateway, reset_caches
+    from tests.support.local_gateway import local_gateway
 
-    saved = dict(os.environ)
-    for name in _ENDPOINTS:
-        os.environ.pop(name, None)
-    gw = LocalGateway(port=0)
-    try:
-        gw.start()
+    with local_gateway() as gw:
         yield gw
-    finally:
-        gw.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        reset_caches()
 
 
 # ------------------------------------------------------------------------------------- browser

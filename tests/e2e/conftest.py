@@ -12,32 +12,18 @@ Do not combine it with the ``stack`` fixture: ``mock_aws`` would intercept the g
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from lti_gateway.local.__main__ import write_state
-from lti_gateway.local.server import LocalGateway, reset_caches
-
-# The gateway's own endpoints, never ones left in the developer's shell (tests stay hermetic).
-_ENDPOINTS = ("DYNAMODB_ENDPOINT_URL", "KMS_ENDPOINT_URL", "AWS_ENDPOINT_URL")
+from tests.support.local_gateway import local_gateway
 
 
 @pytest.fixture(scope="package")
 def gateway():
-    saved = dict(os.environ)
-    for name in _ENDPOINTS:
-        os.environ.pop(name, None)
-    gw = LocalGateway(port=0)
-    try:
-        gw.start()
+    with local_gateway() as gw:
         yield gw
-    finally:
-        gw.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        reset_caches()
 
 
 @pytest.fixture(scope="package")

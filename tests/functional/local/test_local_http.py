@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import secrets
 import socket
 import threading
@@ -17,30 +16,20 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from lti_gateway.local.server import REDACTED, LocalGateway, redacted_target, reset_caches
+from lti_gateway.local.server import REDACTED, redacted_target
 from tests.support.app_api import lti13_claims, store_lti13_launch
+from tests.support.local_gateway import local_gateway
 
-_ENDPOINTS = ("DYNAMODB_ENDPOINT_URL", "KMS_ENDPOINT_URL", "AWS_ENDPOINT_URL")
 PARALLEL = 30
 
 
 @pytest.fixture(scope="module")
 def gateway():
     """The local gateway with its access log on (not seeded: the test makes what it needs)."""
-    saved = dict(os.environ)
-    for name in _ENDPOINTS:
-        os.environ.pop(name, None)
-    gw = LocalGateway(port=0, seed=False, quiet=False)
-    try:
-        gw.start()
+    with local_gateway(seed=False, quiet=False) as gw:
         org = gw.create_organisation("Local HTTP University")
         gw.stack.update(org_id=org.org_id, api_key=org.api_key)
         yield gw
-    finally:
-        gw.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        reset_caches()
 
 
 def address(gateway) -> tuple[str, int]:

@@ -18,10 +18,9 @@ import boto3
 import pytest
 import requests
 
-from lti_gateway.local.server import LocalGateway, reset_caches
+from tests.support.local_gateway import local_gateway
 
 # The gateway's own endpoints, never ones left in the developer's shell (as tests/e2e/conftest.py).
-_ENDPOINTS = ("DYNAMODB_ENDPOINT_URL", "KMS_ENDPOINT_URL", "AWS_ENDPOINT_URL")
 TABLES = ("KEYS_TABLE", "LAUNCH_TABLE", "CLASSES_TABLE")
 
 # Each form of an address that is not globally routable, and what the refusal must say about it.
@@ -61,19 +60,8 @@ PLATFORM = {
 
 @pytest.fixture(scope="module")
 def gateway():
-    saved = dict(os.environ)
-    for name in _ENDPOINTS:
-        os.environ.pop(name, None)
-    os.environ["ALLOW_INSECURE_PLATFORM_URLS"] = "false"
-    gw = LocalGateway(port=0, quiet=True)
-    try:
-        gw.start()
+    with local_gateway(quiet=True, environment={"ALLOW_INSECURE_PLATFORM_URLS": "false"}) as gw:
         yield gw
-    finally:
-        gw.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        reset_caches()
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ from lti_gateway.admin.orgs import Principal, authenticate_api_key
 from lti_gateway.core import clock, validation
 from lti_gateway.core.config import settings
 from lti_gateway.core.errors import Forbidden, Unauthorized, UnsupportedMediaType, ValidationFailed
+from lti_gateway.core.http import request_cookies
 from lti_gateway.repositories import deps
 
 COOKIE_NAME = "lti_gateway_console"
@@ -49,7 +50,6 @@ CSRF_HEADER = "x-csrf-token"
 _CSRF_LABEL = b"console-csrf"
 MAX_API_KEY = 512
 MAX_TOKEN = 128  # a session or link token is 43 characters; anything much longer is not one
-MAX_COOKIE_VALUES = 8
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 # What a class-scoped session may call: route keys (API Gateway's ``routeKey``) of its own class.
 CLASS_SCOPE_ROUTES = frozenset(
@@ -117,29 +117,9 @@ def clearing_cookie() -> Cookie:
     return session_cookie("", max_age=0)
 
 
-def _request_cookies(event: Mapping[str, Any], name: str) -> list[str]:
-    """The values the request carries for cookie ``name``: HTTP API v2 hands cookies over in
-    ``cookies``; a ``Cookie`` header (other front doors) is read too."""
-    pieces: list[str] = []
-    cookies = event.get("cookies")
-    if isinstance(cookies, list):
-        pieces.extend(c for c in cookies if isinstance(c, str))
-    headers = event.get("headers")
-    if isinstance(headers, Mapping):
-        for key, value in headers.items():
-            if isinstance(key, str) and key.lower() == "cookie" and isinstance(value, str):
-                pieces.extend(value.split(";"))
-    found = []
-    for piece in pieces:
-        key, sep, value = piece.strip().partition("=")
-        if sep and key.strip() == name:
-            found.append(value.strip().strip('"'))
-    return found[:MAX_COOKIE_VALUES]
-
-
 def session_token(event: Mapping[str, Any]) -> str | None:
     """The session token the request's cookie carries (the first non-empty one), or None."""
-    for value in _request_cookies(event, cookie_name()):
+    for value in request_cookies(event, cookie_name()):
         if value:
             return value
     return None
@@ -242,15 +222,13 @@ def authenticate_session(token: str | None, *, missing_code: str = "session_expi
     if item is None:
         raise Unauthorized("this console session has expired or ended; sign in again", code="session_expired")
     _credential_active(str(item["credential_id"]), str(item["org_id"]))
-    principal = Principal(org_id=str(item["org_id"]), credential_id=str(item["credential_id"]), role=str(item["role"]))
-    class_id = item.get("class_id")
-    return ConsoleSession(principal, str(class_id) if class_id else None, int(item["expires_at"]), csrf_token(token))
+    principal, class_id = _granted(item)
+    return ConsoleSession(principal, class_id, int(item["expires_at"]), csrf_token(token))
 
 
-def _new_session(principal: Principal, class_id: str | None) -> tuple[str, ConsoleSession]:
-    token = secrets.token_urlsafe(32)
+def _grant(principal: Principal, class_id: str | None, lifetime: int) -> tuple[str, dict[str, Any], int]:
+    """A new token, the item a session or a link keeps under its hash, and when it expires."""
     now = clock.now()
-    expires_at = int(now) + SESSION_SECONDS
     item = {
         "org_id": principal.org_id,
         "credential_id": principal.credential_id,
@@ -258,6 +236,18 @@ def _new_session(principal: Principal, class_id: str | None) -> tuple[str, Conso
         "class_id": class_id,
         "created_at": clock.iso(now),
     }
+    return secrets.token_urlsafe(32), item, int(now) + lifetime
+
+
+def _granted(item: Mapping[str, Any]) -> tuple[Principal, str | None]:
+    """Who a stored session or link signs in as, and its class (an instructor's class link only)."""
+    principal = Principal(org_id=str(item["org_id"]), credential_id=str(item["credential_id"]), role=str(item["role"]))
+    class_id = item.get("class_id")
+    return principal, str(class_id) if class_id else None
+
+
+def _new_session(principal: Principal, class_id: str | None) -> tuple[str, ConsoleSession]:
+    token, item, expires_at = _grant(principal, class_id, SESSION_SECONDS)
     deps.console_sessions_repo().put_session(_hash(token), item, expires_at=expires_at)
     return token, ConsoleSession(principal, class_id, expires_at, csrf_token(token))
 
@@ -285,9 +275,7 @@ def sign_in(body: Mapping[str, Any]) -> tuple[str, ConsoleSession]:
     if item is None:
         raise Unauthorized("this sign-in link is unknown, already used or expired", code="link_invalid")
     _credential_active(str(item["credential_id"]), str(item["org_id"]))
-    principal = Principal(org_id=str(item["org_id"]), credential_id=str(item["credential_id"]), role=str(item["role"]))
-    class_id = item.get("class_id")
-    return _new_session(principal, str(class_id) if class_id else None)
+    return _new_session(*_granted(item))
 
 
 def sign_out(token: str) -> None:
@@ -316,16 +304,7 @@ def max_age(session: ConsoleSession) -> int:
 
 
 def _create_link(principal: Principal, class_id: str | None, base: str) -> dict[str, Any]:
-    token = secrets.token_urlsafe(32)
-    now = clock.now()
-    expires_at = int(now) + LINK_SECONDS
-    item = {
-        "org_id": principal.org_id,
-        "credential_id": principal.credential_id,
-        "role": principal.role,
-        "class_id": class_id,
-        "created_at": clock.iso(now),
-    }
+    token, item, expires_at = _grant(principal, class_id, LINK_SECONDS)
     deps.console_sessions_repo().put_link(_hash(token), item, expires_at=expires_at)
     return {"url": f"{base.rstrip('/')}/console#link={token}", "expires_at": clock.iso(expires_at)}
 

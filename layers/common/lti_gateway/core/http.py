@@ -36,6 +36,7 @@ MAX_JSON_BYTES = 16 * 1024
 MAX_FORM_BYTES = 256 * 1024
 MAX_FORM_FIELDS = 2000
 FORM_URLENCODED = "application/x-www-form-urlencoded"
+MAX_COOKIE_VALUES = 8  # of one cookie name: a browser sends one or two; more is someone's noise
 
 # Compiled by re on first use (cached there): only the LTI 1.1 launch reads it.
 _HOST = r"(?P<host>[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
@@ -45,6 +46,27 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 def lower_headers(event: Mapping[str, Any]) -> dict[str, str]:
     headers = event.get("headers") or {}
     return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def request_cookies(event: Mapping[str, Any], name: str) -> list[str]:
+    """Every value the request carries for cookie ``name`` (at most :data:`MAX_COOKIE_VALUES`): HTTP API
+    v2 and Function URLs hand cookies over in ``cookies``; a ``Cookie`` header (other front doors) is
+    read too."""
+    pieces: list[str] = []
+    cookies = event.get("cookies")
+    if isinstance(cookies, list):
+        pieces.extend(c for c in cookies if isinstance(c, str))
+    headers = event.get("headers")
+    if isinstance(headers, Mapping):
+        for key, value in headers.items():
+            if isinstance(key, str) and key.lower() == "cookie" and isinstance(value, str):
+                pieces.extend(value.split(";"))
+    found = []
+    for piece in pieces:
+        key, sep, value = piece.strip().partition("=")
+        if sep and key.strip() == name:
+            found.append(value.strip().strip('"'))
+    return found[:MAX_COOKIE_VALUES]
 
 
 def _first(value: str | None) -> str:

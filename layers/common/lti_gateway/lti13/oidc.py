@@ -61,6 +61,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from lti_gateway.core import clock
 from lti_gateway.core.errors import IdTokenRejected, LoginRejected, ValidationFailed
+from lti_gateway.core.http import request_cookies
 
 STATE_LIFETIME_SECONDS = 600
 LAUNCH_PATH = "/lti/launch"
@@ -113,7 +114,6 @@ SECURE_COOKIE_PREFIX = "__Host-"  # Secure, Path=/, no Domain: only this host ca
 # The launch page's second POST (platform-storage path): what lti.get_data answered, and the proof.
 STORAGE_VALUE_FIELD = "lti_storage_value"
 STORAGE_PROOF_FIELD = "lti_storage_proof"
-MAX_COOKIE_VALUES = 8
 
 
 @dataclass(frozen=True)
@@ -348,26 +348,6 @@ def state_cookie(state: str, value: str, *, secure: bool) -> Cookie:
         same_site=SameSite.NONE_MODE if secure else SameSite.LAX_MODE,
         custom_attributes=["Partitioned"] if secure else None,
     )
-
-
-def request_cookies(event: Mapping[str, Any], name: str) -> list[str]:
-    """Every value the request carries for cookie ``name``: HTTP API v2 and Function URLs hand cookies
-    over in ``cookies``; a ``Cookie`` header (other front doors) is read too."""
-    pieces: list[str] = []
-    cookies = event.get("cookies")
-    if isinstance(cookies, list):
-        pieces.extend(c for c in cookies if isinstance(c, str))
-    headers = event.get("headers")
-    if isinstance(headers, Mapping):
-        for key, value in headers.items():
-            if isinstance(key, str) and key.lower() == "cookie" and isinstance(value, str):
-                pieces.extend(value.split(";"))
-    found = []
-    for piece in pieces:
-        key, sep, value = piece.strip().partition("=")
-        if sep and key.strip() == name:
-            found.append(value.strip().strip('"'))
-    return found[:MAX_COOKIE_VALUES]
 
 
 def _header(event: Mapping[str, Any], name: str) -> str:
