@@ -1,9 +1,15 @@
 # LTI Gateway — the words a reviewer expects: run, test, lint, format, build, deploy, bench.
 SHELL := /bin/bash
-PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# The functions run on Python 3.13 (the Lambda runtime), so .venv is made with it when this machine has
+# it: python3.13 on PATH, else pyenv's 3.13; otherwise python3 (3.11 or newer). PYTHON=... picks another.
+# A .venv of another Python is made again (the stamp names the version).
+PY313 := $(shell if python3.13 -c '' >/dev/null 2>&1; then command -v python3.13; \
+	else p=$$(pyenv prefix 3.13 2>/dev/null) && test -x "$$p/bin/python3.13" && echo "$$p/bin/python3.13"; fi)
+PYTHON ?= $(or $(PY313),python3)
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+STAMP := $(VENV)/.installed-python$(PYTHON_VERSION)
 PORT ?= 3000
 
 .PHONY: run test lint format build deploy sam bench clean venv openapi fuzz browser
@@ -12,9 +18,12 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=python3.11)")'
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYTHON_VERSION)" ]; then \
+		echo "$(VENV) is $$($(BIN)/python -V 2>&1), not Python $(PYTHON_VERSION) ($(PYTHON)): making it again"; rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
 ## Start the whole gateway locally on 127.0.0.1:$(PORT) (moto server for DynamoDB and KMS).
@@ -23,6 +32,9 @@ run: $(STAMP)
 
 ## Lint, template checks and the whole test suite (first: Debian's Chromium for tests/browser, see `browser`).
 test: $(STAMP) browser
+	@$(BIN)/python -c 'import platform, sys; print(f"make test: Python {platform.python_version()} ({sys.executable})")'
+	@$(BIN)/python -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else "make test: not Python 3.13, the Lambda runtime (install it, e.g. pyenv install 3.13); CI=true requires it")' \
+		|| [ "$$CI" != true ]
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml

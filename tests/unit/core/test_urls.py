@@ -222,7 +222,7 @@ def test_no_stack_list_means_no_restriction(env):
         ("LMS.localhost.", "lms.localhost is a loopback name"),
         ("127.0.0.1", "127.0.0.1 is a loopback address"),
         ("[::1]", "::1 is a loopback address"),
-        ("::ffff:127.0.0.1", "::ffff:7f00:1 is an IPv4-mapped form of 127.0.0.1, a loopback address"),
+        ("::ffff:127.0.0.1", "::ffff:127.0.0.1 is an IPv4-mapped form of 127.0.0.1, a loopback address"),
         ("::127.0.0.1", "::7f00:1 is an IPv4-compatible form of 127.0.0.1, a loopback address"),
         ("::ffff:0:a00:1", "::ffff:0:a00:1 is an IPv4-translated form of 10.0.0.1, a private address"),
         ("64:ff9b::7f00:1", "64:ff9b::7f00:1 is a NAT64 form of 127.0.0.1, a loopback address"),

@@ -96,6 +96,8 @@ _NOT_PUBLIC = tuple(
         "ff00::/8",  # multicast
     )
 )
+# Ranges ``is_private`` counts on 3.13 but not on 3.11: named "not globally routable" on both.
+_NOT_ROUTABLE_FIRST = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("2002::/16"))
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 _IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
@@ -131,6 +133,7 @@ def _kind(address: IPAddress) -> str | None:
         (address.is_link_local, "a link-local address"),
         (address.is_multicast, "a multicast address"),
         (address in _SHARED, "a shared (carrier-grade NAT) address"),
+        (any(address in net for net in _NOT_ROUTABLE_FIRST), "not a globally routable address"),
         (address.is_private, "a private address"),
         (any(address in net for net in _NOT_PUBLIC), "not a globally routable address"),
         (address.is_reserved, "a reserved address"),
@@ -139,6 +142,12 @@ def _kind(address: IPAddress) -> str | None:
         if test:
             return kind
     return None
+
+
+def _text(address: ipaddress.IPv6Address) -> str:
+    """The address as text, the same on every Python (3.13 writes IPv4-mapped ones as ``::ffff:a.b.c.d``,
+    3.11 in hex)."""
+    return f"::ffff:{address.ipv4_mapped}" if address.ipv4_mapped is not None else str(address)
 
 
 def address_problem(address: IPAddress) -> str | None:
@@ -150,7 +159,7 @@ def address_problem(address: IPAddress) -> str | None:
         for form, inner in _embedded_ipv4(address):
             kind = _kind(inner)
             if kind:
-                return f"{address} is {form} form of {inner}, {kind}"
+                return f"{_text(address)} is {form} form of {inner}, {kind}"
         if address.ipv4_mapped is not None or address in _NAT64[0]:
             # ::ffff:a.b.c.d is a.b.c.d, and 64:ff9b::a.b.c.d reaches a.b.c.d through NAT64 (what DNS64
             # answers in an IPv6-only subnet): both judged by the IPv4 address, above.
