@@ -234,5 +234,6 @@ def test_the_console_pages_fit_a_phone_screen(gateway, page, shot):
         page.goto(f"/console{route}")
         expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
         page.wait_for_load_state("networkidle")
+        expect(page.locator(".loading:visible")).to_have_count(0)  # every section has its answer
         shot(page, f"375 px {heading}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, route  # no sideways scrolling

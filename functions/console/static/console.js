@@ -632,6 +632,13 @@
     return node;
   }
 
+  /* "Loading…" in `parent` until the answer comes: the caller removes it (.remove()). */
+  function loadingNote(parent) {
+    var note = el("p", { className: "loading", role: "status" }, "Loading\u2026");
+    parent.appendChild(note);
+    return note;
+  }
+
   /* Loads a failing page's error into its own area. */
   function loadError(parent, err) {
     var msg = messageArea();
@@ -686,13 +693,16 @@
     var nextToken = null;
     var seq = 0; // a reload started later wins over an earlier one still on its way
     var empty = el("p", { hidden: true }, emptyText);
-    append(parent, [empty, list, more, msg.node]);
+    var loading = el("p", { className: "loading", role: "status", hidden: true }, "Loading\u2026");
+    append(parent, [loading, empty, list, more, msg.node]);
     function load(token, replace) {
       seq += 1;
       var mine = seq;
       more.disabled = true;
+      loading.hidden = list.children.length > 0;  // the first load of a list; later ones keep what is shown
       return fetchPage(token).then(function (page) {
         if (mine !== seq) return;
+        loading.hidden = true;
         msg.hide();
         if (replace) clear(list);
         page.items.forEach(function (item) { list.appendChild(drawItem(item)); });
@@ -702,6 +712,7 @@
         empty.hidden = list.children.length > 0;
       }, function (err) {
         if (mine !== seq) return;
+        loading.hidden = true;
         more.disabled = false;
         msg.error(err);
       });
@@ -954,8 +965,10 @@
     pageHeader(main, "LTI 1.3 platforms", "An LMS that launches with LTI 1.3 is registered here as a platform. Give the LMS administrator this tool's URLs (below), then register the LMS: by a dynamic registration URL, or by hand with the values the LMS shows.");
 
     var urls = section(main, "This tool's LTI 1.3 URLs", "Paste these into the LMS when you add the tool by hand. A class or unit launch URL also works as a target link URI.");
+    var urlsLoading = loadingNote(urls);
     api("GET", "/api/tool-configuration").then(function (cfg) {
       if (stale(token)) return;
+      urlsLoading.remove();
       append(urls, [
         copyable("Login URL (OIDC login initiation)", cfg.login_url, { what: "login URL" }),
         copyable("Redirect URL (launch)", (cfg.redirect_uris || [cfg.launch_url])[0], { what: "redirect URL" }),
@@ -963,7 +976,7 @@
         copyable("Public keyset URL (JWKS)", cfg.jwks_url, { what: "JWKS URL" }),
         el("p", null, "Canvas: ", el("a", { href: "/api/tool-configuration/canvas", download: "canvas-developer-key.json" }, "download the Canvas developer key JSON"), " (Developer Keys > + LTI Key > Paste JSON)."),
       ]);
-    }, function (err) { if (!stale(token)) loadError(urls, err); });
+    }, function (err) { if (!stale(token)) { urlsLoading.remove(); loadError(urls, err); } });
 
     var dyn = section(main, "Dynamic registration", "The simplest way: create a registration URL and paste it into the LMS (Moodle: Tool URL under \u201cAdd an LTI Advantage tool\u201d; Canvas: Dynamic Registration). The LMS then registers itself here.");
     var days = field("Valid for (days)", "number", { value: 7, min: 1, max: 30, inputmode: "numeric", hint: "1 to 30 days." });
