@@ -17,6 +17,7 @@ CSRF) is ever logged.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from aws_lambda_powertools.event_handler import Response
@@ -42,6 +43,7 @@ ASSETS = {
 MAX_SESSION_BODY = 4096
 
 
+@functools.cache  # read once per container: the files ship with the function and never change
 def _static(name: str) -> str:
     try:
         return (STATIC / name).read_text(encoding="utf-8")

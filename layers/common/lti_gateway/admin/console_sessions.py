@@ -38,7 +38,7 @@ from lti_gateway.admin.orgs import Principal, authenticate_api_key
 from lti_gateway.core import clock, validation
 from lti_gateway.core.config import settings
 from lti_gateway.core.errors import Forbidden, Unauthorized, UnsupportedMediaType, ValidationFailed
-from lti_gateway.core.http import request_cookies
+from lti_gateway.core.http import request_cookies, request_header
 from lti_gateway.repositories import deps
 
 COOKIE_NAME = "lti_gateway_console"
@@ -125,22 +125,13 @@ def session_token(event: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _header(event: Mapping[str, Any], name: str) -> str | None:
-    headers = event.get("headers")
-    if isinstance(headers, Mapping):
-        for key, value in headers.items():
-            if isinstance(key, str) and key.lower() == name and isinstance(value, str):
-                return value.strip()
-    return None
-
-
 def check_csrf(event: Mapping[str, Any], token: str) -> None:
     """For a method other than GET/HEAD, ``X-CSRF-Token`` must be the session's CSRF token: 403
     ``csrf_token_missing`` / ``csrf_token_invalid``. Needs only the cookie: nothing is read."""
     method = str(((event.get("requestContext") or {}).get("http") or {}).get("method") or "").upper()
     if method in _SAFE_METHODS:
         return
-    sent = _header(event, CSRF_HEADER)
+    sent = request_header(event, CSRF_HEADER)
     if not sent:
         raise Forbidden("send the session's csrf_token in the X-CSRF-Token header", code="csrf_token_missing")
     if not hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), csrf_token(token).encode()):
@@ -165,20 +156,20 @@ def check_sign_in_request(event: Mapping[str, Any]) -> None:
     none; an ``Origin`` other than this gateway's: the public base URL's, the host the request reached);
     415 without ``Content-Type: application/json`` (what a page of another origin cannot send without a
     CORS preflight, which nothing here answers). Checked before anything is read."""
-    site = _header(event, "sec-fetch-site")
+    site = request_header(event, "sec-fetch-site")
     if site is not None and site.lower() not in _OWN_FETCH_SITES:
         raise Forbidden("sign in from the console page itself", code="cross_origin_request")
-    origin = _header(event, "origin")
+    origin = request_header(event, "origin")
     if origin is not None:
         context = event.get("requestContext") or {}
         own = {
             _netloc(settings().public_base_url or ""),
-            _netloc(f"https://{_header(event, 'host') or ''}"),
+            _netloc(f"https://{request_header(event, 'host') or ''}"),
             _netloc(f"https://{context.get('domainName') or ''}" if isinstance(context, Mapping) else ""),
         } - {None}
         if _netloc(origin) not in own:
             raise Forbidden("sign in from the console page itself", code="cross_origin_request")
-    media_type = (_header(event, "content-type") or "").split(";", 1)[0].strip().lower()
+    media_type = (request_header(event, "content-type") or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
 

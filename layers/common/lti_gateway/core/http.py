@@ -48,6 +48,16 @@ def lower_headers(event: Mapping[str, Any]) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
 
 
+def request_header(event: Mapping[str, Any], name: str) -> str | None:
+    """The request's header ``name`` (lower case), stripped; None when it is absent or not text."""
+    headers = event.get("headers")
+    if isinstance(headers, Mapping):
+        for key, value in headers.items():
+            if isinstance(key, str) and key.lower() == name and isinstance(value, str):
+                return value.strip()
+    return None
+
+
 def request_cookies(event: Mapping[str, Any], name: str) -> list[str]:
     """Every value the request carries for cookie ``name`` (at most :data:`MAX_COOKIE_VALUES`): HTTP API
     v2 and Function URLs hand cookies over in ``cookies``; a ``Cookie`` header (other front doors) is

@@ -41,11 +41,6 @@ MAX_FORM_BYTES = 64 * 1024
 NO_CLASS = "none: this launch named no class"
 
 
-def demo_app_page(target: str, *, base_url: str | None = None, api_key: str | None = None) -> str:
-    """The page's HTML body for ``GET /_demo/app?ltik=…`` (kept for callers that only want the text)."""
-    return demo_app_get(target, base_url=base_url, api_key=api_key)[2].decode()
-
-
 def demo_app_get(target: str, *, base_url: str | None = None, api_key: str | None = None) -> Answer:
     token = (parse_qs(urlsplit(target).query).get("ltik") or [""])[0]
     return html_page("Demo app", _launch_html(token, base_url, api_key))

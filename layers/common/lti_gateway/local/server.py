@@ -244,7 +244,6 @@ class _App:
             local = self._local_page(environ, method, raw_path, raw_query, target)
             if local is not None:
                 return (*local, None, redacted_target(raw_path, raw_query, None, None))
-        if function_id is None:
             matched = gateway.router.match(method, raw_path)
             if matched is None:
                 logged = redacted_target(raw_path, raw_query, None, None)

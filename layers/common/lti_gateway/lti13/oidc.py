@@ -61,7 +61,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from lti_gateway.core import clock
 from lti_gateway.core.errors import IdTokenRejected, LoginRejected, ValidationFailed
-from lti_gateway.core.http import request_cookies
+from lti_gateway.core.http import request_cookies, request_header
 
 STATE_LIFETIME_SECONDS = 600
 LAUNCH_PATH = "/lti/launch"
@@ -350,16 +350,6 @@ def state_cookie(state: str, value: str, *, secure: bool) -> Cookie:
     )
 
 
-def _header(event: Mapping[str, Any], name: str) -> str:
-    headers = event.get("headers")
-    if not isinstance(headers, Mapping):
-        return ""
-    for key, value in headers.items():
-        if isinstance(key, str) and key.lower() == name and isinstance(value, str):
-            return value.strip()
-    return ""
-
-
 def _same(a: Any, b: Any) -> bool:
     return isinstance(a, str) and isinstance(b, str) and bool(a) and hmac.compare_digest(a.encode(), b.encode())
 
@@ -406,7 +396,7 @@ def browser_check(
                 origin=str(item.get("storage_origin") or ""),
                 proof=proof,
             )
-        origin, fetch_site = _header(event, "origin"), _header(event, "sec-fetch-site")
+        origin, fetch_site = request_header(event, "origin"), request_header(event, "sec-fetch-site")
         ours = {web_origin(base) for base in bases}
         same_origin = origin in ours if origin and origin != "null" else fetch_site == "same-origin"
         if not same_origin or not _same(values.get(STORAGE_PROOF_FIELD), proof):
