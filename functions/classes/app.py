@@ -34,6 +34,7 @@ from lti_gateway.admin import classes, orgs
 from lti_gateway.core import http, responses, urls
 from lti_gateway.core.errors import GatewayError, ValidationFailed
 from lti_gateway.core.observability import logger
+from lti_gateway.core.tracing import traced
 
 app = web.resolver()
 
@@ -216,6 +217,7 @@ def open_class(class_id: str):
     return Response(status_code=302, headers={"Location": target.url, **PAGE_HEADERS})
 
 
+@traced  # X-Ray, when the stack's Tracing parameter is on (core/tracing.py)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -29,6 +29,7 @@ from lti_gateway.admin import console_sessions
 from lti_gateway.core import http, responses
 from lti_gateway.core.errors import GatewayError, NotFound, Unauthorized
 from lti_gateway.core.observability import logger
+from lti_gateway.core.tracing import traced
 
 app = web.resolver()
 STATIC = Path(__file__).resolve().parent / "static"
@@ -119,6 +120,7 @@ def sign_out():
     return answer
 
 
+@traced  # X-Ray, when the stack's Tracing parameter is on (core/tracing.py)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

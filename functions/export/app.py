@@ -20,6 +20,7 @@ from lti_gateway import web
 from lti_gateway.admin import exports, orgs
 from lti_gateway.core import responses, urls
 from lti_gateway.core.observability import logger
+from lti_gateway.core.tracing import traced
 
 app = web.resolver()
 
@@ -86,6 +87,7 @@ def org_settings():
     return _answer(exports.export_org(principal, fmt, base=_base()))
 
 
+@traced  # X-Ray, when the stack's Tracing parameter is on (core/tracing.py)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

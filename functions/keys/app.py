@@ -29,6 +29,7 @@ from lti_gateway.admin import launch_errors, orgs
 from lti_gateway.core import http, responses
 from lti_gateway.core.config import settings
 from lti_gateway.core.observability import logger
+from lti_gateway.core.tracing import traced
 from lti_gateway.lti11 import consumer_keys, learnosity
 
 app = web.resolver()
@@ -151,6 +152,7 @@ def openapi_document():
     )
 
 
+@traced  # X-Ray, when the stack's Tracing parameter is on (core/tracing.py)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -32,13 +32,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lti_gateway import web
-from lti_gateway.core import responses
+from lti_gateway.core import responses, snapstart
 from lti_gateway.core.errors import GatewayError, NotFound
 from lti_gateway.core.observability import logger, metrics
+from lti_gateway.core.tracing import traced
 from lti_gateway.launch import dispatch
 from lti_gateway.lti13.oidc import ORG_ID_RE, StorageCheckRequired
 
 _PAGE_HEADERS = responses.PAGE_HEADERS
+snapstart.register()  # with SnapStart on: forget per-container state after a restore
 
 
 def _answer(error: GatewayError, correlation_id: str) -> Response:
@@ -183,6 +185,7 @@ def unit_launch_page(class_id: str, unit_id: str):
     return _launch_url_page("class")
 
 
+@traced  # X-Ray, when the stack's Tracing parameter is on (core/tracing.py)
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

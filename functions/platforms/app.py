@@ -34,6 +34,7 @@ from lti_gateway.admin import orgs, tool_config
 from lti_gateway.core import http, pagination, responses, urls, validation
 from lti_gateway.core.errors import NotFound, ValidationFailed
 from lti_gateway.core.observability import logger
+from lti_gateway.core.tracing import traced
 from lti_gateway.lti13 import dynamic_registration, lti11_bindings, platforms, tool_keys
 from lti_gateway.lti13.oidc import ORG_ID_RE
 
@@ -234,6 +235,7 @@ def dynamic_register(token: str):
     return dynamic_registration.success_page(registered)
 
 
+@traced  # X-Ray, when the stack's Tracing parameter is on (core/tracing.py)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

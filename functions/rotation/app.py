@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lti_gateway.core.observability import logger, metrics
+from lti_gateway.core.tracing import traced
 from lti_gateway.lti13 import tool_keys
 
 DEFAULT_DAYS = 90
@@ -29,6 +30,7 @@ def _max_age_days() -> int:
     return max(1, days)
 
 
+@traced  # X-Ray, when the stack's Tracing parameter is on (core/tracing.py)
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

@@ -35,6 +35,7 @@ from lti_gateway.app_api.errors import NOT_FOUND
 from lti_gateway.core import http, responses, urls
 from lti_gateway.core.errors import ApiError
 from lti_gateway.core.observability import logger
+from lti_gateway.core.tracing import traced
 
 # Every error, of any route, in the contract's shape (a bug: 500 ``INTERNAL_ERROR`` with only its
 # ``correlationId``; an AWS fault: 503 with ``Retry-After``), through web's one error path.
@@ -157,6 +158,7 @@ def revoke_service_key():
     return _no_content()
 
 
+@traced  # X-Ray, when the stack's Tracing parameter is on (core/tracing.py)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(transport.normalise_event(event), context)

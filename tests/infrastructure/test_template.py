@@ -30,8 +30,6 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
-            "dynamodb:Query",
-            "dynamodb:ConditionCheckItem",
         },
         ("KeysTable", "gsi1"): {"dynamodb:Query"},
         ("LaunchTable", None): {
@@ -52,7 +50,8 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
             "dynamodb:BatchWriteItem",
         },
         ("ClassesTable", "gsi1"): {"dynamodb:Query"},
-        # API key authentication only (the statement is limited to APIKEY# items, see below).
+        # API key authentication (APIKEY# items), and the organisation an app launch URL is checked
+        # against (ORG# read; a new app origin recorded: app_origins updated only), see below.
         ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
         # Platform issuers only (see test_classes_reads_only_platform_issuers).
         ("KeysTable", "gsi1"): {"dynamodb:Query"},
@@ -67,7 +66,13 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
         ("KeysTable", None): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
         # Nonces, login states and launch contexts (puts); consuming a login state (one delete).
         # Login states read (consistently) before the launch validates, consumed once it has.
-        ("LaunchTable", None): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
+        # An LTI 1.1 launch writes its context and the learner's outcome records in one BatchWriteItem.
+        ("LaunchTable", None): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:BatchWriteItem",
+        },
         ("ClassesTable", None): {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"},
         ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
     },
@@ -95,7 +100,8 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str | None], set[str]]] = {
             "dynamodb:ConditionCheckItem",
         },
         ("KeysTable", "gsi1"): {"dynamodb:Query"},
-        ("SecretsKey", None): {"kms:GenerateDataKey", "kms:Decrypt"},
+        # New RSA keys are sealed; none is ever opened here.
+        ("SecretsKey", None): {"kms:GenerateDataKey"},
         # Owner console sessions read by web.bearer_principal (CONSOLESESSION# items only).
         ("LaunchTable", None): {"dynamodb:GetItem"},
     },
@@ -618,7 +624,12 @@ def log_problems(template: Template) -> list[str]:
 # function, to reading the organisation's tool name, description and icon (``ORG#…``, those attributes).
 CREDENTIALS_ONLY = {"ClassesFunction", "ExportFunction"}
 ORG_TOOL_READERS = {"ExportFunction"}
-ORG_TOOL_ATTRIBUTES = ["tool_name", "tool_description", "tool_icon_url"]
+# IAM's dynamodb:Attributes must list the table's key attributes (and an index's, for an index query).
+KEY_ATTRIBUTES = ["pk", "sk", "gsi1pk", "gsi1sk"]
+ORG_TOOL_ATTRIBUTES = ["pk", "sk", "tool_name", "tool_description", "tool_icon_url"]
+# The classes function checks an app launch URL against its organisation (ORG# read) and records a new
+# app origin (ORG#: app_origins and updated_at only).
+CLASSES_ORG_STATEMENTS = {"OrganisationRead", "OrganisationAppOrigins"}
 
 
 def _org_tool_read(statement: dict[str, Any]) -> bool:
@@ -640,6 +651,19 @@ def scoped_keys_problems(template: Template) -> list[str]:
                 if ("KeysTable", None) not in targets:
                     continue
                 if name in ORG_TOOL_READERS and _org_tool_read(statement):
+                    continue
+                if name == "ClassesFunction" and statement.get("Sid") in CLASSES_ORG_STATEMENTS:
+                    condition = statement.get("Condition", {})
+                    if as_list(condition.get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")) != ["ORG#*"]:
+                        problems.append(f"{name}: {statement['Sid']} is not limited to ORG# items")
+                    attributes = condition.get("ForAllValues:StringEquals", {}).get("dynamodb:Attributes")
+                    if statement["Sid"] == "OrganisationAppOrigins" and attributes != [
+                        "pk",
+                        "sk",
+                        "app_origins",
+                        "updated_at",
+                    ]:
+                        problems.append(f"{name}: OrganisationAppOrigins may update more than app_origins")
                     continue
                 leading = statement.get("Condition", {}).get("ForAllValues:StringLike", {})
                 if as_list(leading.get("dynamodb:LeadingKeys")) != ["APIKEY#*"]:
@@ -921,12 +945,13 @@ def test_export_reads_no_secret(template: Template) -> None:
     statements = template["Resources"]["ExportFunction"]["Properties"]["Policies"][0]["Statement"]
     [listing] = [s for s in statements if s["Resource"] == {"Fn::Sub": "${KeysTable.Arn}/index/gsi1"}]
     assert listing["Condition"] == {
-        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["key", "label", "status"]},
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": [*KEY_ATTRIBUTES, "key", "label", "status"]},
         "StringEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
     }
     from lti_gateway.repositories.exports import CONSUMER_KEY_ATTRIBUTES
 
-    assert list(CONSUMER_KEY_ATTRIBUTES) == listing["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+    attributes = listing["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+    assert [*KEY_ATTRIBUTES, *CONSUMER_KEY_ATTRIBUTES] == attributes
 
 
 def test_export_reads_only_the_organisations_tool_settings(template: Template) -> None:
@@ -937,7 +962,7 @@ def test_export_reads_only_the_organisations_tool_settings(template: Template) -
     statements = _props(template, "ExportFunction")["Policies"][0]["Statement"]
     [read] = [s for s in statements if s.get("Sid") == "OrganisationToolSettings"]
     assert _org_tool_read(read)
-    assert list(TOOL_ATTRIBUTES) == ORG_TOOL_ATTRIBUTES
+    assert ["pk", "sk", *TOOL_ATTRIBUTES] == ORG_TOOL_ATTRIBUTES
 
 
 def test_classes_reads_only_platform_issuers(template: Template) -> None:
@@ -949,7 +974,7 @@ def test_classes_reads_only_platform_issuers(template: Template) -> None:
     [listing] = [s for s in statements if s["Resource"] == {"Fn::Sub": "${KeysTable.Arn}/index/gsi1"}]
     assert listing["Action"] == "dynamodb:Query"
     assert listing["Condition"] == {
-        "ForAllValues:StringEquals": {"dynamodb:Attributes": list(ISSUER_ATTRIBUTES)},
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": [*KEY_ATTRIBUTES, *ISSUER_ATTRIBUTES]},
         "StringEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
     }
 
@@ -961,9 +986,9 @@ def test_launch_keys_table_access_is_limited(template: Template) -> None:
     on_keys = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}]
     limits = {s["Action"]: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys}
     assert limits == {
-        "dynamodb:GetItem": ["CK#*", "ORG#*", "TOOLKEY#*", "PLATFORM#*", "ORGISS#*", "ISS#*", "LTI1P1BIND#*"],
+        "dynamodb:GetItem": ["CK#*", "ORG#*", "TOOLKEY#ltik", "PLATFORM#*", "ORGISS#*", "ISS#*", "LTI1P1BIND#*"],
         "dynamodb:Query": ["ORGISS#*", "ISS#*"],
-        "dynamodb:PutItem": ["TOOLKEY#*", "LTI1P1BIND#*"],
+        "dynamodb:PutItem": ["TOOLKEY#ltik", "LTI1P1BIND#*"],
     }
 
 
@@ -984,7 +1009,7 @@ def test_platforms_keys_table_access_is_limited(template: Template) -> None:
     from lti_gateway.repositories.platforms import PLATFORM_ATTRIBUTES
 
     assert listing["Condition"] == {
-        "ForAllValues:StringEquals": {"dynamodb:Attributes": list(PLATFORM_ATTRIBUTES)},
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": [*KEY_ATTRIBUTES, *PLATFORM_ATTRIBUTES]},
         "StringEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
     }
 
@@ -998,9 +1023,9 @@ def test_token_keys_table_access_is_limited(template: Template) -> None:
         tuple(as_list(s["Action"])): s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys
     }
     assert limits == {
-        ("dynamodb:GetItem",): ["APIKEY#*", "CK#*", "PLATFORM#*", "TOOLKEY#*"],
+        ("dynamodb:GetItem",): ["APIKEY#*", "CK#*", "PLATFORM#*", "TOOLKEY#ltik"],
         ("dynamodb:UpdateItem",): ["APIKEY#*"],
-        ("dynamodb:Query", "dynamodb:PutItem"): ["TOOLKEY#*"],
+        ("dynamodb:Query", "dynamodb:PutItem"): ["TOOLKEY#rsa*", "TOOLKEY#ltik"],
     }
 
 

@@ -21,11 +21,32 @@ from lti_gateway.core.errors import GatewayError, ServiceUnavailable, UpstreamFa
 _VERSION = "v1"
 
 
+KMS_FAILED_METRIC = "KmsFailed"  # the KmsFailures alarm of template.yaml watches it (AWS/KMS has no such metric)
+
+
+def count_kms_failure() -> None:
+    """One ``KmsFailed`` EMF datapoint (dimension: service), written at once: most handlers never flush
+    the shared Metrics object, and a refused launch adds ``reason`` to that object's dimensions."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    from lti_gateway.core.observability import SERVICE, metrics
+
+    with single_metric(
+        name=KMS_FAILED_METRIC,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=metrics.namespace,
+        default_dimensions={"service": SERVICE},
+    ):
+        pass
+
+
 def _kms_failed(exc: Exception) -> GatewayError:
     """Throttled or unreachable KMS: 503 with Retry-After; anything else (key disabled, deleted, not
     granted): 502 — both ``kms_unavailable``, neither with the AWS message."""
     from lti_gateway.repositories.aws import RETRY_AFTER_SECONDS, error_code, is_retryable
 
+    count_kms_failure()
     if is_retryable(exc):
         error = ServiceUnavailable(
             "the secrets key (KMS) is busy or did not answer; retry shortly",
