@@ -58,6 +58,26 @@ ROOT = Path(__file__).resolve().parents[2]
 # is reviewed, and one no longer needed fails the test too.
 REVIEWED: dict[tuple[str, str, str], str] = {}
 
+# The DynamoDB actions that name one partition (the request carries ``dynamodb:LeadingKeys``). Every
+# grant of one of them must carry a ``ForAllValues:StringLike``/``StringEquals`` condition on
+# ``dynamodb:LeadingKeys`` naming its partition-key prefixes, unless it is on :data:`UNBOUNDED` with its
+# reason; any other DynamoDB action (Scan, PartiQL, a wildcard) carries no partition key, so
+# ``ForAllValues`` over it is always true: it cannot be bounded and must be on :data:`UNBOUNDED` too.
+ITEM_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+)
+LEADING_KEYS_OPERATORS = ("ForAllValues:StringLike", "ForAllValues:StringEquals")
+# (function, Sid) -> why that DynamoDB grant names no partition-key prefixes. Empty: every table's
+# partition keys carry a prefix (repositories/schema.py), so every grant names its own.
+UNBOUNDED: dict[tuple[str, str], str] = {}
+
 
 # -- the stack's resources, as fake ARNs -----------------------------------------------------------
 
@@ -196,6 +216,11 @@ def keys_flows(call: Driver, org: Any, cookie: str) -> None:
     for action, request in (("set", {"label": "Blackboard"}), ("get", {"limit": 2})):
         form = Init("data", {"consumer_key": credential_id, "domain": "localhost"}, secret, request, action).generate()
         ok(call("keys", vary("learnosity-keys-set.json", form=form)))
+    # A refused packet (signed for another request) counts against the source address's rate limit.
+    form = Init("data", {"consumer_key": credential_id, "domain": "localhost"}, secret, {"limit": 2}, "get").generate()
+    form["request"] = '{"limit": 3}'
+    refused = call("keys", vary("learnosity-keys-set.json", form=form))
+    assert 400 <= refused.status < 500, refused.raw
     ok(call("keys", vary("org-get.json", api_key=org.api_key)))
     ok(call("keys", console_event("GET", "/api/org", cookie=cookie)))
     ok(call("keys", vary("org-update.json", api_key=org.api_key, body={"tool_name": "Physics tools"})))
@@ -420,13 +445,22 @@ def token_flows(call: Driver, lti11: dict[str, Any], lti13: dict[str, Any]) -> N
     ok(app(lti11, "GET", f"/api/lineitems/{item['id']}"))
     ok(app(lti11, "POST", f"/api/lineitems/{item['id']}/scores", {**score, "userId": lti11["user_id"]}), 204)
     ok(app(lti11, "GET", f"/api/lineitems/{item['id']}/scores"))
-    ok(app(lti11, "GET", "/api/lineitems", key=key))
+    # The context's service key: its resource links' records (Query), one link's record, one learner's.
+    [keyed] = ok(app(lti11, "GET", "/api/lineitems", key=key)).body["lineItems"]
+    ok(app(lti11, "GET", f"/api/lineitems/{keyed['id']}", key=key))
+    learner_score = {**score, "userId": lti11["user_id"]}
+    ok(app(lti11, "POST", f"/api/lineitems/{keyed['id']}/scores", learner_score, key=key), 204)
     ok(app(lti11, "DELETE", "/api/servicekey", key=key), 204)
     ok(app(lti11, "POST", "/api/console-link"), 200, 201)
     # LTI 1.3: NRPS, AGS (the platform's token endpoint on loopback), deep linking.
     key = ok(app(lti13, "GET", "/api/idtoken")).body["services"]["serviceKey"]
+    # A newer launch of the same context: its ID token refreshes the key's service data (UpdateItem).
+    ok(app({**lti13, **lti13["launch"]()}, "GET", "/api/idtoken"))
     ok(app(lti13, "GET", "/api/memberships"))
     ok(app(lti13, "GET", "/api/memberships", key=key))
+    # The platform forgot its tokens: the cached one answers 401, is dropped (DeleteItem) and replaced.
+    lti13["lms"].expire_tokens()
+    ok(app(lti13, "GET", "/api/memberships"))
     ok(app(lti13, "GET", "/api/lineitems"))
     created = ok(app(lti13, "POST", "/api/lineitems", {"label": "Essay", "scoreMaximum": 20}), 201).body
     ok(app(lti13, "PUT", f"/api/lineitems/{created['id']}", {"label": "Essay 2", "scoreMaximum": 25}))
@@ -579,6 +613,101 @@ def test_every_call_is_allowed_every_grant_used_and_every_route_driven(recorded,
     assert not problems, "\n".join(problems)
 
 
+def unbounded_problems(statements: dict[str, list[iam_policy.Statement]]) -> list[str]:
+    """Every DynamoDB grant names the partition-key prefixes it may touch (``dynamodb:LeadingKeys``),
+    each a literal prefix naming a whole key segment (``CLASS#*``, ``TOOLKEY#rsa*``), never ``*``."""
+    problems, reviewed = [], set()
+    for fn, sts in sorted(statements.items()):
+        for st in sts:
+            if st.effect != "Allow" or not any(r.startswith("arn:aws:dynamodb:") for r in st.resources):
+                continue
+            where = f"{fn}.{st.sid}"
+            if (fn, st.sid) in UNBOUNDED:
+                reviewed.add((fn, st.sid))
+                continue
+            known = {a.lower() for a in ITEM_ACTIONS}
+            for action in st.actions:
+                if action.lower() not in known:
+                    problems.append(f"{where}: {action} is not an item-level action (no partition key to bound)")
+            found = [
+                (operator, st.conditions[operator]["dynamodb:LeadingKeys"])
+                for operator in LEADING_KEYS_OPERATORS
+                if "dynamodb:LeadingKeys" in st.conditions.get(operator, {})
+            ]
+            if not found:
+                problems.append(f"{where}: no ForAllValues dynamodb:LeadingKeys condition (an unbounded grant)")
+            for operator, patterns in found:
+                for pattern in patterns:
+                    head = pattern.split("*", 1)[0].split("?", 1)[0] if operator.endswith("Like") else pattern
+                    if not head or (head != pattern and "#" not in head):
+                        problems.append(f"{where}: {operator} dynamodb:LeadingKeys {pattern!r} names no key prefix")
+    problems += [f"STALE UNBOUNDED entry {entry}: bounded or gone" for entry in sorted(set(UNBOUNDED) - reviewed)]
+    return problems
+
+
+def _stack_arns() -> dict[str, str]:
+    names = {"KEYS_TABLE": "k", "LAUNCH_TABLE": "l", "CLASSES_TABLE": "c", "KMS_KEY_ID": "i", "EXPORTS_BUCKET": "b"}
+    return _arns(names)
+
+
+def test_every_dynamodb_grant_names_its_partition_key_prefixes():
+    assert unbounded_problems(iam_policy.function_statements(_template(), _stack_arns())) == []
+
+
+def _statement_of(template: dict[str, Any], function: str, sid: str) -> dict[str, Any]:
+    [found] = [
+        s for s in template["Resources"][function]["Properties"]["Policies"][0]["Statement"] if s.get("Sid") == sid
+    ]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [
+        (
+            lambda t: _statement_of(t, "TokenFunction", "LaunchTableReads").pop("Condition"),
+            "TokenFunction.LaunchTableReads: no ForAllValues dynamodb:LeadingKeys condition",
+        ),
+        (
+            lambda t: _statement_of(t, "ClassesFunction", "ClassesTableListings").pop("Condition"),
+            "ClassesFunction.ClassesTableListings: no ForAllValues",
+        ),
+        (
+            lambda t: (
+                _statement_of(t, "KeysFunction", "IdempotencyRecords")["Condition"].update(
+                    {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": ["IDEMPOTENCY#*"]}}
+                )
+                or _statement_of(t, "KeysFunction", "IdempotencyRecords")["Condition"].pop("ForAllValues:StringLike")
+            ),
+            "KeysFunction.IdempotencyRecords: no ForAllValues",
+        ),
+        (
+            lambda t: _statement_of(t, "LaunchFunction", "LoginStates")["Condition"]["ForAllValues:StringLike"].update(
+                {"dynamodb:LeadingKeys": ["STATE#*", "*"]}
+            ),
+            "LaunchFunction.LoginStates: ForAllValues:StringLike dynamodb:LeadingKeys '*' names no key prefix",
+        ),
+        (
+            lambda t: _statement_of(t, "LaunchFunction", "LoginStates")["Condition"]["ForAllValues:StringLike"].update(
+                {"dynamodb:LeadingKeys": ["S*"]}
+            ),
+            "names no key prefix",
+        ),
+        (
+            lambda t: _statement_of(t, "ConsoleFunction", "ConsoleSessions")["Action"].append("dynamodb:Scan"),
+            "ConsoleFunction.ConsoleSessions: dynamodb:Scan is not an item-level action",
+        ),
+        (lambda t: UNBOUNDED.update({("KeysFunction", "Gone"): "x"}), "STALE UNBOUNDED entry"),
+    ],
+)
+def test_an_unbounded_dynamodb_grant_fails(mutation, expected, monkeypatch):
+    monkeypatch.setattr(f"{__name__}.UNBOUNDED", dict(UNBOUNDED))
+    template = _template()
+    mutation(template)
+    problems = unbounded_problems(iam_policy.function_statements(template, _stack_arns()))
+    assert any(expected in p for p in problems), problems
+
+
 # -- the evaluator itself (so a passing run above means something) --------------------------------
 
 _TABLE = iam_recorder.table_arn("t")
@@ -683,9 +812,4 @@ def test_what_the_evaluator_does_not_know_fails_loudly(condition):
     statements = template["Resources"]["KeysFunction"]["Properties"]["Policies"][0]["Statement"]
     statements[0]["Condition"] = condition
     with pytest.raises(iam_policy.UnsupportedPolicy):
-        iam_policy.function_statements(
-            template,
-            _arns(
-                {"KEYS_TABLE": "k", "LAUNCH_TABLE": "l", "CLASSES_TABLE": "c", "KMS_KEY_ID": "i", "EXPORTS_BUCKET": "b"}
-            ),
-        )
+        iam_policy.function_statements(template, _stack_arns())

@@ -713,6 +713,11 @@ def _keys_statements(t: Template) -> list[dict[str, Any]]:
     return _props(t, "KeysFunction")["Policies"][0]["Statement"]
 
 
+def _sid(t: Template, function: str, sid: str) -> dict[str, Any]:
+    [statement] = [s for s in _props(t, function)["Policies"][0]["Statement"] if s.get("Sid") == sid]
+    return statement
+
+
 def _add_statement(t: Template, statement: dict[str, Any]) -> None:
     _keys_statements(t).append({"Effect": "Allow", **statement})
 
@@ -759,26 +764,40 @@ BREAKAGES: dict[str, tuple[str, Callable[[Template], Any]]] = {
     ),
     "layer for x86": ("layer", lambda t: _res(t, "CommonLayer")["Metadata"].update(BuildArchitecture="x86_64")),
     "wildcard action": ("iam", lambda t: _add_statement(t, {"Action": "dynamodb:*", "Resource": _keys_arn()})),
-    "scan": ("iam", lambda t: _keys_statements(t)[0]["Action"].append("dynamodb:Scan")),
-    "query on LaunchTable not reviewed": ("iam", lambda t: _keys_statements(t)[2]["Action"].append("dynamodb:Query")),
+    "scan": ("iam", lambda t: _sid(t, "KeysFunction", "KeysTableCreates")["Action"].append("dynamodb:Scan")),
+    "query on LaunchTable not reviewed": (
+        "iam",
+        lambda t: _sid(t, "KeysFunction", "IdempotencyRecords")["Action"].append("dynamodb:Query"),
+    ),
     "grant on ClassesTable not reviewed": (
         "iam",
         lambda t: _add_statement(
             t, {"Action": "dynamodb:GetItem", "Resource": {"Fn::GetAtt": ["ClassesTable", "Arn"]}}
         ),
     ),
-    "GetItem on an index": ("iam", lambda t: _keys_statements(t)[1].update(Action=["dynamodb:GetItem"])),
-    "unknown index": ("iam", lambda t: _keys_statements(t)[1].update(Resource={"Fn::Sub": "${KeysTable.Arn}/index/x"})),
+    "GetItem on an index": (
+        "iam",
+        lambda t: _sid(t, "KeysFunction", "KeysTableListings").update(Action=["dynamodb:GetItem"]),
+    ),
+    "unknown index": (
+        "iam",
+        lambda t: _sid(t, "KeysFunction", "KeysTableListings").update(Resource={"Fn::Sub": "${KeysTable.Arn}/index/x"}),
+    ),
     "foreign table ARN": (
         "iam",
-        lambda t: _keys_statements(t)[0].update(Resource={"Fn::Sub": "arn:aws:dynamodb:*:*:table/other"}),
+        lambda t: _sid(t, "KeysFunction", "KeysTableReads").update(
+            Resource={"Fn::Sub": "arn:aws:dynamodb:*:*:table/other"}
+        ),
     ),
-    "table management": ("iam", lambda t: _keys_statements(t)[0]["Action"].append("dynamodb:DeleteTable")),
-    "kms encrypt": ("iam", lambda t: _keys_statements(t)[3]["Action"].append("kms:Encrypt")),
-    "NotResource": ("iam", lambda t: _keys_statements(t)[3].update(NotResource="x")),
+    "table management": (
+        "iam",
+        lambda t: _sid(t, "KeysFunction", "KeysTableCreates")["Action"].append("dynamodb:DeleteTable"),
+    ),
+    "kms encrypt": ("iam", lambda t: _sid(t, "KeysFunction", "SecretsEnvelope")["Action"].append("kms:Encrypt")),
+    "NotResource": ("iam", lambda t: _sid(t, "KeysFunction", "SecretsEnvelope").update(NotResource="x")),
     "SAM policy template": ("iam", lambda t: _props(t, "KeysFunction")["Policies"].append({"DynamoDBCrudPolicy": {}})),
     "managed policy": ("iam", lambda t: _props(t, "KeysFunction")["Policies"].append("AmazonDynamoDBFullAccess")),
-    "resource star": ("wildcards", lambda t: _keys_statements(t)[3].update(Resource="*")),
+    "resource star": ("wildcards", lambda t: _sid(t, "KeysFunction", "SecretsEnvelope").update(Resource="*")),
     "action star in an IAM resource": (
         "wildcards",
         lambda t: t["Resources"].update(
@@ -811,7 +830,7 @@ BREAKAGES: dict[str, tuple[str, Callable[[Template], Any]]] = {
     "API without access log": ("logs", lambda t: _props(t, "HttpApi").pop("AccessLogSettings")),
     "classes function reads any keys-table item": (
         "scoped keys",
-        lambda t: _props(t, "ClassesFunction")["Policies"][0]["Statement"][2].pop("Condition"),
+        lambda t: _sid(t, "ClassesFunction", "ApiCredentials").pop("Condition"),
     ),
     "bucket public": (
         "buckets",
@@ -869,9 +888,9 @@ BREAKAGES: dict[str, tuple[str, Callable[[Template], Any]]] = {
     ),
     "classes function reads consumer keys": (
         "scoped keys",
-        lambda t: _props(t, "ClassesFunction")["Policies"][0]["Statement"][2]["Condition"][
-            "ForAllValues:StringLike"
-        ].update({"dynamodb:LeadingKeys": ["APIKEY#*", "CK#*"]}),
+        lambda t: _sid(t, "ClassesFunction", "ApiCredentials")["Condition"]["ForAllValues:StringLike"].update(
+            {"dynamodb:LeadingKeys": ["APIKEY#*", "CK#*"]}
+        ),
     ),
 }
 
@@ -945,6 +964,7 @@ def test_export_reads_no_secret(template: Template) -> None:
     statements = template["Resources"]["ExportFunction"]["Properties"]["Policies"][0]["Statement"]
     [listing] = [s for s in statements if s["Resource"] == {"Fn::Sub": "${KeysTable.Arn}/index/gsi1"}]
     assert listing["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORG#*#CKEYS"]},
         "ForAllValues:StringEquals": {"dynamodb:Attributes": [*KEY_ATTRIBUTES, "key", "label", "status"]},
         "StringEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
     }
@@ -974,6 +994,7 @@ def test_classes_reads_only_platform_issuers(template: Template) -> None:
     [listing] = [s for s in statements if s["Resource"] == {"Fn::Sub": "${KeysTable.Arn}/index/gsi1"}]
     assert listing["Action"] == "dynamodb:Query"
     assert listing["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORG#*#PLATFORMS"]},
         "ForAllValues:StringEquals": {"dynamodb:Attributes": [*KEY_ATTRIBUTES, *ISSUER_ATTRIBUTES]},
         "StringEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
     }
@@ -1009,6 +1030,7 @@ def test_platforms_keys_table_access_is_limited(template: Template) -> None:
     from lti_gateway.repositories.platforms import PLATFORM_ATTRIBUTES
 
     assert listing["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORG#*#PLATFORMS"]},
         "ForAllValues:StringEquals": {"dynamodb:Attributes": [*KEY_ATTRIBUTES, *PLATFORM_ATTRIBUTES]},
         "StringEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
     }
@@ -1048,8 +1070,78 @@ def test_console_grants_are_limited_to_their_items(template: Template) -> None:
         ("dynamodb:GetItem",): ["ORG#*"],
     }
     assert _leading_keys(template, "ConsoleFunction", "LaunchTable") == {
-        ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"): ["CONSOLESESSION#*", "CONSOLELINK#*"],
+        ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"): ["CONSOLESESSION#*"],
+        ("dynamodb:DeleteItem",): ["CONSOLELINK#*"],  # a one-time link is spent by one conditional delete
     }
+
+
+# The launch table's items by partition-key prefix (repositories/schema.py), per function and action:
+# each function touches only the items its flows use (tests/infrastructure/test_least_privilege.py
+# proves every grant is used and every call allowed).
+LAUNCH_TABLE_GRANTS = {
+    "KeysFunction": {
+        ("dynamodb:GetItem",): ["LAUNCHERR#*", "CONSOLESESSION#*"],
+        ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"): ["IDEMPOTENCY#*"],
+        ("dynamodb:PutItem",): ["ONCE#learnosity-sig#*"],
+        ("dynamodb:UpdateItem",): ["RATE#data-api#*", "RATE#data-api-ip#*"],
+    },
+    "LaunchFunction": {
+        ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"): ["STATE#*"],
+        ("dynamodb:PutItem", "dynamodb:BatchWriteItem"): ["LAUNCH#*"],
+        ("dynamodb:BatchWriteItem",): ["OUTCOMES#*"],
+        # Two statements: LTI 1.1 nonces, refused launches' records.
+        ("dynamodb:PutItem",): ["ONCE#oauth1#*", "LAUNCHERR#*"],
+    },
+    "TokenFunction": {
+        ("dynamodb:GetItem",): ["LAUNCH#*", "SERVICEKEY#*", "SERVICESLOT#*", "OUTCOMES#*", "PLATFORMTOKEN#*"],
+        ("dynamodb:Query",): ["OUTCOMES#*"],
+        ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"): ["SERVICEKEY#*"],
+        ("dynamodb:PutItem", "dynamodb:UpdateItem"): ["SERVICESLOT#*"],
+        ("dynamodb:PutItem", "dynamodb:DeleteItem"): ["PLATFORMTOKEN#*"],
+        ("dynamodb:PutItem",): ["CONSOLELINK#*"],
+    },
+}
+
+
+@pytest.mark.parametrize("function", sorted(LAUNCH_TABLE_GRANTS))
+def test_launch_table_access_is_limited_to_the_functions_items(template: Template, function: str) -> None:
+    """No function may read or write another's launch-table items: the token function cannot consume a
+    login state, the launch function cannot read a service key, the keys function only its own records."""
+    statements = _props(template, function)["Policies"][0]["Statement"]
+    on_table = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["LaunchTable", "Arn"]}]
+    grants: dict[tuple[str, ...], list[str]] = {}
+    for s in on_table:
+        grants.setdefault(tuple(as_list(s["Action"])), []).extend(
+            s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        )
+    assert grants == LAUNCH_TABLE_GRANTS[function]
+
+
+@pytest.mark.parametrize(
+    ("function", "table"),
+    [("ClassesFunction", "ClassesTable"), ("LaunchFunction", "ClassesTable"), ("ExportFunction", "ClassesTable")],
+)
+def test_classes_table_access_is_limited_to_classes_and_lms_origins(template: Template, function: str, table: str):
+    """Classes and units (``CLASS#``) and an organisation's LMS origins (``ORG#…#LMSORIGINS``), nothing else."""
+    expected = {
+        "ClassesFunction": {
+            (
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Query",
+                "dynamodb:BatchWriteItem",
+            ): ["CLASS#*"],
+            ("dynamodb:GetItem",): ["ORG#*#LMSORIGINS"],
+        },
+        "LaunchFunction": {
+            ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"): ["CLASS#*"],
+            ("dynamodb:UpdateItem",): ["ORG#*#LMSORIGINS"],
+        },
+        "ExportFunction": {("dynamodb:GetItem",): ["CLASS#*"]},
+    }
+    assert _leading_keys(template, function, table) == expected[function]
 
 
 @pytest.mark.parametrize("function", ["ClassesFunction", "PlatformsFunction", "ExportFunction"])
