@@ -8,8 +8,13 @@ conservatively), evaluated against that function's own statements resolved from 
 (tests/support/iam_policy.py). The flows drive every route of every function (and the rotation's
 schedule): success paths and the branches that make different calls.
 
-It fails on any call the role would deny, on any route no flow reached, and on any granted
-(statement, action, resource) no call used, unless it is on :data:`REVIEWED` with its reason.
+It fails on any call the role would deny, on any route no flow reached, and on any combination a
+statement grants that no call used, unless it is on :data:`REVIEWED` with its reason. A statement
+grants each of its actions on each resource with each value its multi-valued conditions list (one
+``dynamodb:LeadingKeys`` prefix, one ``dynamodb:Attributes`` name): a statement of GetItem and
+DeleteItem on ``PLATFORM#*`` and ``TOOLKEY#rsa*`` grants DeleteItem on ``TOOLKEY#rsa*`` even if only
+GetItem reads keys there, so every (action, resource, listed value) must be used by one call, not each
+action and each value by some call.
 """
 
 from __future__ import annotations
@@ -53,10 +58,11 @@ from tests.support.stack import load_function
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Grants no recorded call uses, kept on purpose: (function, Sid, action) -> why (or, for a value listed
-# in a condition, (function, Sid, operator) with the value checked by hand). Keep it short: every entry
-# is reviewed, and one no longer needed fails the test too.
-REVIEWED: dict[tuple[str, str, str], str] = {}
+# Granted combinations no recorded call uses, kept on purpose: (function, Sid, action, the listed
+# condition values of the combination, e.g. ("TOOLKEY#rsa*",); () for a statement without a
+# multi-valued condition) -> why. Keep it short: every entry is reviewed, and one no longer needed
+# fails the test too.
+REVIEWED: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
 
 # The DynamoDB actions that name one partition (the request carries ``dynamodb:LeadingKeys``). Every
 # grant of one of them must carry a ``ForAllValues:StringLike``/``StringEquals`` condition on
@@ -567,24 +573,41 @@ def _evaluate(template: dict[str, Any], stack: dict[str, str], calls: list[iam_r
         kms_key_id=stack["KMS_KEY_ID"],
     )
     denied: dict[str, str] = {}
-    used: set[tuple[str, ...]] = set()
+    used: set[tuple[str, str, iam_policy.Combination]] = set()
     for recorded in calls:
         for check in translator.checks(recorded):
             decision = iam_policy.evaluate(statements[check.function], check)
             if not decision.allowed:
                 denied.setdefault(check.describe(), decision.closest)
                 continue
-            used |= {(check.function, *grant) for grant in decision.used}
+            allowing = {grant[0] for grant in decision.used}
             for st in statements[check.function]:
-                if any(grant[0] == st.sid for grant in decision.used):
-                    used |= {(check.function, st.sid, *value) for value in iam_policy.used_values(st, check)}
-    granted: set[tuple[str, ...]] = set()
-    for fn, sts in statements.items():
-        for st in sts:
-            if st.effect == "Allow":
-                granted |= {(fn, *grant) for grant in st.grants()}
-                granted |= {(fn, st.sid, *value) for value in iam_policy.listed_values(st)}
+                if st.effect == "Allow" and st.sid in allowing:
+                    used |= {(check.function, st.sid, c) for c in iam_policy.used_combinations(st, check)}
+    granted = {
+        (fn, st.sid, c)
+        for fn, sts in statements.items()
+        for st in sts
+        if st.effect == "Allow"
+        for c in iam_policy.granted_combinations(st)
+    }
     return denied, granted - used
+
+
+def unused_problems(unused: set[tuple[str, str, iam_policy.Combination]]) -> list[str]:
+    """One line per granted combination no call used (unless :data:`REVIEWED`), and per stale entry."""
+    problems, reviewed_used = [], set()
+    for fn, sid, (action, resource, values) in sorted(unused):
+        entry = (fn, sid, action, tuple(value for _, _, value in values))
+        if entry in REVIEWED:
+            reviewed_used.add(entry)
+            continue
+        on = "".join(f" with {key.split(':')[-1]} {value!r}" for _, key, value in values)
+        problems.append(
+            f"UNUSED {fn}.{sid}: {action} on {resource}{on} (no flow made this call: drop it or split the statement)"
+        )
+    problems += [f"STALE REVIEWED entry {entry}: the grant is used or gone" for entry in set(REVIEWED) - reviewed_used]
+    return problems
 
 
 @pytest.fixture
@@ -597,20 +620,70 @@ def test_every_call_is_allowed_every_grant_used_and_every_route_driven(recorded,
     template = _template()
     denied, unused = _evaluate(template, stack, calls)
     problems = [f"DENIED {call}\n    closest: {why}" for call, why in sorted(denied.items())]
-    reviewed_used = set()
-    for grant in sorted(unused):
-        fn, sid, what = grant[0], grant[1], grant[2]
-        if (fn, sid, what) in REVIEWED:
-            reviewed_used.add((fn, sid, what))
-        elif len(grant) == 4:
-            problems.append(f"UNUSED {fn}.{sid}: {what} on {grant[3]} (no flow made this call: drop or narrow it)")
-        else:
-            problems.append(f"UNUSED {fn}.{sid}: {grant[3]} value {grant[4]!r} of {what} matched no allowed call")
-    problems += [f"STALE REVIEWED entry {entry}: the grant is used or gone" for entry in set(REVIEWED) - reviewed_used]
+    problems += unused_problems(unused)
     problems += [f"NOT DRIVEN {fn}: {route}" for fn, route in sorted(_route_keys(template) - reached)]
     problems += [f"UNKNOWN ROUTE {fn}: {route}" for fn, route in sorted(reached - _route_keys(template))]
     assert len(calls) > 100
     assert not problems, "\n".join(problems)
+    # The pair rule bites on this same recording (evaluating it again is cheap; the flows are not).
+    for mutate, expected in PAIR_MUTATIONS:
+        mutated = _template()
+        mutate(mutated)
+        denied, unused = _evaluate(mutated, stack, calls)
+        found = unused_problems(unused)
+        assert not denied and any(all(part in p for part in expected) for p in found), (expected, found)
+
+
+def _merged(template: dict[str, Any], function: str, sids: set[str], sid: str) -> None:
+    """Put ``sids`` of ``function`` back into one statement ``sid``: their actions x their prefixes."""
+    statements = template["Resources"][function]["Properties"]["Policies"][0]["Statement"]
+    chosen = [s for s in statements if s.get("Sid") in sids]
+    assert len(chosen) == len(sids), sids
+    actions = list(dict.fromkeys(a for s in chosen for a in _as_list(s["Action"])))
+    prefixes = list(
+        dict.fromkeys(p for s in chosen for p in s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+    )
+    statements[:] = [s for s in statements if s.get("Sid") not in sids] + [
+        {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": chosen[0]["Resource"],
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": prefixes}},
+        }
+    ]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+PLATFORM_ITEM_SIDS = {
+    "PlatformRecords",
+    "PlatformIssuerIndex",
+    "LegacyIssuerIndexRelease",
+    "RegistrationUrls",
+    "Lti11Bindings",
+    "SigningKeySets",
+}
+# In-memory mutations of the template (each used action and each used prefix still used by some call,
+# so only the (action, prefix) rule sees them) and a line the test must then report.
+PAIR_MUTATIONS = [
+    (  # the statement before it was split: the platforms function could delete the org's signing keys
+        lambda t: _merged(t, "PlatformsFunction", PLATFORM_ITEM_SIDS, "PlatformItems"),
+        ("UNUSED PlatformsFunction.PlatformItems: dynamodb:DeleteItem on", "LeadingKeys 'TOOLKEY#rsa*'"),
+    ),
+    (
+        lambda t: _merged(t, "TokenFunction", {"SigningKeySets", "LtikKeyCreate"}, "ToolKeys"),
+        ("UNUSED TokenFunction.ToolKeys: dynamodb:Query on", "LeadingKeys 'TOOLKEY#ltik'"),
+    ),
+    (  # ONCE#oauth1# is put (Lti11Nonces), never read or deleted
+        lambda t: _statement_of(t, "LaunchFunction", "LoginStates")["Condition"]["ForAllValues:StringLike"][
+            "dynamodb:LeadingKeys"
+        ].append("ONCE#oauth1#*"),
+        ("UNUSED LaunchFunction.LoginStates: dynamodb:DeleteItem on", "LeadingKeys 'ONCE#oauth1#*'"),
+    ),
+]
 
 
 def unbounded_problems(statements: dict[str, list[iam_policy.Statement]]) -> list[str]:
@@ -797,6 +870,57 @@ def test_a_transaction_is_checked_item_by_item():
         ("dynamodb:PutItem", ("PLATFORM#p",)),
     ]
     assert checks[1].context["dynamodb:Attributes"] == ("name", "pk", "sk")
+
+
+def _unused(statement: iam_policy.Statement, *checks: iam_policy.Check) -> set[tuple[str, ...]]:
+    """``(action, listed values...)`` of ``statement`` no allowed check used."""
+    used = set()
+    for check in checks:
+        assert iam_policy.evaluate([statement], check).allowed, check.describe()
+        used |= iam_policy.used_combinations(statement, check)
+    return {(a, *(v for _, _, v in values)) for a, _, values in iam_policy.granted_combinations(statement) - used}
+
+
+def _item_check(action: str, pk: str, *attributes: str) -> iam_policy.Check:
+    context = {"dynamodb:LeadingKeys": (pk,), "dynamodb:Attributes": ("pk", "sk", *attributes)}
+    return iam_policy.Check("F", f"dynamodb:{action}", _TABLE, context)
+
+
+def test_every_action_is_used_on_every_prefix_it_is_granted():
+    """Get and Delete on ``A#*`` and ``B#*``: each action and each prefix is used, Delete on ``A#`` is not."""
+    statement = _statement(
+        actions=("dynamodb:GetItem", "dynamodb:DeleteItem"),
+        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ("A#*", "B#*")}},
+    )
+    checks = [_item_check("GetItem", "A#1"), _item_check("DeleteItem", "B#1"), _item_check("GetItem", "B#2")]
+    assert _unused(statement, *checks) == {("dynamodb:DeleteItem", "A#*")}
+    assert _unused(statement, *checks, _item_check("DeleteItem", "A#9")) == set()
+
+
+def test_every_action_is_used_with_every_attribute_on_every_prefix():
+    """Attributes pair with the action and the prefix too: an UpdateItem grant of ``secret`` that only a
+    GetItem ever names would let the function overwrite it."""
+    statement = _statement(
+        actions=("dynamodb:GetItem", "dynamodb:UpdateItem"),
+        conditions={
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ("A#*",)},
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": ("pk", "sk", "name", "secret")},
+        },
+    )
+    checks = [_item_check("GetItem", "A#1", "name", "secret"), _item_check("UpdateItem", "A#1", "name")]
+    assert _unused(statement, *checks) == {("dynamodb:UpdateItem", "secret", "A#*")}
+
+
+def test_a_reviewed_combination_passes_and_a_stale_one_fails(monkeypatch):
+    arn = iam_recorder.table_arn("t")
+    combination = ("dynamodb:DeleteItem", arn, (("ForAllValues:StringLike", "dynamodb:LeadingKeys", "A#*"),))
+    unused = {("F", "S", combination)}
+    [problem] = unused_problems(unused)
+    assert problem.startswith(f"UNUSED F.S: dynamodb:DeleteItem on {arn} with LeadingKeys 'A#*'"), problem
+    monkeypatch.setattr(f"{__name__}.REVIEWED", {("F", "S", "dynamodb:DeleteItem", ("A#*",)): "why"})
+    assert unused_problems(unused) == []
+    [stale] = unused_problems(set())
+    assert stale.startswith("STALE REVIEWED entry ('F', 'S', 'dynamodb:DeleteItem', ('A#*',))"), stale
 
 
 @pytest.mark.parametrize(

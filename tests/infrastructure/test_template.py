@@ -1015,17 +1015,26 @@ def test_launch_keys_table_access_is_limited(template: Template) -> None:
 
 def test_platforms_keys_table_access_is_limited(template: Template) -> None:
     """The platforms function touches credentials (auth), platforms, index items, registration URLs,
-    LTI 1.1 bindings and the tool's RSA keys; its gsi1 listing reads the platform attributes only."""
+    LTI 1.1 bindings and the tool's RSA keys, each with only the actions the code makes on it: it cannot
+    delete an organisation's signing keys or a binding, nor write the legacy issuer index; its gsi1
+    listing reads the platform attributes only."""
     statements = template["Resources"]["PlatformsFunction"]["Properties"]["Policies"][0]["Statement"]
     on_keys = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}]
-    limits = {s["Sid"]: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for s in on_keys}
-    assert limits == {
-        "ApiCredentials": ["APIKEY#*"],
-        "PlatformItems": ["PLATFORM#*", "ORGISS#*", "ISS#*", "REGURL#*", "LTI1P1BIND#*", "TOOLKEY#rsa*"],
-        "OrganisationReads": ["ORG#*"],
+    limits = {
+        s["Sid"]: (set(as_list(s["Action"])), s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+        for s in on_keys
     }
-    [credentials] = [s for s in on_keys if s["Sid"] == "ApiCredentials"]
-    assert set(credentials["Action"]) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    get, put, update, delete = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+    assert limits == {
+        "ApiCredentials": ({get, update}, ["APIKEY#*"]),
+        "PlatformRecords": ({get, put, update, delete}, ["PLATFORM#*"]),
+        "PlatformIssuerIndex": ({put, delete}, ["ORGISS#*"]),
+        "LegacyIssuerIndexRelease": ({delete}, ["ISS#*"]),
+        "RegistrationUrls": ({get, put, delete, "dynamodb:ConditionCheckItem"}, ["REGURL#*"]),
+        "Lti11Bindings": ({get, "dynamodb:Query", update}, ["LTI1P1BIND#*"]),
+        "SigningKeySets": ({"dynamodb:Query", put, update}, ["TOOLKEY#rsa*"]),
+        "OrganisationReads": ({get}, ["ORG#*"]),
+    }
     [listing] = [s for s in statements if s["Resource"] == {"Fn::Sub": "${KeysTable.Arn}/index/gsi1"}]
     from lti_gateway.repositories.platforms import PLATFORM_ATTRIBUTES
 
@@ -1038,7 +1047,7 @@ def test_platforms_keys_table_access_is_limited(template: Template) -> None:
 
 def test_token_keys_table_access_is_limited(template: Template) -> None:
     """The token function reads API keys, consumer keys, platforms and tool keys; it writes only the
-    last use of API keys and (on a new stack) the tool keys."""
+    last use of API keys, an organisation's first RSA key set and (on a new stack) the ltik key."""
     statements = template["Resources"]["TokenFunction"]["Properties"]["Policies"][0]["Statement"]
     on_keys = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}]
     limits = {
@@ -1047,7 +1056,8 @@ def test_token_keys_table_access_is_limited(template: Template) -> None:
     assert limits == {
         ("dynamodb:GetItem",): ["APIKEY#*", "CK#*", "PLATFORM#*", "TOOLKEY#ltik"],
         ("dynamodb:UpdateItem",): ["APIKEY#*"],
-        ("dynamodb:Query", "dynamodb:PutItem"): ["TOOLKEY#rsa*", "TOOLKEY#ltik"],
+        ("dynamodb:Query", "dynamodb:PutItem"): ["TOOLKEY#rsa*"],
+        ("dynamodb:PutItem",): ["TOOLKEY#ltik"],
     }
 
 

@@ -28,6 +28,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import product
 from typing import Any
 
 
@@ -275,26 +276,40 @@ def _allowed(statement: Statement, failed: str) -> list[str]:
     return list(statement.conditions[operator][key])
 
 
-def used_values(statement: Statement, check: Check) -> set[tuple[str, str, str]]:
-    """The ``(operator, key, listed value)`` of ``statement``'s multi-valued conditions that one of
-    the request's values matched: a listed value no allowed call matches is a grant no flow uses."""
-    used = set()
-    for operator, keys in statement.conditions.items():
-        if not operator.startswith("For"):
-            continue
-        match = _like if operator.endswith("StringLike") else _equals
-        for key, allowed in keys.items():
-            for pattern in allowed:
-                if any(match(v, pattern) for v in check.context.get(key, ())):
-                    used.add((operator, key, pattern))
-    return used
+# A combination one statement grants: ``(action, resource, values)`` where ``values`` holds one listed
+# ``(operator, key, value)`` of each of its multi-valued (``ForAllValues``/``ForAnyValue``) conditions.
+Combination = tuple[str, str, tuple[tuple[str, str, str], ...]]
 
 
-def listed_values(statement: Statement) -> set[tuple[str, str, str]]:
-    return {
-        (operator, key, value)
-        for operator, keys in statement.conditions.items()
+def _value_axes(statement: Statement) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [
+        (operator, key, values)
+        for operator, keys in sorted(statement.conditions.items())
         if operator.startswith("For")
-        for key, values in keys.items()
-        for value in values
-    }
+        for key, values in sorted(keys.items())
+    ]
+
+
+def granted_combinations(statement: Statement) -> set[Combination]:
+    """Every (action, resource, one listed value per multi-valued condition key) ``statement`` grants.
+
+    A statement is one grant of its actions x resources x listed values: ``DeleteItem`` and
+    ``TOOLKEY#rsa*`` in one statement grant ``DeleteItem`` on ``TOOLKEY#rsa*`` items, whether or not the
+    code ever makes that call. So each combination must be used by some call, not each action and each
+    value separately (with one value per key, this is the same as checking them separately).
+    """
+    axes = [[(operator, key, value) for value in values] for operator, key, values in _value_axes(statement)]
+    return {(a, r, combo) for a in statement.actions for r in statement.resources for combo in product(*axes)}
+
+
+def used_combinations(statement: Statement, check: Check) -> set[Combination]:
+    """The combinations of ``statement`` an allowed ``check`` used: its matching actions and resources,
+    and for each multi-valued key every listed value one of the request's values matched."""
+    actions = [a for a in statement.actions if action_matches(a, check.action)]
+    resources = [r for r in statement.resources if resource_matches(r, check.resource)]
+    axes = []
+    for operator, key, values in _value_axes(statement):
+        match = _like if operator.endswith("StringLike") else _equals
+        requested = check.context.get(key, ())
+        axes.append([(operator, key, p) for p in values if any(match(v, p) for v in requested)])
+    return {(a, r, combo) for a in actions for r in resources for combo in product(*axes)}
