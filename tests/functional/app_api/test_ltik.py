@@ -82,3 +82,37 @@ def test_required_claims_are_enforced(stack):
         with pytest.raises(Unauthorized):
             ltik.verify(token)
     assert ltik.verify(with_everything).launch_id == "x"  # the positive twin: only the claim differs
+
+
+# -- the header's kid, remembered per container (issue 16) -------------------------------------------------
+
+
+def test_a_remembered_header_does_not_outlive_the_key_it_named(stack):
+    """The kid of each header segment is remembered; what it is compared with is the current key."""
+    old = ltik.issue("launch-1", "org_1")
+    assert ltik.verify(old).launch_id == "launch-1"  # its header segment is now remembered
+    other = ltik._Key("another-kid", b"s" * 32)
+    saved = list(ltik._current)
+    ltik._current[:] = [other]
+    try:
+        with pytest.raises(Unauthorized):
+            ltik.verify(old)  # remembered kid, not the current key's
+        fresh = ltik.issue("launch-2", "org_1")
+        assert ltik.verify(fresh).launch_id == "launch-2"
+    finally:
+        ltik._current[:] = saved
+    assert ltik.verify(old).launch_id == "launch-1"
+
+
+def test_made_up_headers_are_refused_and_remembered_within_a_bound(stack, monkeypatch):
+    good = ltik.issue("launch-1", "org_1")
+    secret = ltik._signing_key().secret
+    monkeypatch.setattr(ltik, "_MAX_HEADERS", 4)
+    for i in range(10):
+        with pytest.raises(Unauthorized):
+            ltik.verify(_forge({"sub": "x", "org": "o", "iat": 1, "exp": 4_000_000_000}, secret, kid=f"kid-{i}"))
+
+    assert 0 < len(ltik._header_kids) <= 4
+    assert ltik.verify(good).launch_id == "launch-1"
+    ltik.reset()
+    assert ltik._header_kids == {}

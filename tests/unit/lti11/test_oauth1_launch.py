@@ -819,3 +819,18 @@ def test_mangled_launches_only_ever_raise_gateway_errors_below_500():
         except GatewayError as error:
             assert 400 <= error.status < 500
             assert SECRET not in str(error) and SECRET not in repr(error.details)
+
+
+# -- sizes are counted in UTF-8 bytes (issue 16: ASCII values are measured without encoding) ----------------
+
+
+def test_a_parameter_over_32_kib_in_utf8_bytes_is_413_though_shorter_in_characters():
+    from lti_gateway.lti11.oauth1_launch import MAX_PARAMETER_BYTES
+
+    euros = "€" * (MAX_PARAMETER_BYTES // 3 + 1)  # 3 bytes each: just over 32 KiB, a third of it in characters
+    error = rejected(sign([*CANVAS, ("custom_note", euros)]), "launch_too_large")
+
+    assert error.status == 413 and error.details["parameter"] == "custom_note"
+    assert error.details["bytes"] == len(euros.encode())
+    ascii_twin = "x" * (MAX_PARAMETER_BYTES // 3 + 1)
+    assert verify(sign([*CANVAS, ("custom_note", ascii_twin)])).custom["note"] == ascii_twin

@@ -48,6 +48,16 @@ _lock = threading.Lock()
 _keys: dict[str, _Key] = {}
 _current: list[_Key] = []
 
+# pyjwt with the ltik's required claims set once (per-call options are merged into a new dict each time);
+# exp, iat and nbf are still pyjwt's to check, as in a bare jwt.decode.
+_JWT = jwt.PyJWT(options={"require": ["sub", "org", "iat", "exp"]})
+_ALGORITHMS = (ALGORITHM,)
+# The kid of each header segment seen: every ltik of a stack has the same header, decoded once per
+# container. Bounded (short segments only, cleared when full): a flood of made-up headers costs nothing.
+_header_kids: dict[str, Any] = {}
+_MAX_HEADERS = 64
+_MAX_CACHED_HEADER = 256
+
 
 def _load_or_create() -> _Key:
     """The stack's ltik key: read it, or create it once (conditional put; a racing creator wins)."""
@@ -66,6 +76,10 @@ def _load_or_create() -> _Key:
 
 
 def _signing_key() -> _Key:
+    try:
+        return _current[0]  # a warm container: no lock
+    except IndexError:
+        pass
     with _lock:
         if not _current:
             key = _load_or_create()
@@ -81,32 +95,42 @@ def issue(launch_id: str, org_id: str, *, now: float | None = None) -> str:
     return jwt.encode(claims, key.secret, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": "ltik"})
 
 
+def _invalid() -> Unauthorized:
+    return Unauthorized("invalid or expired ltik", code="invalid_ltik")
+
+
+def _kid(token: str) -> Any:
+    """The header's kid, read from the header segment alone (get_unverified_header re-scans the whole
+    token); None when the segment is not a JSON object."""
+    segment = token[: token.find(".")]
+    if segment in _header_kids:
+        return _header_kids[segment]
+    try:
+        header: Any = json.loads(base64url_decode(segment.encode()))
+    except (ValueError, binascii.Error, RecursionError):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    if len(segment) <= _MAX_CACHED_HEADER:
+        if len(_header_kids) >= _MAX_HEADERS:
+            _header_kids.clear()
+        _header_kids[segment] = kid
+    return kid
+
+
 def verify(token: str, *, now: float | None = None) -> LtikClaims:
     """The claims of a valid, unexpired ltik; 401 ``invalid_ltik`` for anything else."""
-    invalid = Unauthorized("invalid or expired ltik", code="invalid_ltik")
     if not isinstance(token, str) or not 1 <= len(token) <= MAX_LENGTH or token.count(".") != 2:
-        raise invalid
+        raise _invalid()
     key = _signing_key()
+    if _kid(token) != key.kid:
+        raise _invalid()
     try:
-        # Read the kid from the header segment alone (get_unverified_header re-scans the whole token).
-        header: Any = json.loads(base64url_decode(token.split(".", 1)[0].encode()))
-    except (ValueError, binascii.Error, RecursionError):
-        raise invalid from None
-    if not isinstance(header, dict) or header.get("kid") != key.kid:
-        raise invalid
-    try:
-        claims = jwt.decode(
-            token,
-            key.secret,
-            algorithms=[ALGORITHM],
-            options={"require": ["sub", "org", "iat", "exp"]},
-            leeway=0,
-        )
+        claims = _JWT.decode(token, key.secret, algorithms=_ALGORITHMS)
     except jwt.PyJWTError:
-        raise invalid from None
+        raise _invalid() from None
     current = int(clock.now() if now is None else now)
     if not isinstance(claims["sub"], str) or not isinstance(claims["org"], str) or claims["exp"] <= current:
-        raise invalid
+        raise _invalid()
     return LtikClaims(claims["sub"], claims["org"], int(claims["iat"]), int(claims["exp"]))
 
 
@@ -121,3 +145,4 @@ def reset() -> None:
     with _lock:
         _keys.clear()
         _current.clear()
+        _header_kids.clear()

@@ -179,7 +179,9 @@ def _credentials(answer: ConsumerCredentials | Sequence[str] | None) -> tuple[st
     """Normalise a lookup answer to (status, secrets) with status in active/unknown/revoked."""
     if answer is None:
         return "unknown", ()
-    if isinstance(answer, ConsumerCredentials):
+    # isinstance(answer, ConsumerCredentials), without the runtime-checkable Protocol's slow check
+    # (~3 µs per call): the same two attributes, looked up directly.
+    if not isinstance(answer, str) and hasattr(answer, "status") and hasattr(answer, "secrets"):
         status = answer.status
         found = tuple(s for s in answer.secrets if s)
         if status == "unknown":
@@ -229,11 +231,15 @@ def _base_string(method: str, base_url: str, all_params: Sequence[tuple[str, str
 
 def _check_protocol_params(all_params: Sequence[tuple[str, str]]) -> dict[str, str]:
     """The oauth_* parameters, each present once; 400 for missing/duplicated/unsupported ones."""
-    counts = Counter(k for k, _ in all_params if k.startswith("oauth_"))
-    duplicated = sorted(k for k, n in counts.items() if n > 1)
-    if duplicated:
-        raise MalformedLaunch({"parameters": duplicated}, code="duplicate_oauth_parameter")
-    oauth = {k: v for k, v in all_params if k.startswith("oauth_")}
+    oauth: dict[str, str] = {}
+    repeated: set[str] = set()
+    for k, v in all_params:  # one pass: the oauth_* parameters, and any that comes twice
+        if k.startswith("oauth_"):
+            if k in oauth:
+                repeated.add(k)
+            oauth[k] = v
+    if repeated:
+        raise MalformedLaunch({"parameters": sorted(repeated)}, code="duplicate_oauth_parameter")
     missing = [k for k in REQUIRED_OAUTH_PARAMS if not oauth.get(k)]
     if missing:
         raise MalformedLaunch({"parameters": missing}, code="missing_oauth_parameter")
@@ -269,10 +275,10 @@ def _check_sizes(all_params: Sequence[tuple[str, str]]) -> None:
     launch over :data:`MAX_PARAMETERS_BYTES`; before verification, so nothing is looked up or stored."""
     total = 0
     for name, value in all_params:
-        size = len(value.encode("utf-8", "surrogatepass"))
+        size = len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
         if size > MAX_PARAMETER_BYTES:
             raise _too_large({"parameter": name[:64], "bytes": size, "limit": MAX_PARAMETER_BYTES})
-        total += size + len(name.encode("utf-8", "surrogatepass"))
+        total += size + (len(name) if name.isascii() else len(name.encode("utf-8", "surrogatepass")))
     if total > MAX_PARAMETERS_BYTES:
         raise _too_large({"parameters": "too large in all", "bytes": total, "limit": MAX_PARAMETERS_BYTES})
 
@@ -392,17 +398,26 @@ def _message_type_problem(message_type: str) -> str:
     return "only basic-lti-launch-request is supported over LTI 1.1"
 
 
-def _lti_launch(oauth: Mapping[str, str], params: Sequence[tuple[str, str]], consumer: Any) -> VerifiedLaunch:
-    values = _first_values(params)
-    return_url = web_url(values.get("launch_presentation_return_url"))
+def _lti_launch(
+    oauth: Mapping[str, str],
+    params: Sequence[tuple[str, str]],
+    consumer: Any,
+    values: dict[str, str] | None = None,
+    return_url: str | None = None,
+) -> VerifiedLaunch:
+    """``values`` (:func:`_first_values` of ``params``) and ``return_url`` when the caller has them."""
+    if values is None:
+        values = _first_values(params)
+        return_url = web_url(values.get("launch_presentation_return_url"))
 
     def reject(details: Any, code: str) -> MalformedLaunch:
         return MalformedLaunch(details, code=code, return_url=return_url)
 
-    counts = Counter(k for k, _ in params)
-    duplicated = [k for k in _SINGLE_VALUED if counts[k] > 1]
-    if duplicated:
-        raise reject({"parameters": duplicated}, "duplicate_lti_parameter")
+    if len(values) != len(params):  # some name is repeated (usual launches repeat none)
+        counts = Counter(k for k, _ in params)
+        duplicated = [k for k in _SINGLE_VALUED if counts[k] > 1]
+        if duplicated:
+            raise reject({"parameters": duplicated}, "duplicate_lti_parameter")
     message_type = values.get("lti_message_type", "")
     version = values.get("lti_version", "")
     # A wrong version or message type says more than a parameter missing beside it (an LTI 1.3 or 2.0
@@ -522,8 +537,9 @@ def verify_launch(
     if not matched:
         raise LaunchRejected({"oauth_signature": "does not match"}, code="invalid_signature")
 
-    return_url = web_url(_first_values(params).get("launch_presentation_return_url"))
+    values = _first_values(params)
+    return_url = web_url(values.get("launch_presentation_return_url"))
     ttl = 2 * window_seconds + NONCE_SKEW_SECONDS  # a nonce may be replayed until its timestamp + window
     if not nonce_store.add_once(consumer_key, oauth["oauth_nonce"], ttl):
         raise LaunchRejected({"oauth_nonce": "already used"}, code="nonce_replayed", return_url=return_url)
-    return _lti_launch(oauth, params, answer)
+    return _lti_launch(oauth, params, answer, values, return_url)

@@ -160,6 +160,9 @@ class PlatformKeys:
         return None
 
     def _entry(self, source: tuple[str, str]) -> _KeySet:
+        entry = self._sets.get(source)  # a warm launch: one dict read, no lock
+        if entry is not None:
+            return entry
         with self._lock:
             entry = self._sets.get(source)
             if entry is None:
