@@ -26,9 +26,10 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-## Start the whole gateway locally on 127.0.0.1:$(PORT) (moto server for DynamoDB and KMS).
+## Start the whole gateway locally on 127.0.0.1:$(PORT) (moto server for DynamoDB and KMS); its state is
+## kept in .local/ across restarts, `make run FRESH=1` starts empty (and replaces it).
 run: $(STAMP)
-	$(BIN)/python -m lti_gateway.local --port $(PORT)
+	$(BIN)/python -m lti_gateway.local --port $(PORT)$(if $(filter 1 true yes,$(FRESH)), --fresh,)
 
 ## Lint, template checks and the whole test suite (first: Debian's Chromium for tests/browser, see `browser`).
 test: $(STAMP) browser

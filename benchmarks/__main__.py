@@ -7,7 +7,8 @@ iterations). The exit status is 1 only for correctness checks made along the way
 load, a forbidden module in a handler's cold start, a layer over 10 MB or without 3.13 bytecode.
 The hard gates on call counts and module lists are tests (tests/performance/, run by ``make test``).
 
-Sections (``--only``): lti13, lti11, ltik, storage, exports, coldstart, package, load.
+Sections (``--only``): lti13, lti11, ltik, storage, exports, coldstart, package, load, e2e, local.
+``--json FILE`` also writes the summary (with the interpreter it ran on) as JSON.
 See docs/performance.md for what each measures and the figures of a reference run.
 """
 
@@ -28,9 +29,9 @@ os.environ.update(
     }
 )
 
-from benchmarks.timing import Mode, Report, heading, per_call, summary
+from benchmarks.timing import Mode, Report, heading, per_call, summary, write_json
 
-SECTIONS = ("lti13", "lti11", "ltik", "storage", "exports", "coldstart", "package", "load")
+SECTIONS = ("lti13", "lti11", "ltik", "storage", "exports", "coldstart", "package", "load", "e2e", "local")
 
 
 def storage(mode: Mode) -> None:
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="each figure once, few iterations (CI)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="NAME", help=f"some of: {', '.join(SECTIONS)}")
+    parser.add_argument("--json", metavar="FILE", help="also write the summary, with the interpreter, as JSON")
     args = parser.parse_args(argv)
     mode, report = Mode(quick=args.quick), Report()
     chosen = args.only or SECTIONS
@@ -128,7 +130,17 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import load
 
         load.run(report, quick=mode.quick)
+    if "e2e" in chosen:
+        from benchmarks import launch_e2e
+
+        launch_e2e.run(report, quick=mode.quick)
+    if "local" in chosen:
+        from benchmarks import local_scale
+
+        local_scale.run(report, quick=mode.quick)
     summary(report, quick=mode.quick)
+    if args.json:
+        write_json(report, args.json, quick=mode.quick)
     print(f"\n  total {time.perf_counter() - started:.0f} s")
     return 1 if report.failures else 0
 

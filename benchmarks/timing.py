@@ -8,10 +8,15 @@ correctness checks made here (load errors, forbidden modules, package size).
 
 from __future__ import annotations
 
+import json
+import os
+import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,41 @@ def ratio_row(report: Report, name: str, ours: float, baseline: float, target: f
     return figure
 
 
+def interpreter() -> dict[str, Any]:
+    """What the figures ran on: every report says it (the first line, the summary, the JSON)."""
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def describe_interpreter() -> str:
+    run_on = interpreter()
+    return (
+        f"{run_on['implementation']} {run_on['python']} on {run_on['machine']}, {run_on['cpus']} CPUs, "
+        f"{run_on['platform']}"
+    )
+
+
+def write_json(report: Report, path: str | Path, *, quick: bool = False) -> None:
+    """The summary as JSON: the interpreter, every figure with its target and verdict, checks, failures."""
+    document = {
+        "interpreter": interpreter(),
+        "quick": quick,
+        "figures": [{**asdict(f), "met": f.met} for f in report.figures],
+        "checks": [{"name": name, "figure": figure, "met": met} for name, figure, met in report.checks],
+        "skipped": report.skipped,
+        "failures": report.failures,
+    }
+    Path(path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
 def summary(report: Report, *, quick: bool = False) -> None:
     heading("Summary (ratios: ours / baseline in the same run; lower is better)")
+    print(f"  run on {describe_interpreter()}")
     if quick:
         print("  quick mode: few iterations on whatever else the machine is doing; ratios are indicative only")
     for figure in report.figures:

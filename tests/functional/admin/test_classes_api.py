@@ -678,24 +678,132 @@ def test_bad_unit_patches_change_nothing(classes_fn, org, stack, body):
     assert stored(stack) == before
 
 
-def test_parallel_appends_take_distinct_positions(classes_fn, org):
+def test_parallel_appends_never_conflict_and_take_distinct_positions(classes_fn, org, stack):
+    """GIVEN 8 clients appending to one class at once (the domain call: a handler module serves one
+    request at a time), THEN every append is created (no 409: each reserves its position atomically),
+    positions are 0..n-1 each once, listed in that order."""
     cls = new_class(classes_fn, org)
     principal = _principal(org)
 
-    def attempt(i: int) -> str:
-        try:
-            classes.create_unit(principal, cls["class_id"], {"name": f"U{i}"}, base="https://x")
-        except Conflict as conflict:
-            return conflict.code
-        return "created"
+    def attempt(i: int):
+        return classes.create_unit(principal, cls["class_id"], {"name": f"U{i}"}, base="https://x")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        outcomes = list(pool.map(attempt, range(16)))
+        created = list(pool.map(attempt, range(40)))  # a Conflict would raise here
 
-    units = list_units(classes_fn, org, cls["class_id"]).body["units"]
-    assert len(units) == outcomes.count("created") >= 8
-    assert set(outcomes) <= {"created", "concurrent_change"}
-    assert sorted(u["position"] for u in units) == list(range(len(units)))
+    assert sorted(u["position"] for u in created) == list(range(40))
+    units = list_units(classes_fn, org, cls["class_id"], {"limit": "100"}).body["units"]
+    assert [u["position"] for u in units] == list(range(40))
+    assert len({i["seq"] for i in stored_of(stack, "unit")}) == 40  # creation order: unique too
+
+
+def test_edits_of_different_units_never_conflict_with_each_other_or_with_appends(classes_fn, org):
+    """Renames and moves of different units, and appends, all at once: none is a 409."""
+    cls = new_class(classes_fn, org)
+    units = new_units(classes_fn, org, cls["class_id"], 8)
+    principal = _principal(org)
+
+    def edit(i: int):
+        if i % 3 == 0:
+            return classes.create_unit(principal, cls["class_id"], {"name": f"New {i}"}, base="https://x")
+        body = {"name": f"Renamed {i}"} if i % 3 == 1 else {"position": 100 + i}
+        return classes.update_unit(principal, cls["class_id"], units[i % 8]["unit_id"], body, base="https://x")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(edit, range(24)))  # a Conflict would raise here
+
+    positions = [u["position"] for u in list_units(classes_fn, org, cls["class_id"], {"limit": "100"}).body["units"]]
+    assert positions == sorted(positions) and len(positions) == 16
+    appended = [a["position"] for i, a in enumerate(answers) if i % 3 == 0]
+    assert len(set(appended)) == len(appended)
+
+
+def test_two_edits_of_the_same_unit_at_one_version_one_is_refused(classes_fn, org, monkeypatch):
+    """GIVEN two PATCHes of one unit, both sent with the version they read (1), WHEN the second lands
+    while the first is between its read and its write, THEN the first is a 409 and the second's edit
+    stands (nothing lost silently)."""
+    cls = new_class(classes_fn, org)
+    [unit] = new_units(classes_fn, org, cls["class_id"], 1)
+    path = unit_path(cls["class_id"], unit["unit_id"])
+    repo = deps.classes_repo()
+    real_get_unit = repo.get_unit
+    raced = []
+
+    def read_then_race(class_id, unit_id, **kw):
+        item = real_get_unit(class_id, unit_id, **kw)
+        if not raced:  # the domain call: a handler module serves one request at a time
+            raced.append(True)
+            body = {"name": "B", "version": 1}
+            raced.append(classes.update_unit(_principal(org), class_id, unit_id, body, base="https://x"))
+        return item
+
+    monkeypatch.setattr(repo, "get_unit", read_then_race)
+
+    first = classes_fn(
+        vary("units-update.json", api_key=org.api_key, path_params=path, body={"name": "A", "version": 1})
+    )
+
+    assert raced[1]["version"] == 2
+    assert (first.status, first.body["error"]) == (409, "concurrent_change")
+    monkeypatch.undo()
+    now = classes_fn(vary("units-get.json", api_key=org.api_key, path_params=path)).body
+    assert (now["name"], now["version"]) == ("B", 2)
+
+
+def test_an_edit_without_a_version_racing_another_is_retried_and_both_stand(classes_fn, org, monkeypatch):
+    cls = new_class(classes_fn, org)
+    [unit] = new_units(classes_fn, org, cls["class_id"], 1)
+    path = unit_path(cls["class_id"], unit["unit_id"])
+    repo = deps.classes_repo()
+    real_get_unit = repo.get_unit
+    raced = []
+
+    def read_then_race(class_id, unit_id, **kw):
+        item = real_get_unit(class_id, unit_id, **kw)
+        if not raced:  # the domain call: a handler module serves one request at a time
+            raced.append(True)
+            raced.append(classes.update_unit(_principal(org), class_id, unit_id, {"position": 7}, base="https://x"))
+        return item
+
+    monkeypatch.setattr(repo, "get_unit", read_then_race)
+
+    renamed = classes_fn(vary("units-update.json", api_key=org.api_key, path_params=path, body={"name": "Renamed"}))
+
+    assert raced[1]["position"] == 7
+    assert renamed.status == 200, renamed.body
+    assert (renamed.body["name"], renamed.body["position"], renamed.body["version"]) == ("Renamed", 7, 3)
+
+
+def test_a_unit_written_while_its_class_is_deleted_is_removed_again(classes_fn, org, stack, monkeypatch):
+    """GIVEN an append that reserved its position, WHEN the class is deleted (its units swept) before the
+    unit is written, THEN the creator sees the class gone after writing: it deletes the unit and answers
+    404, so no unit outlives its class."""
+    cls = new_class(classes_fn, org)
+    repo = deps.classes_repo()
+    real_reserve = repo.reserve_unit
+
+    def reserve_then_delete(org_id, class_id, position):
+        reserved = real_reserve(org_id, class_id, position)
+        classes_fn(vary("classes-delete.json", api_key=org.api_key, path_params={"class_id": class_id}))
+        return reserved
+
+    monkeypatch.setattr(repo, "reserve_unit", reserve_then_delete)
+
+    answer = create_unit(classes_fn, org, cls["class_id"])
+
+    assert (answer.status, answer.body["error"]) == (404, "not_found")
+    assert stored(stack) == []
+
+
+def test_an_append_to_another_organisations_class_reserves_nothing(classes_fn, make_org, stack):
+    first, second = make_org("First"), make_org("Second")
+    cls = new_class(classes_fn, first)
+    before = stored(stack)
+
+    answer = create_unit(classes_fn, second, cls["class_id"])
+
+    assert (answer.status, answer.body["error"]) == (404, "not_found")
+    assert stored(stack) == before  # next_position and units_version untouched
 
 
 # -- reorder ----------------------------------------------------------------------------------------

@@ -264,33 +264,28 @@ def _owned_unit(principal: Principal, class_id: str, unit_id: str, *, consistent
 
 
 def create_unit(principal: Principal, class_id: str, body: dict[str, Any], *, base: str) -> dict[str, Any]:
+    """A new unit: appended (the class's next position, reserved atomically: parallel appends never
+    conflict) unless the body gives a ``position``. 404 if the class is not the caller's."""
     validation.reject_unknown(body, UNIT_FIELDS)
     fields = _unit_fields(body, partial=False)
+    if not CLASS_ID.match(class_id):
+        raise _class_not_found()
     if fields.get("app_launch_url"):
         _owned_class(principal, class_id)  # another organisation's class: 404 before any origin is allowed
         _allow_app_url(principal, fields)
+    repo = deps.classes_repo()
+    position, seq = repo.reserve_unit(principal.org_id, class_id, fields.get("position"))
     now = clock.iso(clock.now())
-    unit_id = f"unt_{secrets.token_hex(8)}"
-
-    def write(class_item: dict[str, Any]) -> dict[str, Any]:
-        next_position = int(class_item["next_position"])
-        position = fields.get("position", next_position)
-        item = {
-            **fields,
-            "position": position,
-            "unit_id": unit_id,
-            "class_id": class_id,
-            "org_id": principal.org_id,
-            "created_at": now,
-            "updated_at": now,
-        }
-        return deps.classes_repo().put_unit(
-            item,
-            seen_units_version=int(class_item["units_version"]),
-            next_position=max(next_position, position + 1),
-        )
-
-    return public_unit(_guarded(principal, class_id, write), base)
+    item = {
+        **fields,
+        "position": position,
+        "unit_id": f"unt_{secrets.token_hex(8)}",
+        "class_id": class_id,
+        "org_id": principal.org_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return public_unit(repo.put_unit(item, seq=seq), base)
 
 
 def get_unit(principal: Principal, class_id: str, unit_id: str, *, base: str) -> dict[str, Any]:
@@ -306,7 +301,8 @@ def list_units(principal: Principal, class_id: str, *, limit: int, token: str | 
 def update_unit(
     principal: Principal, class_id: str, unit_id: str, body: dict[str, Any], *, base: str
 ) -> dict[str, Any]:
-    """Partial update, optimistic like :func:`update_class` (``version`` in the body is honoured)."""
+    """Partial update, optimistic like :func:`update_class` (``version`` in the body is honoured): only
+    another edit of the same unit can make it a 409, never an edit of another unit or an append."""
     expected = _patch(body, UNIT_FIELDS)
     fields = _unit_fields(body, partial=True)
     if not UNIT_ID.match(unit_id):
@@ -314,32 +310,23 @@ def update_unit(
     if fields.get("app_launch_url"):
         _owned_unit(principal, class_id, unit_id)
         _allow_app_url(principal, fields)
-
-    def write(class_item: dict[str, Any]) -> dict[str, Any]:
+    repo = deps.classes_repo()
+    for attempt in range(ATTEMPTS):
+        _owned_class(principal, class_id, consistent=True)
         unit = _owned_unit(principal, class_id, unit_id, consistent=True)
         if expected is not None and int(unit["version"]) != expected:
-            raise _Moved()
-        next_position = int(class_item["next_position"])
-        if "position" in fields:
-            next_position = max(next_position, fields["position"] + 1)
-        return deps.classes_repo().update_unit(
-            principal.org_id,
-            unit,
-            fields,
-            expected_version=int(unit["version"]),
-            seen_units_version=int(class_item["units_version"]),
-            next_position=next_position,
-            at=clock.iso(clock.now()),
-        )
-
-    try:
-        return public_unit(_guarded(principal, class_id, write), base)
-    except _Moved:
-        raise Conflict("the unit changed since that version; read it and retry", code="concurrent_change") from None
-
-
-class _Moved(Exception):
-    """The client's expected version is stale: no retry can help."""
+            raise Conflict("the unit changed since that version; read it and retry", code="concurrent_change")
+        try:
+            updated = repo.update_unit(
+                principal.org_id, unit, fields, expected_version=int(unit["version"]), at=clock.iso(clock.now())
+            )
+        except Conflict:
+            if attempt == ATTEMPTS - 1:
+                _owned_unit(principal, class_id, unit_id, consistent=True)  # gone meanwhile → 404, not 409
+                raise
+            continue
+        return public_unit(updated, base)
+    raise AssertionError("unreachable")
 
 
 def delete_unit(principal: Principal, class_id: str, unit_id: str) -> None:
@@ -389,13 +376,12 @@ def reorder_units(principal: Principal, class_id: str, body: dict[str, Any], *, 
                 {"unit_ids": f"a reorder may move at most {MAX_REORDER_CHANGES} units; move the rest with PATCH"},
                 code="too_many_changes",
             )
-        if changes or int(class_item["next_position"]) != len(ids):
+        if changes:
             repo.reorder_units(
                 principal.org_id,
                 class_id,
                 changes,
                 seen_units_version=int(class_item["units_version"]),
-                next_position=len(ids),
                 at=clock.iso(clock.now()),
             )
 

@@ -9,6 +9,11 @@ restriction of a deployed stack (the demo app's origin is added to it).
 Ctrl-C or SIGTERM stops it. What to paste (URLs, API key, consumer key and secret) is printed and
 written to ``.local/dev-stack.json`` (``--state-dir``), which ``lti-gateway org create --local`` reads.
 
+The state (every table's items and the KMS key, so organisations, API keys, platforms, classes and
+units survive) is kept in ``.local/state.json`` across restarts (``lti_gateway.local.persistence``);
+``--fresh`` (``make run FRESH=1``) starts empty and replaces it. A state file that cannot be read
+stops the start with a message saying so (never silently replaced).
+
 LTI 1.3 platform URLs may be http and on loopback here (test platforms run on 127.0.0.1);
 ``ALLOW_INSECURE_PLATFORM_URLS=false`` in the environment starts it with the deployed stack's rules
 instead (https only, globally routable addresses only: the SSRF guard as in AWS).
@@ -27,6 +32,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from lti_gateway.local.persistence import StateError
 from lti_gateway.local.server import LocalGateway, log
 from lti_gateway.local.template import TemplateError
 
@@ -45,7 +51,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000), help="default: $PORT or 3000")
     parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (loopback only)")
     parser.add_argument("--template", type=Path, default=None, help="default: ./template.yaml")
-    parser.add_argument("--state-dir", type=Path, default=Path(".local"), help="where dev-stack.json goes")
+    parser.add_argument(
+        "--state-dir", type=Path, default=Path(".local"), help="where the state and dev-stack.json are kept (.local)"
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="start empty: forget the state kept in --state-dir (it is replaced)"
+    )
     parser.add_argument(
         "--param", type=_parameter, action="append", default=[], metavar="NAME=VALUE", help="template parameter"
     )
@@ -113,7 +124,11 @@ def summary(stack: dict[str, Any], state_path: Path) -> str:
             f"  curl -s -H {bearer} '{base}/api/classes/{stack['class_id']}/lti-settings?format=csv'",
             "  .venv/bin/lti-gateway org create 'Another University' --local",
         ]
-    lines += ["", f"Wrote {state_path}. Ctrl-C stops the gateway.", ""]
+    lines += [
+        "",
+        f"Wrote {state_path}. State kept in {state_path.parent} (FRESH=1: start empty). Ctrl-C stops the gateway.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -134,12 +149,23 @@ def main(argv: list[str] | None = None) -> int:
         parameters=dict(args.param),
         seed=not args.no_seed,
         quiet=args.quiet,
+        state_dir=args.state_dir,
+        fresh=args.fresh,
     )
     try:
         gateway.start()
+    except StateError as exc:
+        print(
+            f"lti-gateway: cannot start: {exc}.\n"
+            "  Start anew with `make run FRESH=1` (python -m lti_gateway.local --fresh): the saved state is replaced.",
+            file=sys.stderr,
+        )
+        return 2
     except (TemplateError, OSError) as exc:
         print(f"lti-gateway: cannot start: {exc}", file=sys.stderr)
         return 2
+    if gateway.restored:
+        log(f"state restored from {args.state_dir / 'state.json'} (--fresh starts empty)")
     if os.environ.get("ALLOW_INSECURE_PLATFORM_URLS", "").strip().lower() in ("0", "false", "no", "off"):
         log("ALLOW_INSECURE_PLATFORM_URLS=false: platform URLs must be https on public addresses (as deployed)")
     try:
@@ -154,4 +180,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Everything is stopped and saved: skip the interpreter's teardown (freeing every moto object one by
+    # one took seconds with 10,000 units), so Ctrl-C ends the process at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

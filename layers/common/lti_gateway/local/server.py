@@ -13,6 +13,7 @@ names each request without anything that could be a credential (:func:`redacted_
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import ipaddress
 import json
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit
 from waitress import wasyncore
 from waitress.server import create_server
 
+from lti_gateway.local import persistence
 from lti_gateway.local import template as tpl
 from lti_gateway.local.demo_app import DEMO_APP_PATH, DEMO_POST_PATHS, demo_app_get, demo_app_post
 from lti_gateway.local.events import InvalidResponse, LambdaContext, http_api_event, http_response, split_target
@@ -419,7 +421,11 @@ class LocalGateway:
         parameters: dict[str, str] | None = None,
         seed: bool = True,
         quiet: bool = False,
+        state_dir: str | Path | None = None,
+        fresh: bool = False,
     ):
+        """``state_dir``: keep the state there across restarts (``persistence``; None: start empty and
+        keep nothing, as tests do); ``fresh``: start empty even if a state is saved there (and replace it)."""
         self.host = host
         self.port = port
         self.template_path = Path(template) if template else default_template()
@@ -432,6 +438,11 @@ class LocalGateway:
         self._servers: list[_Server] = []
         self._aws: LocalStack | None = None
         self.lms: LocalLms | None = None  # the test LMS at /_lms/ (set by the seeding)
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+        self.fresh = fresh
+        self.restored = False  # started from a saved state
+        self._demo: dict[str, Any] | None = None  # what the seeding made (kept in the state)
+        self._saver: persistence.Saver | None = None
 
     # The fixture's and the CLI's view of the seeded demo organisation.
     base_url = property(lambda self: self.stack.get("base_url"))
@@ -449,6 +460,9 @@ class LocalGateway:
             raise tpl.TemplateError(f"unknown template parameters: {', '.join(sorted(unknown))}")
         parameters = {name: str(p.get("Default", "")) for name, p in (template.get("Parameters") or {}).items()}
         parameters.update(self.parameters)
+        saved = None
+        if self.state_dir is not None and not self.fresh:
+            saved = persistence.read(self.state_dir)  # StateError: the caller says what to do
         try:
             # Bind first: PUBLIC_BASE_URL and the Outputs need the real ports.
             api = _Server((self.host, self.port), self)
@@ -459,7 +473,10 @@ class LocalGateway:
                 server = _Server((self.host, port), self, function_url_of=spec.logical_id)
                 self._servers.append(server)
                 function_urls[spec.logical_id] = server.base_url + "/"
-            self._aws = start_stack(template)
+            self._aws = start_stack(template, saved=saved if saved is not None else None)
+            self.restored = self._aws.restored_items is not None
+            if saved is not None and not self.restored:
+                log(f"warning: {self.state_dir} is not used: DynamoDB or KMS is not the embedded moto")
             local = self._aws.resources(template, parameters)
             for api_name in tpl.resources(template, "AWS::Serverless::HttpApi"):
                 local.attributes[f"{api_name}.ApiEndpoint"] = api.base_url
@@ -489,8 +506,18 @@ class LocalGateway:
             }
             for server in self._servers:
                 server.start()
-            if self.seed:
+            demo = (saved or {}).get("demo") if self.restored else None
+            if self.seed and demo:
+                self._restore_demo(demo)
+            elif self.seed:
                 self._seed()
+            else:
+                self._demo = demo
+            if self.state_dir is not None and self._aws.persistent:
+                self._saver = persistence.Saver(self.state_dir, self._state, log=log)
+                if not self.restored:
+                    self._saver.save(force=True)  # a fresh start replaces any earlier state at once
+                self._saver.start()
         except BaseException:
             self.stop()
             raise
@@ -564,6 +591,19 @@ class LocalGateway:
             self.lms.platform_id = platforms.create_platform(owner, self.lms.registration_body())["id"]
         else:  # the deployed stack's rules: an http platform on loopback is refused, as it should be
             log("ALLOW_INSECURE_PLATFORM_URLS=false: the test LMS launches with LTI 1.1 only")
+        self._demo = {
+            "org_name": org.name,
+            "org_id": org.org_id,
+            "credential_id": org.credential_id,
+            "api_key": org.api_key,
+            "consumer_key": key["key"],
+            "consumer_secret": key["secret"],
+            "class_id": demo_class["class_id"],
+            "unit_ids": [u["unit_id"] for u in units],
+            "registration_url": registration["registration_url"],
+            "test_lms_platform_id": self.lms.platform_id,
+            "base_url": base,
+        }
         console = self.console_sign_in_link(owner)
         self.stack.update(
             {
@@ -584,6 +624,78 @@ class LocalGateway:
                 "console_url_expires_at": console["expires_at"],
             }
         )
+
+    def _restore_demo(self, demo: dict[str, Any]) -> None:
+        """The demo organisation of the saved state, as the seeding left it (nothing created again): the
+        test LMS is set up for it, and if the gateway now listens elsewhere (another port), the demo
+        app launch URL and the test LMS's platform are pointed at the new address."""
+        from lti_gateway.admin import classes, orgs
+        from lti_gateway.core.errors import GatewayError
+        from lti_gateway.lti13 import platforms
+
+        base = self.stack["base_url"]
+        owner = orgs.Principal(demo["org_id"], demo["credential_id"], "owner")
+        demo_app = f"{base}{DEMO_APP_PATH}"
+        self.lms = LocalLms(
+            base_url=base,
+            org_id=demo["org_id"],
+            org_name=demo["org_name"],
+            consumer_key=demo["consumer_key"],
+            consumer_secret=demo["consumer_secret"],
+            list_targets=lambda: _targets(owner, base),
+        )
+        self.lms.platform_id = demo.get("test_lms_platform_id")
+        registration = str(demo.get("registration_url") or "")
+        old_base = str(demo.get("base_url") or base)
+        if old_base != base:
+            log(f"the gateway moved from {old_base} to {base}: pointing the demo organisation at it")
+            try:
+                orgs.update_settings(owner, {"app_launch_url": demo_app})
+                if self.lms.platform_id:
+                    platforms.update_platform(owner, self.lms.platform_id, self.lms.registration_body())
+            except Exception as exc:  # the owner may have changed or deleted them: theirs now
+                log(f"warning: the demo organisation was not updated ({exc}); `make run FRESH=1` starts anew")
+            if registration.startswith(old_base):
+                registration = base + registration[len(old_base) :]
+            demo = {**demo, "base_url": base, "registration_url": registration}
+        self._demo = demo
+        units = []
+        try:
+            demo_class = classes.get_class(owner, demo["class_id"], base=base)
+            for unit_id in demo.get("unit_ids", []):
+                with contextlib.suppress(GatewayError):  # deleted by its owner since
+                    units.append(classes.get_unit(owner, demo["class_id"], unit_id, base=base))
+        except GatewayError:
+            demo_class = {"class_id": demo["class_id"], "launch_url": None}
+        console = self.console_sign_in_link(owner)
+        self.stack.update(
+            {
+                "org_name": demo["org_name"],
+                "org_id": demo["org_id"],
+                "credential_id": demo["credential_id"],
+                "api_key": demo["api_key"],
+                "consumer_key": demo["consumer_key"],
+                "consumer_secret": demo["consumer_secret"],
+                "app_launch_url": demo_app,
+                "class_id": demo_class["class_id"],
+                "class_launch_url": demo_class["launch_url"],
+                "units": [{"unit_id": u["unit_id"], "name": u["name"], "launch_url": u["launch_url"]} for u in units],
+                "registration_url": registration,
+                "test_lms_url": f"{base}{LMS_PATH}/",
+                "test_lms_platform_id": self.lms.platform_id,
+                "console_url": console["url"],
+                "console_url_expires_at": console["expires_at"],
+            }
+        )
+
+    def _state(self) -> dict[str, Any]:
+        """What :class:`persistence.Saver` writes: the tables, the KMS keys, the demo organisation."""
+        assert self._aws is not None
+        return {**persistence.snapshot(self._aws.tables, self._aws.kms_keys, self._aws.region), "demo": self._demo}
+
+    def save_state(self) -> bool:
+        """Write the state now if anything changed (True if written); False without a state dir."""
+        return self._saver.save() if self._saver is not None else False
 
     def console_sign_in_link(self, principal: Any) -> dict[str, Any]:
         """A one-time console sign-in link (5 minutes) for ``principal``: ``{"url", "expires_at"}``."""
@@ -627,6 +739,12 @@ class LocalGateway:
         for server in self._servers:
             server.stop()
         self._servers = []
+        if self._saver is not None:
+            saver, self._saver = self._saver, None
+            try:
+                saver.stop()  # the last changes
+            except Exception as exc:
+                log(f"could not save the local state: {exc}")
         if self._aws is not None:
             self._aws.stop()
             self._aws = None

@@ -36,8 +36,20 @@ class LocalStack:
     kms_keys: dict[str, dict[str, str]] = field(default_factory=dict)  # logical id -> KeyId, Arn
     buckets: dict[str, str] = field(default_factory=dict)  # logical id -> bucket name (moto only)
     moto: Any = None
+    in_process: Any = None  # moto_serial.InProcess: this process's calls answered without HTTP
+    restored_items: int | None = None  # items put back from a saved state (None: nothing restored)
+
+    @property
+    def persistent(self) -> bool:
+        """Whether the state can be kept: moto in this process (an external DynamoDB keeps its own)."""
+        return self.moto is not None and self.dynamodb_endpoint_url == self.kms_endpoint_url
 
     def stop(self) -> None:
+        if self.in_process is not None:
+            from lti_gateway.local import moto_serial
+
+            moto_serial.unroute(self.in_process)
+            self.in_process = None
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
@@ -57,8 +69,11 @@ class LocalStack:
         return local
 
 
-def start_stack(template: dict[str, Any], *, region: str = REGION) -> LocalStack:
+def start_stack(template: dict[str, Any], *, region: str = REGION, saved: dict[str, Any] | None = None) -> LocalStack:
     """Start what is missing (moto), point the process at it, create the template's tables and keys.
+
+    ``saved`` (``persistence.read``: the state of an earlier run; moto only) puts the tables' items and
+    the KMS keys' ids and material back.
 
     Sets fake credentials and ``AWS_ENDPOINT_URL*`` in ``os.environ``, so nothing in this process can
     reach a real AWS account by accident.
@@ -66,18 +81,21 @@ def start_stack(template: dict[str, Any], *, region: str = REGION) -> LocalStack
     dynamodb_url = os.environ.get("DYNAMODB_ENDPOINT_URL") or None
     kms_url = os.environ.get("KMS_ENDPOINT_URL") or None
     moto = None
+    in_process = None
     if dynamodb_url is None or kms_url is None:
         from moto.server import ThreadedMotoServer
 
         from lti_gateway.local import moto_serial
 
         moto_serial.install()  # parallel requests must not corrupt moto's (non thread-safe) backends
+        moto_serial.tune_server()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         moto.start()
         host, port = moto.get_host_and_port()
         moto_url = f"http://{host}:{port}"
         dynamodb_url, kms_url = dynamodb_url or moto_url, kms_url or moto_url
+        in_process = moto_serial.route_in_process(moto_url, region)
     os.environ.pop("AWS_PROFILE", None)
     os.environ.update(FAKE_CREDENTIALS)
     os.environ.update(
@@ -92,7 +110,7 @@ def start_stack(template: dict[str, Any], *, region: str = REGION) -> LocalStack
     )
     if moto is not None:
         os.environ["AWS_ENDPOINT_URL"] = moto_url  # any other client goes to moto, never to AWS
-    stack = LocalStack(region, dynamodb_url, kms_url, moto=moto)
+    stack = LocalStack(region, dynamodb_url, kms_url, moto=moto, in_process=in_process)
     try:
         ddb = boto3.client("dynamodb", region_name=region, endpoint_url=dynamodb_url, config=_CONFIG)
         stack.tables = create_tables(ddb, template)
@@ -101,6 +119,11 @@ def start_stack(template: dict[str, Any], *, region: str = REGION) -> LocalStack
             spec = {k: props[k] for k in ("KeySpec", "KeyUsage", "Description") if k in props}
             meta = kms.create_key(**spec)["KeyMetadata"]
             stack.kms_keys[logical_id] = {"KeyId": meta["KeyId"], "Arn": meta["Arn"]}
+        if saved is not None and moto is not None:
+            from lti_gateway.local import persistence
+
+            stack.kms_keys = persistence.restore_kms(stack.kms_keys, saved["kms"], region)
+            stack.restored_items = persistence.restore_tables(stack.tables, saved["tables"], region)
         if moto is not None:  # S3 (the exports bucket) only where moto serves it
             s3 = boto3.client("s3", region_name=region, endpoint_url=moto_url, config=_CONFIG)
             stack.buckets = create_buckets(s3, template)

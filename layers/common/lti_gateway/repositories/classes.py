@@ -6,13 +6,23 @@ Item keys (``pk``/``sk`` plus ``gsi1`` for the two ordered listings): see ``repo
   GetItem; every API call then checks the item's ``org_id`` (another organisation's class is a 404).
 - A class and its units share a partition: deleting a class finds its units with one consistent
   Query, and nothing else ever reads them that way (listings use ``gsi1``, ordered by position).
-- ``version`` on classes and units is the optimistic lock of user edits (PATCH). The class item also
-  carries ``units_version`` and ``next_position``: every change to the *set or order* of units (create,
-  position change, reorder) is a transaction that bumps ``units_version`` on the condition it is still
-  the value read, so an append never picks a taken position from a stale read, a reorder never misses
-  a unit created meanwhile, and no unit is created under a class being deleted. A unit's ``seq`` is
-  the ``units_version`` its creation wrote: unique and increasing per class, it orders units that
-  share a position by creation.
+- ``version`` on classes and units is the optimistic lock of user edits (PATCH): two edits of the
+  same item may conflict (409 ``concurrent_change``), edits of different items never do.
+- The class item carries two counters. ``next_position``: an append reserves its position with one
+  atomic ``UpdateItem`` (``ADD next_position :1``, ``ReturnValues=UPDATED_NEW``), so parallel appends
+  each get their own position and never conflict; the unit is then written with ``PutItem`` (a unit
+  whose write fails leaves a gap: positions are unique and ordered, not necessarily dense). An explicit
+  position raises ``next_position`` past itself (a conditional ``SET``: an atomic maximum).
+  ``units_version``: bumped (``ADD``, never compared) by every change to the *set or order* of units —
+  that same reservation, a position change — and compared only by a reorder, whose transaction is
+  conditional on it being the value read, so a reorder never misses a unit created or moved meanwhile
+  (it re-reads and retries). A unit's ``seq`` is the ``units_version`` its creation reserved: unique
+  and increasing per class, it orders units that share a position by creation.
+- A unit is written only after its reservation found the class (conditional on the class existing in
+  the caller's organisation), and its creator reads the class again after writing it: if the class was
+  deleted meanwhile, the creator deletes the unit and answers 404. So a class deletion (class item
+  first, then a consistent Query of its units) never leaves a unit behind: either the Query sees the
+  unit or the creator's read sees the class gone.
 - Launches read the class (and unit) strongly consistent on every launch (``get_class(consistent=True)``,
   ``get_class_and_unit``), never from a per-container copy: switching **Enable LTI** off, or deleting
   the class or unit, refuses the very next launch on every container.
@@ -52,6 +62,7 @@ from lti_gateway.repositories.schema import (
 )
 
 MAX_TRANSACTION_ITEMS = 100
+_CONFLICT_ATTEMPTS = 4
 _BATCH_WRITE = 25
 
 
@@ -226,42 +237,68 @@ class ClassesRepository(TableRepository):
             raise
 
     # -- units ---------------------------------------------------------------------------------------
-    def _units_guard(
-        self, org_id: str, class_id: str, *, seen_units_version: int, next_position: int
+    def _update_class_counters(
+        self, org_id: str, class_id: str, expression: str, values: dict[str, Any], *, condition: str = ""
     ) -> dict[str, Any]:
-        """The transaction action that bumps the class's ``units_version`` if it is still the one read."""
-        return {
-            "Update": {
-                "TableName": self._name,
-                "Key": to_attr({"pk": class_pk(class_id), "sk": META}),
-                "UpdateExpression": "SET units_version = :next, next_position = :np",
-                "ConditionExpression": "attribute_exists(pk) AND #org = :org AND units_version = :seen",
-                "ExpressionAttributeNames": {"#org": "org_id"},
-                "ExpressionAttributeValues": to_attr(
-                    {":next": seen_units_version + 1, ":seen": seen_units_version, ":org": org_id, ":np": next_position}
-                ),
-            }
-        }
+        """One ``UpdateItem`` of the class item's counters, conditional on the class being ``org_id``'s
+        (and on ``condition``); the new values (``UPDATED_NEW``). ConditionalCheckFailed propagates.
+        A ``TransactionConflict`` (a reorder or move transaction on the class item in flight, deployed)
+        is retried a few times: it is not a refusal."""
+        for attempt in range(_CONFLICT_ATTEMPTS):
+            try:
+                out = self._table.update_item(
+                    Key={"pk": class_pk(class_id), "sk": META},
+                    UpdateExpression=expression,
+                    ConditionExpression="attribute_exists(pk) AND #org = :org"
+                    + (f" AND {condition}" if condition else ""),
+                    ExpressionAttributeNames={"#org": "org_id"},
+                    ExpressionAttributeValues={":org": org_id, **values},
+                    ReturnValues="UPDATED_NEW",
+                )
+                return out.get("Attributes", {})
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code != "TransactionConflictException" or attempt == _CONFLICT_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.02 * 2**attempt)
+        raise AssertionError("unreachable")
 
-    def _transact(self, actions: list[dict[str, Any]], *, unit_missing: int | None = None) -> None:
-        """Run a transaction whose first action is the units guard; map its failures to domain errors."""
+    def reserve_unit(self, org_id: str, class_id: str, position: int | None) -> tuple[int, int]:
+        """Reserve a place for a new unit: ``(position, seq)``, atomically and without reading first.
+
+        ``position`` None (an append): the class's ``next_position``, taken with ``ADD`` — parallel
+        appends each get their own. An explicit ``position`` raises ``next_position`` past itself if it
+        is not already (an atomic maximum), so appends keep going after it. Either way ``units_version``
+        is bumped (a reorder in flight sees it) and its new value is the unit's ``seq``. NotFound if the
+        class is gone or another organisation's.
+        """
+        one = {":one": 1}
         try:
-            self._client.transact_write_items(TransactItems=actions)
+            if position is None:
+                new = self._update_class_counters(org_id, class_id, "ADD next_position :one, units_version :one", one)
+                return int(new["next_position"]) - 1, int(new["units_version"])
+            try:
+                new = self._update_class_counters(
+                    org_id,
+                    class_id,
+                    "SET next_position = :after ADD units_version :one",
+                    {**one, ":after": position + 1, ":position": position},
+                    condition="next_position <= :position",
+                )
+            except ClientError as exc:
+                if not is_conditional_failure(exc):
+                    raise
+                # next_position is already past it (or the class is gone: the next call says which)
+                new = self._update_class_counters(org_id, class_id, "ADD units_version :one", one)
+            return position, int(new["units_version"])
         except ClientError as exc:
-            reasons = cancellation_reasons(exc)
-            if not reasons:
-                raise
-            if "TransactionConflict" in reasons or reasons[0] == "ConditionalCheckFailed":
-                raise Conflict(
-                    "the class's units changed meanwhile; read them and retry", code="concurrent_change"
-                ) from exc
-            if unit_missing is not None and "ConditionalCheckFailed" in reasons[unit_missing:]:
-                raise Conflict("a unit changed meanwhile; read it and retry", code="concurrent_change") from exc
+            if is_conditional_failure(exc):
+                raise NotFound({"class_id": "no such class"}) from exc
             raise
 
-    def put_unit(self, item: dict[str, Any], *, seen_units_version: int, next_position: int) -> dict[str, Any]:
-        """Create a unit under its class; Conflict ``concurrent_change`` if the class's units moved."""
-        seq = seen_units_version + 1
+    def put_unit(self, item: dict[str, Any], *, seq: int) -> dict[str, Any]:
+        """Write a new unit at the ``position`` and ``seq`` :meth:`reserve_unit` gave it, then make sure
+        its class still exists (else delete it again: NotFound). Conflict if the unit id is taken."""
         record = {
             **strip_none(item),
             "pk": class_pk(item["class_id"]),
@@ -272,18 +309,21 @@ class ClassesRepository(TableRepository):
             "seq": seq,
             "version": 1,
         }
-        self._transact(
-            [
-                self._units_guard(
-                    item["org_id"],
-                    item["class_id"],
-                    seen_units_version=seen_units_version,
-                    next_position=next_position,
-                ),
-                self._put_new(record),
-            ],
-            unit_missing=1,
-        )
+        try:
+            self._table.put_item(Item=record, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                raise Conflict("unit id already exists; retry", code="concurrent_change") from exc
+            raise
+        current = self._table.get_item(
+            Key={"pk": class_pk(item["class_id"]), "sk": META},
+            ConsistentRead=True,
+            ProjectionExpression="#org",
+            ExpressionAttributeNames={"#org": "org_id"},
+        ).get("Item")
+        if current is None or current.get("org_id") != item["org_id"]:  # deleted while we wrote
+            self._table.delete_item(Key={"pk": record["pk"], "sk": record["sk"]})
+            raise NotFound({"class_id": "no such class"})
         return _public(record)
 
     def get_unit(self, class_id: str, unit_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
@@ -307,43 +347,104 @@ class ClassesRepository(TableRepository):
         fields: dict[str, Any],
         *,
         expected_version: int,
-        seen_units_version: int,
-        next_position: int,
         at: str,
     ) -> dict[str, Any]:
-        """Set/remove ``fields`` of a unit at ``expected_version``, with the class's units guard.
+        """Set/remove ``fields`` of a unit at ``expected_version`` (Conflict ``concurrent_change`` if its
+        version moved or it is gone: the caller re-reads to tell which).
 
-        Conflict ``concurrent_change`` if the unit's version or the class's units moved; the caller
-        re-reads to tell that from a unit or class that is gone.
+        Only the unit is written, so edits of different units never conflict. A ``position`` change
+        also bumps the class's ``units_version`` in the same transaction (a reorder in flight must see
+        it) without comparing it (appends and other moves do not conflict with it), after raising
+        ``next_position`` past the new position (appends keep going after it).
         """
         names, values, sets, removes = _versioned_update(
             fields, org_id=org_id, expected_version=expected_version, at=at
         )
-        if "position" in fields:
-            values[":order"] = unit_order_key(fields["position"], unit["seq"], unit["unit_id"])
-            sets.append("gsi1sk = :order")
-        self._transact(
+        key = {"pk": class_pk(unit["class_id"]), "sk": unit_sk(unit["unit_id"])}
+        condition = "attribute_exists(pk) AND #org = :org AND #v = :expected"
+        if "position" not in fields:
+            try:
+                out = self._table.update_item(
+                    Key=key,
+                    UpdateExpression=_expression(sets, removes),
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as exc:
+                if is_conditional_failure(exc):
+                    raise Conflict("the unit changed meanwhile; read it and retry", code="concurrent_change") from exc
+                raise
+            return _public(out["Attributes"])
+        position = fields["position"]
+        try:
+            self._update_class_counters(
+                org_id,
+                unit["class_id"],
+                "SET next_position = :after",
+                {":after": position + 1, ":position": position},
+                condition="next_position <= :position",
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):  # already past it (or the class is gone: the transaction says)
+                raise
+        values[":order"] = unit_order_key(position, unit["seq"], unit["unit_id"])
+        sets.append("gsi1sk = :order")
+        self._units_transact(
             [
-                self._units_guard(
-                    org_id, unit["class_id"], seen_units_version=seen_units_version, next_position=next_position
-                ),
+                self._units_bump(org_id, unit["class_id"]),
                 {
                     "Update": {
                         "TableName": self._name,
-                        "Key": to_attr({"pk": class_pk(unit["class_id"]), "sk": unit_sk(unit["unit_id"])}),
+                        "Key": to_attr(key),
                         "UpdateExpression": _expression(sets, removes),
-                        "ConditionExpression": "attribute_exists(pk) AND #org = :org AND #v = :expected",
+                        "ConditionExpression": condition,
                         "ExpressionAttributeNames": names,
                         "ExpressionAttributeValues": to_attr(values),
                     }
                 },
-            ],
-            unit_missing=1,
+            ]
         )
         updated = self.get_unit(unit["class_id"], unit["unit_id"], consistent=True)
         if updated is None:  # deleted right after our write
             raise NotFound({"unit_id": "no such unit"})
         return updated
+
+    def _units_bump(self, org_id: str, class_id: str, *, seen_units_version: int | None = None) -> dict[str, Any]:
+        """The transaction action on the class item that bumps ``units_version``; with
+        ``seen_units_version`` (a reorder) only if it is still that value."""
+        condition = "attribute_exists(pk) AND #org = :org"
+        values: dict[str, Any] = {":one": 1, ":org": org_id}
+        if seen_units_version is not None:
+            condition += " AND units_version = :seen"
+            values[":seen"] = seen_units_version
+        return {
+            "Update": {
+                "TableName": self._name,
+                "Key": to_attr({"pk": class_pk(class_id), "sk": META}),
+                "UpdateExpression": "ADD units_version :one",
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#org": "org_id"},
+                "ExpressionAttributeValues": to_attr(values),
+            }
+        }
+
+    def _units_transact(self, actions: list[dict[str, Any]]) -> None:
+        """Run a transaction whose first action is :meth:`_units_bump`; any refusal (the class's units
+        moved, a unit changed or went, a concurrent transaction) is a Conflict ``concurrent_change``:
+        the caller re-reads, retries, and tells a class or unit that is gone (404) from a race (409)."""
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            reasons = cancellation_reasons(exc)
+            if not reasons:
+                raise
+            if "TransactionConflict" in reasons or "ConditionalCheckFailed" in reasons:
+                raise Conflict(
+                    "the class's units changed meanwhile; read them and retry", code="concurrent_change"
+                ) from exc
+            raise
 
     def reorder_units(
         self,
@@ -352,13 +453,15 @@ class ClassesRepository(TableRepository):
         positions: list[tuple[dict[str, Any], int]],
         *,
         seen_units_version: int,
-        next_position: int,
         at: str,
     ) -> None:
-        """Write new positions (only units whose position changes) in one transaction with the guard."""
-        actions = [
-            self._units_guard(org_id, class_id, seen_units_version=seen_units_version, next_position=next_position)
-        ]
+        """Write new positions (only units whose position changes) in one transaction, conditional on
+        the class's ``units_version`` still being the one read (no unit created or moved meanwhile).
+
+        ``next_position`` is left as it is: an append reserved just before the read may still be
+        writing its unit at a position reserved from it, and later appends must not take it again.
+        """
+        actions = [self._units_bump(org_id, class_id, seen_units_version=seen_units_version)]
         for unit, position in positions:
             actions.append(
                 {
@@ -381,7 +484,7 @@ class ClassesRepository(TableRepository):
             )
         if len(actions) > MAX_TRANSACTION_ITEMS:
             raise ValueError("reorder transaction too large")
-        self._transact(actions, unit_missing=1)
+        self._units_transact(actions)
 
     def delete_unit(self, org_id: str, class_id: str, unit_id: str) -> None:
         self._delete_in_org(
