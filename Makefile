@@ -103,8 +103,10 @@ sam:
 openapi: $(STAMP)
 	$(BIN)/python -m lti_gateway.local.openapi
 
-## Every figure of docs/performance.md, each against a baseline timed in the same run (~2 minutes;
-## `$(BIN)/python -m benchmarks --quick` runs each once, for CI). The hard gates are tests/performance.
+## Every figure of docs/performance.md, each against a baseline timed in the same run, and the Python it
+## ran on (~10 minutes: cold starts over 15 interpreter pairs per handler, launches end to end over HTTP,
+## 10,000 units through the local gateway; `$(BIN)/python -m benchmarks --quick` runs each once, for CI;
+## `--only SECTION ...` some of them). The hard gates are tests/performance.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 

@@ -18,7 +18,8 @@ already DynamoDB JSON) and, right after that launch, the same calls are made bar
 boto3 client per service, the same botocore config, against the same moto server — on copies of the
 tables taken before the measured launches (the copies see the same writes in the same order, so every
 conditional write of the replay succeeds as the launch's did). Launch and replay alternate, so a slow
-patch of the machine hits both. Both sides make their calls over loopback HTTP to moto (``over_http``).
+patch of the machine hits both. Both sides make their calls over loopback HTTP to moto
+(``LocalGateway(aws_in_process=False)``).
 The ratio ``ours / bare`` is our overhead: HTTP parsing, routing, the handler's CPU (signature or
 id_token checks, building the answer), logging, metrics and the boto3 resource layer — target ≤ 1.3x.
 The figure is the ratio of the medians of the process's CPU time per launch (every thread: client,
@@ -465,28 +466,6 @@ def concurrent(bench: Bench, launches: list[tuple[bytes, str]], groups: list[lis
     return result, len(ours) / ours_wall, len(bare) / bare_wall
 
 
-def over_http(gateway: Any) -> None:
-    """Every DynamoDB and KMS call over loopback HTTP to the moto server, ours and the bare ones alike.
-
-    The local gateway answers its own process's calls to moto in-process (``moto_serial.InProcess``,
-    no socket), which makes a call a few hundred microseconds of moto's Python; DynamoDB and KMS are
-    across a network from Lambda. Taking the network hop back puts a round trip in each call, as
-    there, on both sides of the ratio. Clients made before (the seeding's) are forgotten.
-    """
-    import boto3
-
-    from lti_gateway.local import moto_serial
-    from lti_gateway.local.server import reset_caches
-
-    handler = getattr(getattr(gateway, "_aws", None), "in_process", None)
-    if handler is None:
-        print("  (the local gateway's AWS calls stay in-process: both sides call moto as it serves them)")
-        return
-    moto_serial.unroute(handler)
-    boto3.DEFAULT_SESSION = None  # its botocore session registered the in-process handler
-    reset_caches()
-
-
 def run(report: Report, *, quick: bool) -> None:
     from lti_gateway.local.server import LocalGateway, reset_caches
     from tests.peers.lti13_platform import Lti13Platform
@@ -499,7 +478,11 @@ def run(report: Report, *, quick: bool) -> None:
     saved = dict(os.environ)
     for name in ("DYNAMODB_ENDPOINT_URL", "KMS_ENDPOINT_URL", "AWS_ENDPOINT_URL", "POWERTOOLS_LOG_LEVEL"):
         os.environ.pop(name, None)
-    gateway = LocalGateway(port=0, quiet=True)  # the stack's default LogLevel (INFO), as deployed
+    # The stack's default LogLevel (INFO), as deployed. aws_in_process=False: the gateway's DynamoDB and
+    # KMS calls go over loopback HTTP to moto, signed, like the bare calls they are compared with (by
+    # default the local gateway answers them in-process: no socket, and DynamoDB and KMS are across a
+    # network from Lambda).
+    gateway = LocalGateway(port=0, quiet=True, aws_in_process=False)
     platform = Lti13Platform(deployment_id="deployment-1", name="benchmark platform")
     log = io.StringIO()
     bench = None
@@ -507,7 +490,6 @@ def run(report: Report, *, quick: bool) -> None:
     streams: list[Any] = []
     try:
         gateway.start()
-        over_http(gateway)
         platform.start()
         from lti_gateway.core.observability import logger
         from lti_gateway.lti13 import platforms
@@ -532,7 +514,7 @@ def run(report: Report, *, quick: bool) -> None:
         reset_caches()
         import boto3
 
-        boto3.DEFAULT_SESSION = None  # made by over_http(): the next section's session starts afresh
+        boto3.DEFAULT_SESSION = None  # made here (endpoints of this run): the next section's session starts afresh
     _print(report, results, quick=quick)
 
 

@@ -57,7 +57,7 @@ class Gateway:
 
     def __init__(self, state_dir: Path):
         env = {k: v for k, v in os.environ.items() if "ENDPOINT_URL" not in k}
-        env["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # no log line per request on the pipe
+        # The handlers log at the template's LogLevel (INFO: a line per unit on the pipe, as make run shows).
         self.state_dir = state_dir
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
             [sys.executable, "-m", "lti_gateway.local", "--port", "0", "--quiet", "--state-dir", str(state_dir)],

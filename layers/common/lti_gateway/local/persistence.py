@@ -124,7 +124,9 @@ def write(state_dir: Path, state: dict[str, Any]) -> Path:
     fd, temporary = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=state_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"format": FORMAT, "version": VERSION, **state}, fh, separators=(",", ":"))
+            # dumps, not dump: json.dump streams through the pure-Python encoder (~5x slower at 10,000
+            # units, CPU taken from the requests being served); dumps uses the C one in one go.
+            fh.write(json.dumps({"format": FORMAT, "version": VERSION, **state}, separators=(",", ":")))
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(temporary, 0o600)

@@ -423,9 +423,16 @@ class LocalGateway:
         quiet: bool = False,
         state_dir: str | Path | None = None,
         fresh: bool = False,
+        aws_in_process: bool = True,
     ):
         """``state_dir``: keep the state there across restarts (``persistence``; None: start empty and
-        keep nothing, as tests do); ``fresh``: start empty even if a state is saved there (and replace it)."""
+        keep nothing, as tests do); ``fresh``: start empty even if a state is saved there (and replace it).
+
+        ``aws_in_process``: this process's own DynamoDB and KMS calls to the embedded moto are answered by
+        calling moto directly, unsigned (``moto_serial.InProcess``: no socket, no HTTP, no SigV4; the
+        default, several times cheaper per call). False: every call goes over loopback HTTP to the moto
+        server, signed, as other processes' calls do (a benchmark that compares against bare HTTP calls
+        needs that). No effect when DynamoDB and KMS are external endpoints."""
         self.host = host
         self.port = port
         self.template_path = Path(template) if template else default_template()
@@ -440,6 +447,7 @@ class LocalGateway:
         self.lms: LocalLms | None = None  # the test LMS at /_lms/ (set by the seeding)
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.fresh = fresh
+        self.aws_in_process = aws_in_process
         self.restored = False  # started from a saved state
         self._demo: dict[str, Any] | None = None  # what the seeding made (kept in the state)
         self._saver: persistence.Saver | None = None
@@ -473,7 +481,9 @@ class LocalGateway:
                 server = _Server((self.host, port), self, function_url_of=spec.logical_id)
                 self._servers.append(server)
                 function_urls[spec.logical_id] = server.base_url + "/"
-            self._aws = start_stack(template, saved=saved if saved is not None else None)
+            self._aws = start_stack(
+                template, saved=saved if saved is not None else None, in_process=self.aws_in_process
+            )
             self.restored = self._aws.restored_items is not None
             if saved is not None and not self.restored:
                 log(f"warning: {self.state_dir} is not used: DynamoDB or KMS is not the embedded moto")

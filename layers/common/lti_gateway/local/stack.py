@@ -69,11 +69,14 @@ class LocalStack:
         return local
 
 
-def start_stack(template: dict[str, Any], *, region: str = REGION, saved: dict[str, Any] | None = None) -> LocalStack:
+def start_stack(
+    template: dict[str, Any], *, region: str = REGION, saved: dict[str, Any] | None = None, in_process: bool = True
+) -> LocalStack:
     """Start what is missing (moto), point the process at it, create the template's tables and keys.
 
     ``saved`` (``persistence.read``: the state of an earlier run; moto only) puts the tables' items and
-    the KMS keys' ids and material back.
+    the KMS keys' ids and material back. ``in_process``: answer this process's calls to the embedded
+    moto without HTTP (``moto_serial.route_in_process``); False: over loopback HTTP, signed.
 
     Sets fake credentials and ``AWS_ENDPOINT_URL*`` in ``os.environ``, so nothing in this process can
     reach a real AWS account by accident.
@@ -81,7 +84,7 @@ def start_stack(template: dict[str, Any], *, region: str = REGION, saved: dict[s
     dynamodb_url = os.environ.get("DYNAMODB_ENDPOINT_URL") or None
     kms_url = os.environ.get("KMS_ENDPOINT_URL") or None
     moto = None
-    in_process = None
+    routed = None
     if dynamodb_url is None or kms_url is None:
         from moto.server import ThreadedMotoServer
 
@@ -95,7 +98,9 @@ def start_stack(template: dict[str, Any], *, region: str = REGION, saved: dict[s
         host, port = moto.get_host_and_port()
         moto_url = f"http://{host}:{port}"
         dynamodb_url, kms_url = dynamodb_url or moto_url, kms_url or moto_url
-        in_process = moto_serial.route_in_process(moto_url, region)
+        served = tuple(name for name, url in (("dynamodb", dynamodb_url), ("kms", kms_url)) if url == moto_url)
+        if in_process and served:
+            routed = moto_serial.route_in_process(moto_url, region, served)
     os.environ.pop("AWS_PROFILE", None)
     os.environ.update(FAKE_CREDENTIALS)
     os.environ.update(
@@ -110,7 +115,7 @@ def start_stack(template: dict[str, Any], *, region: str = REGION, saved: dict[s
     )
     if moto is not None:
         os.environ["AWS_ENDPOINT_URL"] = moto_url  # any other client goes to moto, never to AWS
-    stack = LocalStack(region, dynamodb_url, kms_url, moto=moto, in_process=in_process)
+    stack = LocalStack(region, dynamodb_url, kms_url, moto=moto, in_process=routed)
     try:
         ddb = boto3.client("dynamodb", region_name=region, endpoint_url=dynamodb_url, config=_CONFIG)
         stack.tables = create_tables(ddb, template)

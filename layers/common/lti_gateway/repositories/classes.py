@@ -33,13 +33,14 @@ Item keys (``pk``/``sk`` plus ``gsi1`` for the two ordered listings): see ``repo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from lti_gateway.core.errors import Conflict, NotFound
 from lti_gateway.repositories.dynamo import (
@@ -315,14 +316,22 @@ class ClassesRepository(TableRepository):
             if is_conditional_failure(exc):
                 raise Conflict("unit id already exists; retry", code="concurrent_change") from exc
             raise
-        current = self._table.get_item(
-            Key={"pk": class_pk(item["class_id"]), "sk": META},
-            ConsistentRead=True,
-            ProjectionExpression="#org",
-            ExpressionAttributeNames={"#org": "org_id"},
-        ).get("Item")
+        key = {"pk": record["pk"], "sk": record["sk"]}
+        try:
+            current = self._table.get_item(
+                Key={"pk": class_pk(item["class_id"]), "sk": META},
+                ConsistentRead=True,
+                ProjectionExpression="#org",
+                ExpressionAttributeNames={"#org": "org_id"},
+            ).get("Item")
+        except (ClientError, BotoCoreError):
+            # The check could not be made (throttled, timed out): take the unit back before the caller's
+            # 503, so a retry creates it once rather than twice (best effort: the 503 stands either way).
+            with contextlib.suppress(ClientError, BotoCoreError):
+                self._table.delete_item(Key=key)
+            raise
         if current is None or current.get("org_id") != item["org_id"]:  # deleted while we wrote
-            self._table.delete_item(Key={"pk": record["pk"], "sk": record["sk"]})
+            self._table.delete_item(Key=key)
             raise NotFound({"class_id": "no such class"})
         return _public(record)
 
