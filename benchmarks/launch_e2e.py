@@ -17,7 +17,10 @@ was about to send: ``BaseClient._convert_to_request_dict``, so the resource laye
 already DynamoDB JSON) and, right after that launch, the same calls are made bare — one low-level
 boto3 client per service, the same botocore config, against the same moto server — on copies of the
 tables taken before the measured launches (the copies see the same writes in the same order, so every
-conditional write of the replay succeeds as the launch's did). Launch and replay alternate, so a slow
+conditional write of the replay succeeds as the launch's did). For LTI 1.3 the replay idles between the
+login's calls and the launch's as long as the launch did (the platform's /auth; a call after an idle gap
+costs more than one right after another, on both sides; sleeping costs no CPU and is not timed).
+Launch and replay alternate, so a slow
 patch of the machine hits both. Both sides make their calls over loopback HTTP to moto
 (``LocalGateway(aws_in_process=False)``).
 The ratio ``ours / bare`` is our overhead: HTTP parsing, routing, the handler's CPU (signature or
@@ -311,6 +314,7 @@ class Bench:
         }
         self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         self.handler_seconds = 0.0  # summed by the probe below around each function invocation
+        self.pause: tuple[int, float] | None = None  # LTI 1.3: (the launch's first call, idle seconds before it)
         self.cpu_seconds = 0.0  # the process's CPU time during the gateway's requests (``timed``)
         original = server.LocalFunction.invoke
         bench = self
@@ -339,15 +343,24 @@ class Bench:
         ]
 
     @staticmethod
-    def replay(prepared: list[Any], per_call: list[float] | None = None) -> tuple[float, list[Any]]:
+    def replay(
+        prepared: list[Any], per_call: list[float] | None = None, pause: tuple[int, float] | None = None
+    ) -> tuple[float, list[Any]]:
+        """The calls made bare; seconds spent in them. ``pause`` = (index, seconds): idle that long before
+        call ``index``, as the launch did between its two requests (the platform's /auth), untimed and
+        costing no CPU: a call after an idle gap is slower than one right after another, on both sides."""
         answers = []
-        started = time.perf_counter()
-        for method, params in prepared:
+        seconds = 0.0
+        for index, (method, params) in enumerate(prepared):
+            if pause is not None and index == pause[0] and pause[1] > 0:
+                time.sleep(pause[1])
             start = time.perf_counter()
             answers.append(method(**params))
+            took = time.perf_counter() - start
+            seconds += took
             if per_call is not None:
-                per_call.append(time.perf_counter() - start)
-        return time.perf_counter() - started, answers
+                per_call.append(took)
+        return seconds, answers
 
     # -- launches ------------------------------------------------------------------------------------------
     def timed(self, *args: Any) -> tuple[http.client.HTTPResponse, bytes, float]:
@@ -375,6 +388,7 @@ class Bench:
             )
         if answer.status != 302:
             raise RuntimeError(f"LTI 1.3 login answered {answer.status}: {content[:300]!r}")
+        login_calls, idle_from = len(self.recorder.calls), time.perf_counter()
         cookie = SimpleCookie()
         for header in answer.headers.get_all("Set-Cookie") or []:
             cookie.load(header)
@@ -395,6 +409,7 @@ class Bench:
             "Host": self.host,
             "Cookie": "; ".join(f"{name}={morsel.value}" for name, morsel in cookie.items()),
         }
+        self.pause = (login_calls, time.perf_counter() - idle_from)
         with self.recorder.recording():
             answer, content, launch_seconds = self.timed(
                 self.connection, "POST", urlsplit(form.action or "").path, headers, urlencode(form.fields).encode()
@@ -410,6 +425,7 @@ class Bench:
         log.truncate()
         for _ in range(count):
             self.handler_seconds = self.cpu_seconds = 0.0
+            self.pause = None
             self.recorder.take_seconds()
             ours, calls = launch()
             handler, (in_calls, ours_per_call) = self.handler_seconds, self.recorder.take_seconds()
@@ -417,7 +433,7 @@ class Bench:
             bare_per_call: list[float] = []
             prepared = self.bare_calls(calls)
             start_cpu = time.process_time()
-            bare, answers = self.replay(prepared, bare_per_call)
+            bare, answers = self.replay(prepared, bare_per_call, self.pause)
             bare_cpu = time.process_time() - start_cpu
             kinds = [(s, o) for s, o, _ in calls]
             sample = Sample(ours, bare, kinds, handler, in_calls, ours_per_call, bare_per_call, ours_cpu, bare_cpu)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import pickle
 from decimal import Decimal
 
 import boto3
@@ -164,3 +165,175 @@ def test_plain_json_matches_motos_own_serialiser():
         context = ActionContext(model, model.operation_model(operation), JSONSerializer, None)  # type: ignore[arg-type]
         _, _, theirs = ActionResult.execute_result(ActionResult(result), context)
         assert json.loads(moto_serial._plain_json(result)) == json.loads(theirs), operation
+
+
+def _condition_cache() -> dict:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    moto_serial.install()
+    return ConditionExpressionParser.parse._parsed
+
+
+def test_cached_condition_parse_is_the_parse():
+    """A condition expression parsed from the cache gives the tree, and the names and values found,
+    that moto's own parser gives, for each (expression, names, values); a failing parse fails the same
+    way every time and is not kept."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    cache = _condition_cache()
+    original = ConditionExpressionParser.parse._original
+    cases = [
+        ("attribute_exists(pk) AND #org = :org", {"#org": "org_id"}, {":org": {"S": "o1"}}),
+        ("attribute_exists(pk) AND #org = :org", {"#org": "org_id"}, {":org": {"S": "o2"}}),
+        ("attribute_exists(pk) AND #org = :org", {"#org": "owner"}, {":org": {"S": "o1"}}),
+        (
+            "size(#l) > :n OR #m.#i IN (:a, :b)",
+            {"#l": "l", "#m": "m", "#i": "inner"},
+            {":n": {"N": "1"}, ":a": ITEM["m"], ":b": ITEM["l"]},
+        ),
+        ("attribute_not_exists(pk)", {}, {}),
+    ]
+
+    def parsed_by(parse, expression, names, values):
+        parser = ConditionExpressionParser(expression, names, values)
+        tree = parse(parser)
+        return repr(tree), pickle.dumps(tree), parser.expr_attr_names_found, parser.expr_attr_values_found
+
+    for expression, names, values in cases:
+        theirs = parsed_by(original, expression, names, values)
+        for _ in range(2):  # a miss, then a hit
+            assert parsed_by(ConditionExpressionParser.parse, expression, names, values) == theirs
+    assert len({pickle.dumps(entry[0]) for entry in cache.values()}) >= len(cases)
+    for expression, names, values in [
+        ("#org = :org", {}, {":org": {"S": "o1"}}),  # a name that is not given
+        ("#org = :org", {"#org": "o"}, {}),  # a value that is not given
+        ("attribute_exists(pk) AND AND", {}, {}),  # not an expression
+    ]:
+        with pytest.raises(Exception) as first:
+            parsed_by(original, expression, names, values)
+        for _ in range(2):
+            with pytest.raises(type(first.value)) as again:
+                parsed_by(ConditionExpressionParser.parse, expression, names, values)
+            assert str(again.value) == str(first.value)
+    assert not any(key[0] in ("#org = :org", "attribute_exists(pk) AND AND") for key in cache)
+
+
+def test_conditions_answer_per_value_and_their_cached_trees_stay_unchanged(gateway):
+    """The same ConditionExpression with other values or names decides by those (the parse is cached
+    per expression, names and values), errors stay errors, and evaluating the cached trees changes
+    nothing in them."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = _table(gateway)
+    client.put_item(TableName=table, Item={"pk": {"S": "cond"}, "org": {"S": "o1"}, "n": {"N": "0"}})
+
+    def bump(org: str, name: str = "org") -> str:
+        try:
+            client.update_item(
+                TableName=table,
+                Key={"pk": {"S": "cond"}},
+                UpdateExpression="ADD n :one",
+                ConditionExpression="attribute_exists(pk) AND #org = :org",
+                ExpressionAttributeNames={"#org": name},
+                ExpressionAttributeValues={":org": {"S": org}, ":one": {"N": "1"}},
+            )
+        except ClientError as error:
+            return error.response["Error"]["Code"]
+        return "ok"
+
+    assert [bump("o1"), bump("o2"), bump("o1"), bump("o2"), bump("o1", "pk"), bump("cond", "pk")] == [
+        "ok",
+        "ConditionalCheckFailedException",
+        "ok",
+        "ConditionalCheckFailedException",
+        "ConditionalCheckFailedException",
+        "ok",
+    ]
+    got = client.get_item(TableName=table, Key={"pk": {"S": "cond"}}, ConsistentRead=True)["Item"]
+    assert got["n"] == {"N": "3"}
+    cache = _condition_cache()
+    before = {key: pickle.dumps(entry) for key, entry in cache.items()}
+    assert any(key[0] == "attribute_exists(pk) AND #org = :org" for key in before)
+    for _ in range(3):
+        bump("o1"), bump("o2")
+    assert {key: pickle.dumps(cache[key]) for key in before if key in cache} == {
+        key: value for key, value in before.items() if key in cache
+    }
+    for _ in range(2):
+        with pytest.raises(ClientError) as unused:
+            client.update_item(
+                TableName=table,
+                Key={"pk": {"S": "cond"}},
+                UpdateExpression="ADD n :one",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":unused": {"S": "x"}},
+            )
+        assert unused.value.response["Error"]["Code"] == "ValidationException"
+        assert ":unused" in unused.value.response["Error"]["Message"]
+
+
+def _same_graph(a, b, pairs=None) -> bool:
+    """a and b are equal object graphs: the same types and values, and the same sharing (a node's
+    parent link points to the copy of that parent), with no mutable object in common."""
+    pairs = {} if pairs is None else pairs
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (str, int, float, bytes, type(None))):
+        return a == b
+    if id(a) in pairs:
+        return pairs[id(a)] is b
+    if a is b:
+        return False
+    pairs[id(a)] = b
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same_graph(x, y, pairs) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_graph(a[k], b[k], pairs) for k in a)
+    return _same_graph(vars(a), vars(b), pairs)
+
+
+def test_the_validators_copy_of_a_parsed_update_expression_is_a_deep_copy():
+    """moto's UpdateItem validator deep-copies the (memoised) parsed tree before changing it; that copy,
+    made from the tree's pickle, is the graph copy.deepcopy makes, and validating it leaves the
+    memoised tree as it was."""
+    import copy
+
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    moto_serial.install()
+    for expression in [
+        "ADD next_position :one, units_version :one",
+        "SET #p = :p, gsi1sk = :order, #v = #v + :one, updated_at = :at",
+        "SET a = if_not_exists(a, :z), l = list_append(l, :x), m.#k[2].z = :y - :w REMOVE b, c[1] DELETE s :s",
+    ]:
+        tree = UpdateExpressionParser.make(expression)
+        assert UpdateExpressionParser.make(expression) is tree  # memoised
+        pristine = copy.deepcopy(tree)
+        fast = validators.deepcopy(tree)
+        assert _same_graph(copy.deepcopy(tree), fast)
+        assert _same_graph(pristine, tree, {})  # unchanged by the copies
+    other = {"x": [1, {"y": 2}]}
+    assert validators.deepcopy(other) == other and validators.deepcopy(other)["x"] is not other["x"]
+
+
+def test_update_expressions_change_nothing_in_their_memoised_trees(gateway):
+    import copy
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = _table(gateway)
+    expression = "SET l = list_append(if_not_exists(l, :empty), :x), c = if_not_exists(c, :zero) + :one"
+    values = {":empty": {"L": []}, ":x": {"L": [{"S": "a"}]}, ":zero": {"N": "0"}, ":one": {"N": "1"}}
+    client.delete_item(TableName=table, Key={"pk": {"S": "memo"}})
+    client.update_item(
+        TableName=table, Key={"pk": {"S": "memo"}}, UpdateExpression=expression, ExpressionAttributeValues=values
+    )
+    pristine = copy.deepcopy(UpdateExpressionParser.make(expression))
+    for _ in range(2):
+        client.update_item(
+            TableName=table, Key={"pk": {"S": "memo"}}, UpdateExpression=expression, ExpressionAttributeValues=values
+        )
+    item = client.get_item(TableName=table, Key={"pk": {"S": "memo"}}, ConsistentRead=True)["Item"]
+    assert item["l"] == {"L": [{"S": "a"}] * 3} and item["c"] == {"N": "3"}
+    assert _same_graph(pristine, UpdateExpressionParser.make(expression))

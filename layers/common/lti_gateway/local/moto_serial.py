@@ -16,6 +16,7 @@ tracked here (nothing of ours reads that list); other services' are, as moto mad
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import io
 import json
@@ -100,6 +101,7 @@ def install() -> None:
     responses.gen_amzn_requestid_long = request_id  # type: ignore[attr-defined]
     _fast_dynamodb_results()
     _parse_update_expressions_once()
+    _parse_condition_expressions_once()
     _installed = True
 
 
@@ -107,13 +109,22 @@ def _parse_update_expressions_once() -> None:
     """moto parses an UpdateItem's expression twice per call (its handler, then its backend), the same
     few strings every time (~5% of a call): each string is parsed once. Both only read the tree
     (``find_clauses``) or deep-copy it before changing it (``Validator.__init__``); a string that does
-    not parse raises as before and is not kept."""
+    not parse raises as before and is not kept.
+
+    That deep copy (``copy.deepcopy`` of a tree of a few dozen nodes with parent links: ~4% of a unit)
+    is made from the tree's pickle, taken when the string was parsed: the same objects, built by
+    ``pickle.loads`` in C. Anything else the validators deep-copy goes through ``copy.deepcopy``."""
+    import copy
+    import pickle
+
+    from moto.dynamodb.parsing import validators
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
     make = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
     if getattr(make, "_once", False):
         return
     parsed: dict[str, Any] = {}
+    pristine: dict[int, tuple[Any, bytes]] = {}
 
     def once(cls: type, expression: str) -> Any:
         tree = parsed.get(expression)
@@ -121,11 +132,79 @@ def _parse_update_expressions_once() -> None:
             tree = make(cls, expression)
             if len(parsed) >= 512:  # a bound: an expression with values inlined could be new every call
                 parsed.clear()
+                pristine.clear()
             parsed[expression] = tree
+            with contextlib.suppress(Exception):  # not picklable: copy.deepcopy, as before
+                pristine[id(tree)] = (tree, pickle.dumps(tree, pickle.HIGHEST_PROTOCOL))
+        return tree
+
+    deepcopy = copy.deepcopy
+
+    def copied(value: Any, memo: Any = None) -> Any:
+        known = pristine.get(id(value))
+        if known is not None and known[0] is value and memo is None:
+            return pickle.loads(known[1])  # noqa: S301 - our own pickle of moto's tree, made in this process
+        return deepcopy(value, memo)
+
+    once._once = True  # type: ignore[attr-defined]
+    once._parsed = parsed  # type: ignore[attr-defined]
+    once._original = make  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = classmethod(once)  # type: ignore[method-assign,assignment]
+    validators.deepcopy = copied  # type: ignore[attr-defined]
+
+
+def _parse_condition_expressions_once() -> None:
+    """moto parses a write's ConditionExpression twice per call (its handler, for the names and values
+    it uses, then its backend, to evaluate it): each (expression, names, values) is parsed once. The
+    parser resolves names and values into the tree, so all three are the key (the values as their JSON).
+    The tree is only evaluated afterwards (``expr``/``get_type`` read it), and the cached tree is a deep
+    copy, so it holds nothing of the request that built it. Anything that does not parse raises as
+    before and is not kept; values that are not JSON are parsed every time, as before."""
+    import copy
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    parse = ConditionExpressionParser.parse
+    if getattr(parse, "_once", False):
+        return
+    parsed: dict[tuple[str, tuple[tuple[str, str], ...], str], tuple[Any, list[str], list[str]]] = {}
+
+    def once(self: Any) -> Any:
+        expression = self.condition_expression
+        if not expression:
+            return parse(self)
+        try:
+            key = (
+                expression,
+                tuple((self.expression_attribute_names or {}).items()),
+                json.dumps(self.expression_attribute_values, sort_keys=True),
+            )
+            hash(key)
+        except TypeError:
+            return parse(self)
+        known = parsed.get(key)
+        if known is None:
+            names_before = len(self.expr_attr_names_found)
+            values_before = len(self.expr_attr_values_found)
+            tree = parse(self)
+            known = (
+                copy.deepcopy(tree),
+                self.expr_attr_names_found[names_before:],
+                self.expr_attr_values_found[values_before:],
+            )
+            if len(parsed) >= 512:  # a bound: values differ from call to call in most expressions
+                parsed.clear()
+            parsed[key] = known
+            return tree
+        tree, names_found, values_found = known
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
         return tree
 
     once._once = True  # type: ignore[attr-defined]
-    UpdateExpressionParser.make = classmethod(once)  # type: ignore[method-assign,assignment]
+    once._parsed = parsed  # type: ignore[attr-defined]
+    once._original = parse  # type: ignore[attr-defined]
+    ConditionExpressionParser.parse = once  # type: ignore[method-assign]
 
 
 # DynamoDB's item operations: their results are plain JSON (dicts, lists, strings, numbers, booleans)
