@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lti_gateway.version import VERSION
+
 # Stack output -> the environment variable the domain code reads (template.yaml's Outputs).
 STACK_OUTPUTS = {
     "KeysTableName": "KEYS_TABLE",
@@ -252,6 +254,7 @@ def export(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lti-gateway", description="Administer an LTI Gateway stack.")
+    parser.add_argument("--version", action="version", version=f"lti-gateway {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def target_options(p: argparse.ArgumentParser) -> None:

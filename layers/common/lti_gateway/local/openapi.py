@@ -25,10 +25,10 @@ from typing import Any
 
 from lti_gateway.local import template as tpl
 from lti_gateway.local.server import default_template
+from lti_gateway.version import VERSION
 
 OUTPUT = Path(__file__).resolve().parents[1] / "openapi.json"
 TITLE = "LTI Gateway"
-VERSION = "1"
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 # -- who may call a route ------------------------------------------------------------------------------
