@@ -9,6 +9,7 @@ import jwt
 import pytest
 
 from lti_gateway.app_api import ltik
+from lti_gateway.core import runtime
 from lti_gateway.core.errors import Unauthorized
 
 
@@ -107,12 +108,12 @@ def test_a_remembered_header_does_not_outlive_the_key_it_named(stack):
 def test_made_up_headers_are_refused_and_remembered_within_a_bound(stack, monkeypatch):
     good = ltik.issue("launch-1", "org_1")
     secret = ltik._signing_key().secret
-    monkeypatch.setattr(ltik, "_MAX_HEADERS", 4)
+    monkeypatch.setattr(ltik._HEADERS, "max_entries", 4)
     for i in range(10):
         with pytest.raises(Unauthorized):
             ltik.verify(_forge({"sub": "x", "org": "o", "iat": 1, "exp": 4_000_000_000}, secret, kid=f"kid-{i}"))
 
-    assert 0 < len(ltik._header_kids) <= 4
+    assert 0 < len(ltik._HEADERS) <= 4
     assert ltik.verify(good).launch_id == "launch-1"
-    ltik.reset()
-    assert ltik._header_kids == {}
+    runtime.reset()
+    assert len(ltik._HEADERS) == 0

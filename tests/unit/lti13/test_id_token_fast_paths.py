@@ -124,7 +124,7 @@ def test_a_new_kid_after_a_key_rotation_is_read_from_its_own_header():
 
 def test_the_header_cache_is_bounded_and_forgets_on_reset(monkeypatch: pytest.MonkeyPatch):
     runtime.reset()
-    monkeypatch.setattr(id_token, "_MAX_HEADERS", 4)
+    monkeypatch.setattr(id_token._HEADERS, "max_entries", 4)
     for i in range(10):
         token = f"{_b64(json.dumps({'alg': 'RS256', 'kid': f'kid-{i}'}).encode())}.{_b64(b'{}')}.{_b64(b'x')}"
         rejected(World(), token)
@@ -132,9 +132,9 @@ def test_the_header_cache_is_bounded_and_forgets_on_reset(monkeypatch: pytest.Mo
     rejected(World(), f"{_b64(json.dumps(long_header).encode())}.{_b64(b'{}')}.{_b64(b'x')}")
 
     assert 0 < len(id_token._HEADERS) <= 4
-    assert all(len(segment) <= id_token._MAX_CACHED_HEADER for segment in id_token._HEADERS)
+    assert all(len(segment) <= id_token._HEADERS.max_key_length for segment in id_token._HEADERS)
     runtime.reset()
-    assert id_token._HEADERS == {}
+    assert len(id_token._HEADERS) == 0
 
 
 # -- the decoders' options --------------------------------------------------------------------------------------

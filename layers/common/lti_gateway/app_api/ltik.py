@@ -20,7 +20,7 @@ from typing import Any
 import jwt
 from jwt.utils import base64url_decode
 
-from lti_gateway.core import clock, runtime
+from lti_gateway.core import cache, clock, runtime
 from lti_gateway.core.errors import Unauthorized
 from lti_gateway.repositories import deps
 
@@ -52,11 +52,6 @@ _current: list[_Key] = []
 # exp, iat and nbf are still pyjwt's to check, as in a bare jwt.decode.
 _JWT = jwt.PyJWT(options={"require": ["sub", "org", "iat", "exp"]})
 _ALGORITHMS = (ALGORITHM,)
-# The kid of each header segment seen: every ltik of a stack has the same header, decoded once per
-# container. Bounded (short segments only, cleared when full): a flood of made-up headers costs nothing.
-_header_kids: dict[str, Any] = {}
-_MAX_HEADERS = 64
-_MAX_CACHED_HEADER = 256
 
 
 def _load_or_create() -> _Key:
@@ -99,22 +94,23 @@ def _invalid() -> Unauthorized:
     return Unauthorized("invalid or expired ltik", code="invalid_ltik")
 
 
+def _header(segment: str) -> Any:
+    return json.loads(base64url_decode(segment.encode()))
+
+
+# Parsed header segments: every ltik of a stack has the same header, decoded once per container (short
+# segments only: a flood of made-up headers costs a decode each, never memory).
+_HEADERS: cache.Memo[Any] = cache.Memo(_header, max_entries=64, max_key_length=256)
+
+
 def _kid(token: str) -> Any:
     """The header's kid, read from the header segment alone (get_unverified_header re-scans the whole
     token); None when the segment is not a JSON object."""
-    segment = token[: token.find(".")]
-    if segment in _header_kids:
-        return _header_kids[segment]
     try:
-        header: Any = json.loads(base64url_decode(segment.encode()))
+        header = _HEADERS.get(token[: token.find(".")])
     except (ValueError, binascii.Error, RecursionError):
         return None
-    kid = header.get("kid") if isinstance(header, dict) else None
-    if len(segment) <= _MAX_CACHED_HEADER:
-        if len(_header_kids) >= _MAX_HEADERS:
-            _header_kids.clear()
-        _header_kids[segment] = kid
-    return kid
+    return header.get("kid") if isinstance(header, dict) else None
 
 
 def verify(token: str, *, now: float | None = None) -> LtikClaims:
@@ -145,4 +141,3 @@ def reset() -> None:
     with _lock:
         _keys.clear()
         _current.clear()
-        _header_kids.clear()

@@ -70,7 +70,7 @@ from typing import Any, NoReturn, Protocol
 
 import jwt
 
-from lti_gateway.core import runtime, validation
+from lti_gateway.core import cache, validation
 from lti_gateway.core.errors import GatewayError, IdTokenRejected, MalformedIdToken
 from lti_gateway.core.vocabulary import (
     CONTEXT,
@@ -114,17 +114,6 @@ _REQUIRED = ("iss", "aud", "exp", "iat", "nonce")
 _OURS = {"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False, "verify_iss": False}
 _DECODE_OPTIONS: Any = MappingProxyType({"require": (*_REQUIRED, "sub"), **_OURS})
 _DECODE_OPTIONS_ANONYMOUS: Any = MappingProxyType({"require": _REQUIRED, **_OURS})
-
-# Parsed header segments (``alg``, ``kid``, ``typ``): a platform signs every launch with the same few
-# headers, so a warm container decodes each once. Bounded: short segments only, cleared when full.
-_HEADERS: dict[str, dict[str, Any]] = {}
-_MAX_HEADERS = 256
-_MAX_CACHED_HEADER = 512
-
-
-@runtime.register
-def reset() -> None:
-    _HEADERS.clear()
 
 
 def surrogate_free(raw: bytes) -> bool:
@@ -227,6 +216,13 @@ def _b64_json(segment: str) -> Any:
     if not _B64URL.fullmatch(segment):
         raise ValueError("not base64url")
     return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
+# Parsed header segments (``alg``, ``kid``, ``typ``): a platform signs every launch with the same few
+# headers, so a warm container decodes each once (JSON objects of short segments only).
+_HEADERS: cache.Memo[Any] = cache.Memo(
+    _b64_json, max_entries=256, max_key_length=512, keep=lambda header: isinstance(header, dict)
+)
 
 
 def _number(value: Any) -> bool:
@@ -336,14 +332,7 @@ class LaunchValidation:
             second = token.find(".", first + 1)
             if first < 0 or second < 0 or token.find(".", second + 1) >= 0:  # find is memchr; count is not
                 raise ValueError("not three segments")
-            segment = token[:first]
-            header = _HEADERS.get(segment)
-            if header is None:
-                header = _b64_json(segment)
-                if isinstance(header, dict) and len(segment) <= _MAX_CACHED_HEADER:
-                    if len(_HEADERS) >= _MAX_HEADERS:
-                        _HEADERS.clear()
-                    _HEADERS[segment] = header
+            header = _HEADERS.get(token[:first])
         except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
             raise MalformedIdToken({"id_token": "not a JWS in compact form"}, code="malformed_id_token") from None
         if not isinstance(header, dict):
