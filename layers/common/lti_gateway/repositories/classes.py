@@ -43,6 +43,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lti_gateway.core.errors import Conflict, NotFound
+from lti_gateway.repositories.aws import error_code
 from lti_gateway.repositories.dynamo import (
     TableRepository,
     cancellation_reasons,
@@ -258,8 +259,7 @@ class ClassesRepository(TableRepository):
                 )
                 return out.get("Attributes", {})
             except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code")
-                if code != "TransactionConflictException" or attempt == _CONFLICT_ATTEMPTS - 1:
+                if error_code(exc) != "TransactionConflictException" or attempt == _CONFLICT_ATTEMPTS - 1:
                     raise
                 time.sleep(0.02 * 2**attempt)
         raise AssertionError("unreachable")
