@@ -402,6 +402,19 @@ class Organisation:
     name: str = ""
 
 
+# What `stack` shows of the demo organisation, as the seeding made it (and the saved state keeps it).
+_DEMO_SHOWN = (
+    "org_name",
+    "org_id",
+    "credential_id",
+    "api_key",
+    "consumer_key",
+    "consumer_secret",
+    "registration_url",
+    "test_lms_platform_id",
+)
+
+
 class LocalGateway:
     """template.yaml on 127.0.0.1: ``LocalGateway(port=0).start()`` returns the base URL.
 
@@ -589,18 +602,6 @@ class LocalGateway:
         from lti_gateway.core.config import settings
         from lti_gateway.lti13 import platforms
 
-        self.lms = LocalLms(
-            base_url=base,
-            org_id=org.org_id,
-            org_name=org.name,
-            consumer_key=key["key"],
-            consumer_secret=key["secret"],
-            list_targets=lambda: _targets(owner, base),
-        )
-        if settings().allow_insecure_platform_urls:
-            self.lms.platform_id = platforms.create_platform(owner, self.lms.registration_body())["id"]
-        else:  # the deployed stack's rules: an http platform on loopback is refused, as it should be
-            log("ALLOW_INSECURE_PLATFORM_URLS=false: the test LMS launches with LTI 1.1 only")
         self._demo = {
             "org_name": org.name,
             "org_id": org.org_id,
@@ -611,25 +612,44 @@ class LocalGateway:
             "class_id": demo_class["class_id"],
             "unit_ids": [u["unit_id"] for u in units],
             "registration_url": registration["registration_url"],
-            "test_lms_platform_id": self.lms.platform_id,
+            "test_lms_platform_id": None,
             "base_url": base,
         }
+        self.lms = self._demo_lms(owner)
+        if settings().allow_insecure_platform_urls:
+            self.lms.platform_id = platforms.create_platform(owner, self.lms.registration_body())["id"]
+            self._demo["test_lms_platform_id"] = self.lms.platform_id
+        else:  # the deployed stack's rules: an http platform on loopback is refused, as it should be
+            log("ALLOW_INSECURE_PLATFORM_URLS=false: the test LMS launches with LTI 1.1 only")
+        self._publish_demo(owner, demo_class, units)
+
+    def _demo_lms(self, owner: Any) -> LocalLms:
+        """The test LMS at /_lms/, launching into the demo organisation (``_demo``) with its consumer key."""
+        assert self._demo is not None
+        demo, base = self._demo, self.stack["base_url"]
+        return LocalLms(
+            base_url=base,
+            org_id=demo["org_id"],
+            org_name=demo["org_name"],
+            consumer_key=demo["consumer_key"],
+            consumer_secret=demo["consumer_secret"],
+            list_targets=lambda: _targets(owner, base),
+        )
+
+    def _publish_demo(self, owner: Any, demo_class: dict[str, Any], units: list[dict[str, Any]]) -> None:
+        """The demo organisation (``_demo``) in ``stack``, what `make run` prints and dev-stack.json keeps,
+        with a new one-time console link."""
+        assert self._demo is not None
+        demo, base = self._demo, self.stack["base_url"]
         console = self.console_sign_in_link(owner)
         self.stack.update(
             {
-                "org_name": org.name,
-                "org_id": org.org_id,
-                "credential_id": org.credential_id,
-                "api_key": org.api_key,
-                "consumer_key": key["key"],
-                "consumer_secret": key["secret"],
-                "app_launch_url": demo_app,
+                **{name: demo[name] for name in _DEMO_SHOWN},
+                "app_launch_url": f"{base}{DEMO_APP_PATH}",
                 "class_id": demo_class["class_id"],
                 "class_launch_url": demo_class["launch_url"],
                 "units": [{"unit_id": u["unit_id"], "name": u["name"], "launch_url": u["launch_url"]} for u in units],
-                "registration_url": registration["registration_url"],
                 "test_lms_url": f"{base}{LMS_PATH}/",
-                "test_lms_platform_id": self.lms.platform_id,
                 "console_url": console["url"],
                 "console_url_expires_at": console["expires_at"],
             }
@@ -646,15 +666,9 @@ class LocalGateway:
         base = self.stack["base_url"]
         owner = orgs.Principal(demo["org_id"], demo["credential_id"], "owner")
         demo_app = f"{base}{DEMO_APP_PATH}"
-        self.lms = LocalLms(
-            base_url=base,
-            org_id=demo["org_id"],
-            org_name=demo["org_name"],
-            consumer_key=demo["consumer_key"],
-            consumer_secret=demo["consumer_secret"],
-            list_targets=lambda: _targets(owner, base),
-        )
-        self.lms.platform_id = demo.get("test_lms_platform_id")
+        self._demo = demo = {"test_lms_platform_id": None, **demo}
+        self.lms = self._demo_lms(owner)
+        self.lms.platform_id = demo["test_lms_platform_id"]
         registration = str(demo.get("registration_url") or "")
         old_base = str(demo.get("base_url") or base)
         if old_base != base:
@@ -667,8 +681,7 @@ class LocalGateway:
                 log(f"warning: the demo organisation was not updated ({exc}); `make run FRESH=1` starts anew")
             if registration.startswith(old_base):
                 registration = base + registration[len(old_base) :]
-            demo = {**demo, "base_url": base, "registration_url": registration}
-        self._demo = demo
+        self._demo = {**demo, "base_url": base, "registration_url": registration}
         units = []
         try:
             demo_class = classes.get_class(owner, demo["class_id"], base=base)
@@ -677,26 +690,7 @@ class LocalGateway:
                     units.append(classes.get_unit(owner, demo["class_id"], unit_id, base=base))
         except GatewayError:
             demo_class = {"class_id": demo["class_id"], "launch_url": None}
-        console = self.console_sign_in_link(owner)
-        self.stack.update(
-            {
-                "org_name": demo["org_name"],
-                "org_id": demo["org_id"],
-                "credential_id": demo["credential_id"],
-                "api_key": demo["api_key"],
-                "consumer_key": demo["consumer_key"],
-                "consumer_secret": demo["consumer_secret"],
-                "app_launch_url": demo_app,
-                "class_id": demo_class["class_id"],
-                "class_launch_url": demo_class["launch_url"],
-                "units": [{"unit_id": u["unit_id"], "name": u["name"], "launch_url": u["launch_url"]} for u in units],
-                "registration_url": registration,
-                "test_lms_url": f"{base}{LMS_PATH}/",
-                "test_lms_platform_id": self.lms.platform_id,
-                "console_url": console["url"],
-                "console_url_expires_at": console["expires_at"],
-            }
-        )
+        self._publish_demo(owner, demo_class, units)
 
     def _state(self) -> dict[str, Any]:
         """What :class:`persistence.Saver` writes: the tables, the KMS keys, the demo organisation."""
