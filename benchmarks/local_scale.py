@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,8 +27,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from benchmarks.timing import Report, heading, ratio_row
+from tests.support.local_process import LocalProcess
 
-ROOT = Path(__file__).resolve().parents[1]
 UNITS, QUICK_UNITS = 10_000, 300
 CLIENTS = 8
 BUDGET_SECONDS, BUDGET_UNITS = 60.0, 10_000  # the issue's target: 10,000 units in 60 s
@@ -52,41 +49,13 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-class Gateway:
-    """One ``python -m lti_gateway.local`` subprocess on ephemeral ports."""
+class Gateway(LocalProcess):
+    """The gateway under measurement, with keep-alive HTTP connections to it."""
 
     def __init__(self, state_dir: Path):
-        env = {k: v for k, v in os.environ.items() if "ENDPOINT_URL" not in k}
-        # The handlers log at the template's LogLevel (INFO: a line per unit on the pipe, as make run shows).
-        self.state_dir = state_dir
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
-            [sys.executable, "-m", "lti_gateway.local", "--port", "0", "--quiet", "--state-dir", str(state_dir)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.output: list[str] = []
-        ready = threading.Event()
-
-        def read() -> None:
-            assert self.process.stdout is not None
-            for line in self.process.stdout:
-                self.output.append(line)
-                if "Ctrl-C stops the gateway" in line:
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        started = time.monotonic()
-        if not ready.wait(START_TIMEOUT) or self.process.poll() is not None:
-            self.kill()
-            raise RuntimeError("the local gateway did not start:\n" + "".join(self.output[-30:]))
-        self.start_seconds = time.monotonic() - started
-        stack = json.loads((state_dir / "dev-stack.json").read_text())
-        self.base = stack["base_url"]
-        self.headers = {"Authorization": f"Bearer {stack['api_key']}", "Content-Type": "application/json"}
+        super().__init__(state_dir)
+        self.started(START_TIMEOUT)
+        self.headers = {**self.headers, "Content-Type": "application/json"}
 
     def connection(self) -> http.client.HTTPConnection:
         parts = urlsplit(self.base)
@@ -96,21 +65,6 @@ class Gateway:
         connection.request(method, path, body=None if body is None else json.dumps(body), headers=self.headers)
         answer = connection.getresponse()
         return answer.status, answer.read()
-
-    def interrupt(self) -> float:
-        """SIGINT (Ctrl-C); seconds until the process has exited."""
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(120)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        return time.monotonic() - started
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
 
 
 def create_units(gateway: Gateway, class_id: str, count: int) -> tuple[float, int, str]:
