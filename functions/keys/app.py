@@ -26,8 +26,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lti_gateway import openapi, web
 from lti_gateway.admin import launch_errors, orgs
-from lti_gateway.core import http, responses
+from lti_gateway.core import http, responses, urls
 from lti_gateway.core.config import settings
+from lti_gateway.core.errors import ValidationFailed
 from lti_gateway.core.observability import logger
 from lti_gateway.core.tracing import traced
 from lti_gateway.lti11 import consumer_keys, learnosity
@@ -143,11 +144,17 @@ def get_launch_error(reference: str):
 
 @app.get("/api/openapi.json")
 def openapi_document():
-    """Public: no organisation data in it, and the same for every caller."""
+    """Public: no organisation data in it, and the same for every caller of a host. ``servers`` names
+    the stack's public base URL (PUBLIC_BASE_URL or the custom domain, else the request's own https
+    host as API Gateway gives it); a request naming no valid host gets the shipped placeholder."""
+    try:
+        base: str | None = urls.event_base_url(app.current_event.raw_event)
+    except ValidationFailed:
+        base = None
     return Response(
         status_code=200,
         content_type="application/json",
-        body=openapi.document_text(),
+        body=openapi.document_text(base),
         headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*", **responses.NOSNIFF},
     )
 

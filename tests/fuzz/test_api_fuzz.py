@@ -46,12 +46,15 @@ EXAMPLES_PER_OPERATION = API_EXAMPLES
 REPORT = "fuzz-report.json"
 
 
+APP_SESSIONS = ({"LtikAuth": []}, {"ServiceAuth": []})
+
+
 def family(case: Any) -> str:
     tags = case.operation.definition.raw.get("tags") or []
     path = case.operation.path
-    if tags == ["Token"]:
+    if any(s in APP_SESSIONS for s in case.operation.definition.raw.get("security") or []):
         return "contract"
-    if tags == ["Launch"] or path in ("/lti/register/{token}", "/classes/{class_id}/open"):
+    if tags == ["LTI launch"] or path in ("/lti/register/{token}", "/classes/{class_id}/open"):
         return "html"
     if path == "/{lts_version}/consumer/keys/lti":
         return "data-api"
@@ -60,9 +63,9 @@ def family(case: Any) -> str:
 
 def credentials(case: Any, world: World) -> dict[str, str]:
     security = case.operation.definition.raw.get("security")
-    if security == [{"apiKey": []}]:
+    if security == [{"BearerAuth": []}]:
         return {"Authorization": f"Bearer {world.api_key}"}
-    if security == [{"appSession": []}]:
+    if any(s in APP_SESSIONS for s in security or []):  # a service-key-only route is sent the ltik: 401
         return {"Authorization": f"LTIK-AUTH-V2 {world.api_key}:{world.ltik}"}
     return {}
 

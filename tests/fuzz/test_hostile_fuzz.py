@@ -55,7 +55,7 @@ def _operations() -> list[dict[str, Any]]:
         for method, spec in methods.items():
             if method == "parameters":
                 continue
-            parameters = [*methods.get("parameters", []), *spec.get("parameters", [])]
+            parameters = [_resolve(p) for p in [*methods.get("parameters", []), *spec.get("parameters", [])]]
             content = (spec.get("requestBody") or {}).get("content") or {}
             body_type = next(iter(content), None)
             schema = _resolve((content.get(body_type) or {}).get("schema")) if body_type else None
@@ -271,10 +271,13 @@ def _data_api_form(draw: Any, world: World) -> bytes:
 # -- the property -----------------------------------------------------------------------------------
 
 
+APP_SESSIONS = ({"LtikAuth": []}, {"ServiceAuth": []})
+
+
 def family(op: dict[str, Any]) -> str:
-    if op["tags"] == ["Token"]:
+    if any(s in APP_SESSIONS for s in op["security"] or []):
         return "contract"
-    if op["tags"] == ["Launch"] or op["path"] in ("/lti/register/{token}", "/classes/{class_id}/open"):
+    if op["tags"] == ["LTI launch"] or op["path"] in ("/lti/register/{token}", "/classes/{class_id}/open"):
         return "html"
     if op["path"] == "/{lts_version}/consumer/keys/lti":
         return "data-api"
@@ -283,9 +286,9 @@ def family(op: dict[str, Any]) -> str:
 
 def headers_for(op: dict[str, Any], world: World, content_type: str | None) -> dict[str, str]:
     headers = {}
-    if op["security"] == [{"apiKey": []}]:
+    if op["security"] == [{"BearerAuth": []}]:
         headers["Authorization"] = f"Bearer {world.api_key}"
-    elif op["security"] == [{"appSession": []}]:
+    elif any(s in APP_SESSIONS for s in op["security"] or []):
         headers["Authorization"] = f"LTIK-AUTH-V2 {world.api_key}:{world.ltik}"
     if content_type:
         headers["Content-Type"] = content_type
