@@ -66,7 +66,9 @@ def test_nothing_imports_the_local_gateway(package):
 
 
 def test_few_modules_live_at_the_top_of_the_package(package):
-    found = import_graph.too_many_top_modules(package)
+    # One more than the checker's default: the CLI is two modules, cli.py (its parser, targets and exit
+    # codes) and cli_commands.py (what each command does), issue 17.
+    found = import_graph.too_many_top_modules(package, limit=import_graph.MAX_TOP_MODULES + 1)
     assert found == [], _report(found)
 
 
@@ -95,17 +97,19 @@ def test_handlers_do_not_reach_storage(handler, package):
 
 @pytest.mark.parametrize("kind", ["unit", "functional"])
 def test_the_test_layout_mirrors_the_package(kind, package):
-    """tests/unit/<subpackage>/ (and tests/functional/<subpackage>/ where a file belongs to one)."""
+    """tests/unit/<subpackage>/ (and tests/functional/<subpackage>/ where a file belongs to one; a
+    top-level module's folder too, e.g. tests/functional/cli/ for cli.py)."""
     folder = ROOT / "tests" / kind
+    mirrored = {*package.subpackages, *(name.removesuffix(".py") for name in package.top_modules)}
     strays = [
         f"tests/{kind}/{p.name}/ is not a subpackage of lti_gateway ({', '.join(package.subpackages)})"
         for p in sorted(folder.iterdir())
-        if p.is_dir() and p.name != "__pycache__" and p.name not in package.subpackages
+        if p.is_dir() and p.name != "__pycache__" and p.name not in mirrored
     ]
     missing = [
         f"tests/{kind}/{p.name}/ has no __init__.py (the suite uses package-style test ids)"
         for p in sorted(folder.iterdir())
-        if p.is_dir() and p.name in package.subpackages and not (p / "__init__.py").exists()
+        if p.is_dir() and p.name in mirrored and not (p / "__init__.py").exists()
     ]
     assert strays + missing == [], _report(strays + missing)
 

@@ -1,4 +1,5 @@
-"""Every shell example of README.md and docs/api.md, run as written against the local gateway (issue 14 §6).
+"""Every shell example of README.md and docs/api.md, run as written against the local gateway (issue 14 §6,
+issue 17: the CLI's too).
 
 Each command of a fenced ```bash block is one case, named by file and line. ``curl`` commands run
 through bash and the real ``curl``, with ``API``, ``KEY`` (and ``LTIK``, ``SERVICE_KEY``,
@@ -6,8 +7,13 @@ through bash and the real ``curl``, with ``API``, ``KEY`` (and ``LTIK``, ``SERVI
 ``ak_0123456789abcdef``, ``"userId": "…"``) replaced by real values made for the file; each must answer
 the status written next to it (``# → 201``, ``→ 204``), else a 2xx, and JSON where JSON is promised.
 The commands of one file run in document order against one organisation of their own (create, then
-rotate, then revoke). Commands that cannot run here are in ``SKIPPED`` with the reason, and every
-entry there must still match a command (the list cannot rot).
+rotate, then revoke). ``lti-gateway … --local`` commands run the installed console script (the venv's
+``bin`` first on PATH, as after ``source .venv/bin/activate``) against the same gateway, found through
+``LTI_GATEWAY_STATE_DIR`` (nothing appended to the command), with the same placeholders (``org_…`` the
+file's organisation, ``ak_…`` a credential to revoke, ``plt_…`` its platform) and a ``platform.json``
+in the working directory; each must exit 0 (and print JSON with ``--json``). Commands that cannot run
+here are in ``SKIPPED`` with the reason, and every entry there must still match a command (the list
+cannot rot).
 """
 
 from __future__ import annotations
@@ -33,6 +39,18 @@ from tests.support.doc_examples import ShellCommand, shell_commands
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+CLI_PROGRAMS = ("lti-gateway", ".venv/bin/lti-gateway")
+# platform.json of the CLI examples (`platforms register --file platform.json`): the body of POST /api/platforms.
+PLATFORM_FILE = {
+    "url": "https://moodle.example.edu",
+    "clientId": "doc-examples-cli-client",
+    "name": "Moodle (CLI)",
+    "authenticationEndpoint": "https://moodle.example.edu/mod/lti/auth.php",
+    "accesstokenEndpoint": "https://moodle.example.edu/mod/lti/token.php",
+    "authConfig": {"method": "JWK_SET", "key": "https://moodle.example.edu/mod/lti/certs.php"},
+    "deploymentIds": ["1"],
+}
 DOCS = ("README.md", "docs/api.md")
 COMMANDS = {doc: shell_commands(ROOT / doc, name=doc) for doc in DOCS}
 
@@ -43,10 +61,11 @@ PROVIDED = ("API", "KEY", "LTIK", "SERVICE_KEY", "LINE_ITEM_ID")
 SKIPPED = {
     "make run": "starts the local gateway, which these cases already run against",
     "make test": "runs the whole suite (minutes)",
-    "pip install aws-sam-cli": "installs from the network",
-    "sam build": "needs the SAM CLI",
+    "make sam": "installs the SAM CLI from the network",
+    "make build": "needs the SAM CLI, Python 3.13 and the package index (minutes)",
+    "make deploy": "deploys to an AWS account",
     "sam deploy": "deploys to an AWS account",
-    ".venv/bin/lti-gateway org create": "--stack: needs a deployed stack",
+    ".venv/bin/lti-gateway orgs create": "--stack: needs a deployed stack",
     "lti-gateway export cls_… --format csv --stack": "--stack: needs a deployed stack",
 }
 
@@ -112,7 +131,7 @@ def _ok(answer: requests.Response, status: int = 200) -> dict:
     return answer.json()
 
 
-def _make_world(gateway, resources: ExitStack, doc: str, home: Path) -> World:
+def _make_world(gateway, resources: ExitStack, doc: str, home: Path, state_dir: Path) -> World:
     api = gateway.base_url
     org = gateway.create_organisation(f"Doc examples of {doc}")
     owner = requests.Session()
@@ -136,6 +155,10 @@ def _make_world(gateway, resources: ExitStack, doc: str, home: Path) -> World:
     ]
     to_revoke = _ok(
         owner.post(f"{api}/api/credentials", json={"role": "member", "label": "revoked by an example"}, timeout=10),
+        201,
+    )
+    cli_revokes = _ok(
+        owner.post(f"{api}/api/credentials", json={"role": "member", "label": "revoked by a CLI example"}, timeout=10),
         201,
     )
 
@@ -172,7 +195,8 @@ def _make_world(gateway, resources: ExitStack, doc: str, home: Path) -> World:
     line_item = _ok(requests.get(f"{api}/api/lineitems", headers=session, timeout=10))["lineItems"][0]["id"]
 
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",  # as after activating the venv
+        "LTI_GATEWAY_STATE_DIR": str(state_dir),
         "HOME": str(home),
         "LC_ALL": "C.UTF-8",
         "API": api,
@@ -186,19 +210,22 @@ def _make_world(gateway, resources: ExitStack, doc: str, home: Path) -> World:
         "unt_…": units[0]["unit_id"],
         "ak_0123456789abcdef": to_revoke["credential_id"],
         '"userId": "…"': f'"userId": "{LEARNER}"',
+        "org_…": org.org_id,
+        "ak_…": cli_revokes["credential_id"],
+        "plt_…": platform["id"],
     }
     return World(env, placeholders, lms, home, [unit["unit_id"] for unit in units])
 
 
 @pytest.fixture(scope="module")
-def worlds(gateway, tmp_path_factory):
+def worlds(gateway, state_dir, tmp_path_factory):
     """``worlds(doc) -> World``, made on the first example of ``doc`` and kept for the module."""
     made: dict[str, World] = {}
     with ExitStack() as resources:
 
         def world(doc: str) -> World:
             if doc not in made:
-                made[doc] = _make_world(gateway, resources, doc, tmp_path_factory.mktemp("home"))
+                made[doc] = _make_world(gateway, resources, doc, tmp_path_factory.mktemp("home"), state_dir)
             return made[doc]
 
         yield world
@@ -216,7 +243,18 @@ class Ran:
     content_type: str
 
 
-def _run(code: str, env: dict[str, str], cwd: Path) -> Ran:
+def _workdir(cwd: Path) -> None:
+    """What the CLI examples expect in their working directory: ``.venv`` (``.venv/bin/lti-gateway``) and
+    ``platform.json``."""
+    if not (cwd / ".venv").exists():
+        (cwd / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
+    if not (cwd / "platform.json").exists():
+        (cwd / "platform.json").write_text(json.dumps(PLATFORM_FILE), encoding="utf-8")
+
+
+def _run(code: str, env: dict[str, str], cwd: Path, *, cli: bool = False) -> Ran:
+    if cli:
+        _workdir(cwd)
     bash = shutil.which("bash")
     if shutil.which("curl") is None or bash is None:
         pytest.fail(CURL_MISSING if bash else "bash is not installed: the docs' examples are bash commands")
@@ -241,10 +279,11 @@ def _catch_up(world: World, command: ShellCommand) -> None:
     for earlier in COMMANDS[command.file]:
         if earlier is command:
             return
-        if earlier.line in world.ran or earlier.assigned or earlier.program != "curl" or _skip_reason(earlier):
+        runnable = earlier.program == "curl" or earlier.program in CLI_PROGRAMS
+        if earlier.line in world.ran or earlier.assigned or not runnable or _skip_reason(earlier):
             continue
         with tempfile.TemporaryDirectory() as scratch:  # its downloads, away from this case's own
-            _run(world.substitute(earlier.code), world.env, Path(scratch))
+            _run(world.substitute(earlier.code), world.env, Path(scratch), cli=earlier.program in CLI_PROGRAMS)
         world.ran.add(earlier.line)
 
 
@@ -255,19 +294,24 @@ def _formats(code: str) -> list[str]:
 
 @pytest.mark.parametrize("command", _cases())
 def test_the_example_answers_as_documented(command: ShellCommand, worlds, tmp_path):
-    assert command.program == "curl", (
-        f"{command.name}: `{command.flat}` is neither a curl command nor in SKIPPED: run it here or list it "
-        "in SKIPPED with the reason it cannot run locally"
+    assert command.program == "curl" or (command.program in CLI_PROGRAMS and " --local" in command.flat), (
+        f"{command.name}: `{command.flat}` is neither a curl command, nor a CLI command with --local, nor in "
+        "SKIPPED: run it here or list it in SKIPPED with the reason it cannot run locally"
     )
     world = worlds(command.file)
     _catch_up(world, command)
     code = world.substitute(command.code)
     assert "…" not in code, f"{command.name}: a placeholder this test does not know: {code}"
 
-    ran = _run(code, world.env, tmp_path)
+    ran = _run(code, world.env, tmp_path, cli=command.program in CLI_PROGRAMS)
     world.ran.add(command.line)
 
     shown = f"{command.name}: {command.flat}\n--- stdout\n{ran.stdout}\n--- stderr\n{ran.stderr}"
+    if command.program in CLI_PROGRAMS:
+        assert ran.returncode == 0 and "Traceback" not in ran.stderr, shown
+        if " --json" in command.flat:
+            assert isinstance(json.loads(ran.stdout), dict), shown
+        return
     assert ran.returncode == 0 and ran.status is not None, shown
     expected = command.expected_status
     if expected is not None:
@@ -313,6 +357,7 @@ def test_the_examples_set_only_what_the_test_provides():
 
 def test_the_docs_have_curl_examples_to_run():
     assert sum(command.program == "curl" for command in COMMANDS["README.md"]) >= 20
+    assert sum(command.program in CLI_PROGRAMS and " --local" in command.flat for command in ALL) >= 10
     assert (ROOT / "docs/api.md").exists()  # parsed too: its examples, once it has some, are cases as well
 
 

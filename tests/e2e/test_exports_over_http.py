@@ -99,7 +99,7 @@ def test_the_cli_exports_the_demo_class(gateway, state_dir, tmp_path: Path):
     assert to_file.returncode == 0, to_file.stderr
     assert b"Exported 2 unit(s) as cc" in to_file.stderr
     assert "imsmanifest.xml" in zipfile.ZipFile(tmp_path / "x.imscc").namelist()
-    assert wrong_org.returncode == 2 and b"not_found" in wrong_org.stderr
+    assert wrong_org.returncode == 3 and b"not_found" in wrong_org.stderr
     assert not (tmp_path / "x.imscc.part").exists()
 
 

@@ -117,12 +117,12 @@ def test_cli_creates_an_organisation_on_the_local_gateway(gateway, state_dir):
     assert (org["org_id"], org["name"]) == (created["org_id"], "CLI University")
 
 
-def test_cli_errors_are_one_line_and_exit_2(state_dir, tmp_path):
+def test_cli_errors_are_one_line_with_their_exit_code(state_dir, tmp_path):
     no_state = _cli("org", "create", "X", "--local", "--state-dir", str(tmp_path))
     bad_name = _cli("org", "create", " ", "--local", "--state-dir", str(state_dir))
 
-    assert no_state.returncode == 2 and "make run" in no_state.stderr
-    assert bad_name.returncode == 2 and "validation_failed" in bad_name.stderr
+    assert no_state.returncode == 7 and "make run" in no_state.stderr
+    assert bad_name.returncode == 5 and "validation_failed" in bad_name.stderr
     assert "Traceback" not in no_state.stderr + bad_name.stderr
 
 

@@ -113,9 +113,9 @@ def test_cli_org_update_refusals_are_one_line_and_change_nothing(gateway, state_
     unknown = _cli("org", "update", "org_0000000000000000", "--tool-name", "X", *where)
     nothing = _cli("org", "update", created.org_id, *where)
 
-    assert bad_url.returncode == 2 and "validation_failed" in bad_url.stderr and "https" in bad_url.stderr
-    assert bad_icon.returncode == 2 and "tool_icon_url" in bad_icon.stderr
-    assert unknown.returncode == 2 and "not_found" in unknown.stderr
+    assert bad_url.returncode == 5 and "validation_failed" in bad_url.stderr and "https" in bad_url.stderr
+    assert bad_icon.returncode == 5 and "tool_icon_url" in bad_icon.stderr
+    assert unknown.returncode == 3 and "not_found" in unknown.stderr
     assert nothing.returncode == 2 and "nothing to update" in nothing.stderr
     for result in (bad_url, bad_icon, unknown, nothing):
         assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -149,7 +149,7 @@ def test_cli_launch_errors_show_looks_the_reference_up_in_the_named_organisation
     text = capsys.readouterr()
 
     assert found == 0 and json.loads(printed.out)["error"] == "app_origin_not_allowed"
-    assert missing == 2 and "not_found" in refused.err and refused.out == ""
+    assert missing == 3 and "not_found" in refused.err and refused.out == ""
     assert plain == 0 and "app_origin_not_allowed" in text.out and "ref-1" in text.out
     assert calls == [(gateway.org_id, "ref-1"), (gateway.org_id, "ref-2"), (gateway.org_id, "ref-1")]
 
@@ -159,5 +159,5 @@ def test_cli_launch_errors_show_of_an_unknown_reference_is_one_line(gateway, sta
         "launch-errors", "show", "no-such-reference", "--org", gateway.org_id, "--local", "--state-dir", str(state_dir)
     )
 
-    assert result.returncode == 2, result.stdout
+    assert result.returncode == 3, result.stdout
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

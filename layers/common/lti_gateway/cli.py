@@ -1,19 +1,24 @@
 """``lti-gateway``: administer a deployed or local gateway from a terminal.
 
-    lti-gateway org create "Acme University" --stack lti-gateway [--region eu-west-1]
-    lti-gateway org create "Acme University" --local          # the `make run` gateway (.local/dev-stack.json)
-    lti-gateway org create "Acme University"                  # KEYS_TABLE, KMS_KEY_ID ... from the environment
-    lti-gateway org update org_... --app-launch-url https://app.example.com/lti/start --stack lti-gateway
-    lti-gateway org update org_... --tool-name "Acme Labs" --tool-icon-url https://cdn.example.com/i.png --local
-    lti-gateway credential create --org org_... --role member --label "CI" --stack lti-gateway
-    lti-gateway launch-errors show REFERENCE --org org_... --stack lti-gateway [--json]
-    lti-gateway export cls_... --format csv --stack lti-gateway [--org org_...] [--output FILE]
-    lti-gateway export --org org_... --format json --local      # every class of the organisation
-    lti-gateway tool-keys rotate --org org_... --stack lti-gateway   # an organisation's LTI 1.3 signing key
-    lti-gateway tool-keys rotate --stack-wide --stack lti-gateway    # the legacy stack-wide key set
-    lti-gateway tool-keys rotate --due --max-age-days 90 --local     # what the scheduled rotation does
+    lti-gateway orgs list --stack lti-gateway [--region eu-west-1]      # a deployed stack (its outputs)
+    lti-gateway orgs create "Acme University" --local                   # the `make run` gateway
+    lti-gateway orgs show org_…                                         # KEYS_TABLE, KMS_KEY_ID … from the env
+    lti-gateway credentials create --org org_… --role member --label CI --local
+    lti-gateway consumer-keys create --org org_… --label Canvas --local
+    lti-gateway consumer-keys rotate KEY --org org_… --grace-period-seconds 3600 --local
+    lti-gateway classes create "Physics 101" --org org_… --lms-url https://canvas.example.edu/courses/42 \
+        --confirm-lms-url --local
+    lti-gateway units create cls_… "Unit 1: Waves" --org org_… --local
+    lti-gateway classes show cls_… --org org_… --local                 # the launch URLs to paste into an LMS
+    lti-gateway platforms register --org org_… --file platform.json --local
+    lti-gateway launch-errors show REFERENCE --org org_… --stack lti-gateway
+    lti-gateway export cls_… --format csv --stack lti-gateway -o physics.csv
+    lti-gateway tool-keys rotate --org org_… --stack lti-gateway
 
-The new API key is printed once; only its hash and a KMS-sealed copy are stored.
+The groups: ``orgs`` (alias ``org``), ``credentials`` (alias ``credential``), ``consumer-keys`` (LTI 1.1),
+``classes``, ``units``, ``platforms`` (LTI 1.3), ``launch-errors``, ``tool-keys`` (the tool's own LTI 1.3
+RSA signing keys), ``export``. What each command does is in ``cli_commands.py``; this module is the
+parser, the target (``--stack`` / ``--local`` / the environment) and the exit codes (``EXIT``).
 """
 
 from __future__ import annotations
@@ -22,10 +27,28 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lti_gateway import cli_commands as run
+from lti_gateway.cli_commands import CliError
 from lti_gateway.version import VERSION
+
+__all__ = ["EXIT", "CliError", "build_parser", "main"]
+
+# The exit codes scripts may rely on: (code, meaning). One table; --help prints it.
+EXIT: dict[str, tuple[int, str]] = {
+    "ok": (0, "success"),
+    "error": (1, "an unexpected error (a bug: a traceback follows)"),
+    "usage": (2, "usage: an unknown command or option, a missing argument, options that do not go together"),
+    "not_found": (3, "not found: no such organisation, class, unit, credential, key or platform in the organisation"),
+    "refused": (4, "refused by a rule or a conflict: last owner, already revoked, key or label taken, role"),
+    "invalid": (5, "bad input: a value the API would refuse with 400 (validation_failed and the like)"),
+    "aws": (6, "AWS unreachable, throttled or denied (DynamoDB, KMS, CloudFormation): retry or check permissions"),
+    "config": (7, "missing configuration: no --stack/--local target, no dev-stack.json, no such stack or table"),
+}
+STATE_DIR_VARIABLE = "LTI_GATEWAY_STATE_DIR"
 
 # Stack output -> the environment variable the domain code reads (template.yaml's Outputs).
 STACK_OUTPUTS = {
@@ -34,11 +57,17 @@ STACK_OUTPUTS = {
     "ClassesTableName": "CLASSES_TABLE",
     "SecretsKeyId": "KMS_KEY_ID",
 }
-ONCE_WARNING = "This API key is shown only now and cannot be recovered: store it in a secret manager."
+# Stack parameters the functions see as environment variables: the CLI applies the same rules.
+STACK_PARAMETERS = {
+    "Stage": "STAGE",
+    "AllowedAppOrigins": "ALLOWED_APP_ORIGINS",
+    "ToolName": "TOOL_NAME",
+    "ToolDescription": "TOOL_DESCRIPTION",
+    "ToolIconUrl": "TOOL_ICON_URL",
+}
 
 
-class CliError(Exception):
-    """An expected failure: one line on stderr, exit code 2, no traceback."""
+# -- the target -----------------------------------------------------------------------------------------
 
 
 def _local_environment(state_dir: Path) -> dict[str, str]:
@@ -46,9 +75,11 @@ def _local_environment(state_dir: Path) -> dict[str, str]:
     try:
         stack = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CliError(f"{path} not found: start the local gateway first (make run)") from None
-    except ValueError as exc:
-        raise CliError(f"{path} is not valid JSON: {exc}") from None
+        raise CliError(
+            f"{path} not found: start the local gateway first (make run), or pass --state-dir", "config"
+        ) from None
+    except (ValueError, OSError) as exc:
+        raise CliError(f"{path} is not readable JSON: {exc}", "config") from None
     env = dict(stack.get("environment") or {})
     tables = stack.get("tables") or {}
     env.setdefault("KEYS_TABLE", tables.get("KeysTable", ""))
@@ -78,16 +109,22 @@ def _stack_environment(stack_name: str, region: str | None) -> dict[str, str]:
         client = boto3.client("cloudformation", region_name=region)
         stacks = client.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as exc:
-        raise CliError(f"stack {stack_name}: {exc.response.get('Error', {}).get('Message', exc)}") from None
+        error = exc.response.get("Error", {})
+        kind = "config" if error.get("Code") == "ValidationError" else "aws"  # "Stack … does not exist"
+        raise CliError(f"stack {stack_name}: {error.get('Message', exc)}", kind) from None
     except BotoCoreError as exc:
-        raise CliError(f"stack {stack_name}: {exc}") from None
+        raise CliError(f"stack {stack_name}: {exc}", "aws") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs") or []}
     missing = [name for name in STACK_OUTPUTS if name not in outputs]
     if missing:
-        raise CliError(f"stack {stack_name} has no output(s) {', '.join(missing)}: is it an LTI Gateway stack?")
+        raise CliError(
+            f"stack {stack_name} has no output(s) {', '.join(missing)}: is it an LTI Gateway stack?", "config"
+        )
     env = {var: outputs[name] for name, var in STACK_OUTPUTS.items()}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stacks[0].get("Parameters") or []}
+    env.update({var: parameters[name] for name, var in STACK_PARAMETERS.items() if parameters.get(name)})
     if outputs.get("ApiBaseUrl") and not os.environ.get("PUBLIC_BASE_URL"):
-        env["PUBLIC_BASE_URL"] = outputs["ApiBaseUrl"]  # launch URLs in exports
+        env["PUBLIC_BASE_URL"] = outputs["ApiBaseUrl"]  # launch URLs in exports, classes and units
     if region:
         env.update({"AWS_DEFAULT_REGION": region, "AWS_REGION": region})
     return env
@@ -109,213 +146,226 @@ def _target(args: argparse.Namespace) -> None:
     runtime.reset()
 
 
-def _print_credential(title: str, fields: dict[str, Any], args: argparse.Namespace) -> None:
-    if args.json:
-        print(json.dumps(fields, indent=2))
-    else:
-        print(title)
-        for name, value in fields.items():
-            print(f"  {name.replace('_', ' '):<15}{value}")
-    print(ONCE_WARNING, file=sys.stderr)
+# -- the parser -----------------------------------------------------------------------------------------
 
 
-def org_create(args: argparse.Namespace) -> None:
-    from lti_gateway.admin import orgs
-
-    created = orgs.create_organisation(args.name)
-    fields = {
-        "name": created.name,
-        "org_id": created.org_id,
-        "credential_id": created.credential_id,
-        "api_key": created.api_key,
-    }
-    _print_credential("Organisation created", fields, args)
-
-
-# `org update` options -> PATCH /api/org fields (the same domain function, acting as an owner).
-ORG_UPDATE_OPTIONS = {
-    "app_launch_url": "--app-launch-url",
-    "app_origins": "--app-origins",
-    "tool_name": "--tool-name",
-    "tool_description": "--tool-description",
-    "tool_icon_url": "--tool-icon-url",
-}
+def _epilog() -> str:
+    width = max(len(str(code)) for code, _ in EXIT.values())
+    lines = [f"  {code:>{width}}  {meaning}" for code, meaning in EXIT.values()]
+    return (
+        "targets (every command): --stack NAME [--region R] (a deployed stack: table names from its outputs),\n"
+        f"  --local [--state-dir DIR] (the `make run` gateway; DIR defaults to ${STATE_DIR_VARIABLE} or .local),\n"
+        "  or neither (KEYS_TABLE, LAUNCH_TABLE, CLASSES_TABLE, KMS_KEY_ID from the environment).\n"
+        "output: readable tables on stdout, --json for one JSON document; messages and errors on stderr.\n"
+        "secrets: printed once, by the command that creates them (--secret-file PATH writes them to a new\n"
+        "  0600 file instead); listings and `show` never print a secret or a hash.\n\n"
+        "exit codes:\n" + "\n".join(lines)
+    )
 
 
-def org_update(args: argparse.Namespace) -> None:
-    """Change an organisation's settings as PATCH /api/org does, acting as an owner of it: setting an
-    app launch URL allows its origin for the organisation; ``--app-origins`` replaces the list."""
-    from lti_gateway.admin import orgs
+class _Groups:
+    """Adds command groups and their commands, each with the target options."""
 
-    body: dict[str, Any] = {}
-    for field in ORG_UPDATE_OPTIONS:
-        value = getattr(args, field)
-        if value is not None:
-            body[field] = value
-    if body.get("app_origins") is not None:
-        body["app_origins"] = [o.strip() for o in body["app_origins"].split(",") if o.strip()]
-    for field in args.clear:
-        if field in body:
-            raise CliError(f"{ORG_UPDATE_OPTIONS[field]} and --clear {field} together: choose one")
-        body[field] = [] if field == "app_origins" else None
-    if not body:
-        raise CliError(f"nothing to update: pass one of {', '.join(ORG_UPDATE_OPTIONS.values())} or --clear FIELD")
-    principal = orgs.Principal(org_id=args.org_id, credential_id="cli", role="owner")
-    orgs.get_organisation(principal)  # NotFound for an unknown organisation
-    updated = orgs.update_settings(principal, body)
-    updated.pop("credential", None)  # the CLI's stand-in principal, not a credential of the organisation
-    if args.json:
-        print(json.dumps(updated, indent=2))
-        return
-    print("Organisation updated")
-    for name, value in updated.items():
-        shown = ", ".join(value) if isinstance(value, list) else value
-        print(f"  {name.replace('_', ' '):<18}{'' if shown is None else shown}")
+    def __init__(self, parser: argparse.ArgumentParser):
+        self._groups = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def group(self, name: str, help_text: str, aliases: tuple[str, ...] = ()) -> Any:
+        return self._groups.add_parser(name, help=help_text, aliases=list(aliases), description=help_text)
 
-def launch_errors_show(args: argparse.Namespace) -> None:
-    """What went wrong in a refused launch, by the reference its error page showed (the organisation's
-    own launches only)."""
-    try:
-        from lti_gateway.admin import launch_errors  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise CliError("this version of the gateway keeps no launch errors to look up") from None
-
-    found = launch_errors.lookup(args.org, args.reference)
-    if args.json:
-        print(json.dumps(found, indent=2, default=str))
-        return
-    print(f"Launch error {args.reference}")
-    for name, value in found.items():
-        shown = json.dumps(value, default=str) if isinstance(value, dict | list) else value
-        print(f"  {str(name).replace('_', ' '):<18}{shown}")
-
-
-def credential_create(args: argparse.Namespace) -> None:
-    from lti_gateway.admin import orgs
-
-    # The operator holds the stack's own permissions; act as an owner of the organisation named.
-    principal = orgs.Principal(org_id=args.org, credential_id="cli", role="owner")
-    orgs.get_organisation(principal)  # NotFound for an unknown organisation
-    created = orgs.create_credential(principal, {"role": args.role, "label": args.label})
-    fields = {"org_id": args.org, **{k: v for k, v in created.items() if v is not None}}
-    _print_credential("API credential created", fields, args)
-
-
-def export(args: argparse.Namespace) -> None:
-    """Write a class's (or, without CLASS_ID, the organisation's) LTI settings to --output or stdout.
-
-    The operator holds the stack's own permissions: the export runs as an owner of the class's
-    organisation (``--org`` checks the class belongs to it). No size limit and no S3: it streams.
-    """
-    from lti_gateway.admin import classes, exports, orgs
-    from lti_gateway.core.config import settings
-    from lti_gateway.repositories import deps
-
-    base = (args.base_url or settings().public_base_url or "").rstrip("/")
-    if not base:
-        raise CliError("no base URL to build launch URLs from: pass --base-url https://… (or --stack / --local)")
-    org_id = args.org
-    if args.class_id is None:
-        if org_id is None:
-            raise CliError("name a CLASS_ID, or --org ORG to export every class of an organisation")
-        principal = orgs.Principal(org_id=org_id, credential_id="cli", role="owner")
-        orgs.get_organisation(principal)  # NotFound for an unknown organisation
-        spec, filename, render = exports.render_org(principal, args.format, base=base)
-    else:
-        if org_id is None:
-            item = deps.classes_repo().get_class(args.class_id) if classes.CLASS_ID.match(args.class_id) else None
-            if item is None:
-                raise CliError(f"no class {args.class_id}")
-            org_id = str(item["org_id"])
-        principal = orgs.Principal(org_id=org_id, credential_id="cli", role="owner")
-        spec, filename, render = exports.render_class(principal, args.class_id, args.format, base=base)
-    if args.output is None:
-        if spec.name == "cc" and sys.stdout.isatty():
-            raise CliError(f"a cartridge is binary: pass --output {filename}")
-        try:
-            units = render(sys.stdout.buffer)
-            sys.stdout.buffer.flush()
-        except BrokenPipeError:  # `… | head`: the reader has all it wanted
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return
-        where = "stdout"
-    else:
-        partial = args.output.with_name(args.output.name + ".part")
-        try:
-            with partial.open("wb") as fh:
-                units = render(fh)
-            partial.replace(args.output)
-        finally:
-            partial.unlink(missing_ok=True)
-        where = str(args.output)
-    print(f"Exported {units} unit(s) as {spec.name} to {where} (suggested file name {filename}).", file=sys.stderr)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lti-gateway", description="Administer an LTI Gateway stack.")
-    parser.add_argument("--version", action="version", version=f"lti-gateway {VERSION}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def target_options(p: argparse.ArgumentParser) -> None:
+    def command(
+        self, actions: Any, name: str, help_text: str, handler: Callable[[argparse.Namespace], None], *, org: bool
+    ) -> argparse.ArgumentParser:
+        p = actions.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(run=handler)
+        if org:
+            p.add_argument("--org", required=True, metavar="ORG_ID", help="organisation id (org_…)")
         where = p.add_mutually_exclusive_group()
-        where.add_argument("--stack", metavar="NAME", help="a deployed CloudFormation stack")
+        where.add_argument("--stack", metavar="NAME", help="a deployed CloudFormation stack (AWS credentials)")
         where.add_argument("--local", action="store_true", help="the local gateway (make run)")
         p.add_argument("--region", help="AWS region of --stack (default: your AWS config)")
-        p.add_argument("--state-dir", type=Path, default=Path(".local"), help="for --local (default: .local)")
-        p.add_argument("--json", action="store_true", help="print JSON")
+        state = os.environ.get(STATE_DIR_VARIABLE) or ".local"
+        p.add_argument(
+            "--state-dir",
+            type=Path,
+            default=Path(state),
+            help=f"for --local (default: ${STATE_DIR_VARIABLE} or .local)",
+        )
+        p.add_argument("--json", action="store_true", help="print one JSON document (for scripts)")
+        return p
 
-    org = commands.add_parser("org", help="organisations").add_subparsers(dest="action", required=True)
-    create = org.add_parser("create", help="create an organisation and its first owner API key")
-    create.add_argument("name")
-    target_options(create)
-    create.set_defaults(run=org_create)
 
-    update = org.add_parser("update", help="change an organisation's settings (as PATCH /api/org, as an owner)")
-    update.add_argument("org_id", metavar="ORG_ID", help="organisation id (org_...)")
+def _actions(group: Any) -> Any:
+    return group.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+
+def _secret_file(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--secret-file", type=Path, metavar="PATH", help=f"write the {what} to PATH (a new 0600 file), not stdout"
+    )
+
+
+def _orgs(g: _Groups) -> None:
+    orgs = _actions(g.group("orgs", "organisations (tenants) of the stack", aliases=("org",)))
+    g.command(orgs, "list", "every organisation: id, name, created (scans the keys table)", run.orgs_list, org=False)
+    create = g.command(
+        orgs, "create", "create an organisation and its first owner API key (printed once)", run.orgs_create, org=False
+    )
+    create.add_argument("name", metavar="NAME")
+    _secret_file(create, "API key")
+    show = g.command(orgs, "show", "an organisation's settings (as GET /api/org)", run.orgs_show, org=False)
+    show.add_argument("org_id", metavar="ORG_ID", help="organisation id (org_…)")
+    update = g.command(
+        orgs, "update", "change an organisation's settings (as PATCH /api/org, as an owner)", run.orgs_update, org=False
+    )
+    update.add_argument("org_id", metavar="ORG_ID", help="organisation id (org_…)")
     update.add_argument("--app-launch-url", help="where launches go (?ltik=…); allows its origin for the organisation")
     update.add_argument("--app-origins", metavar="ORIGINS", help="comma-separated: replaces the allowed app origins")
     update.add_argument("--tool-name", help="the tool's name shown to LMSs (1-100 characters)")
     update.add_argument("--tool-description", help="the tool's description shown to LMSs (at most 1000 characters)")
     update.add_argument("--tool-icon-url", help="the tool's icon: an https URL on a public host")
     update.add_argument(
-        "--clear", action="append", default=[], choices=tuple(ORG_UPDATE_OPTIONS), help="unset a setting (repeatable)"
+        "--clear",
+        action="append",
+        default=[],
+        choices=tuple(run.ORG_UPDATE_OPTIONS),
+        help="unset a setting (repeatable)",
     )
-    target_options(update)
-    update.set_defaults(run=org_update)
 
-    credential = commands.add_parser("credential", help="API credentials").add_subparsers(dest="action", required=True)
-    create = credential.add_parser("create", help="create another API key for an organisation")
-    create.add_argument("--org", required=True, help="organisation id (org_...)")
-    create.add_argument("--role", choices=("owner", "member"), default="member")
+
+def _credentials(g: _Groups) -> None:
+    creds = _actions(g.group("credentials", "API credentials (API keys) of an organisation", aliases=("credential",)))
+    g.command(creds, "list", "the organisation's API credentials (never a secret)", run.credentials_list, org=True)
+    create = g.command(creds, "create", "a new API key, printed once", run.credentials_create, org=True)
+    create.add_argument("--role", choices=("owner", "member"), default="member", help="default: member")
     create.add_argument("--label")
-    target_options(create)
-    create.set_defaults(run=credential_create)
-
-    exporter = commands.add_parser("export", help="export a class's (or an organisation's) LTI settings")
-    exporter.add_argument("class_id", nargs="?", metavar="CLASS_ID", help="cls_…; omit (with --org) for every class")
-    exporter.add_argument("--format", choices=exports_formats(), default="csv", help="default: csv")
-    exporter.add_argument("--org", help="organisation id (org_…); checks the class belongs to it")
-    exporter.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
-    exporter.add_argument("--base-url", help="public base URL of launch URLs (default: the stack's ApiBaseUrl)")
-    target_options(exporter)
-    exporter.set_defaults(run=export)
-
-    launch_errors = commands.add_parser("launch-errors", help="refused launches, by reference").add_subparsers(
-        dest="action", required=True
+    _secret_file(create, "API key")
+    revoke = g.command(
+        creds, "revoke", "revoke one (never the last active owner credential)", run.credentials_revoke, org=True
     )
-    show = launch_errors.add_parser("show", help="what went wrong in the launch whose error page showed REFERENCE")
-    show.add_argument("reference", metavar="REFERENCE", help="the reference the launch error page showed")
-    show.add_argument("--org", required=True, help="organisation id (org_...) the launch belonged to")
-    target_options(show)
-    show.set_defaults(run=launch_errors_show)
+    revoke.add_argument("credential_id", metavar="CREDENTIAL_ID", help="ak_…")
 
-    tool_keys = commands.add_parser(
-        "tool-keys", help="the tool's LTI 1.3 RSA signing keys (one set per organisation)"
-    ).add_subparsers(dest="action", required=True)
-    rotate = tool_keys.add_parser("rotate", help="new current key; the old one stays published as previous")
+
+def _consumer_keys(g: _Groups) -> None:
+    keys = _actions(g.group("consumer-keys", "LTI 1.1 consumer keys and secrets (what an LMS is given)"))
+    g.command(keys, "list", "the organisation's consumer keys (never a secret)", run.consumer_keys_list, org=True)
+    show = g.command(keys, "show", "one consumer key (never its secret)", run.consumer_keys_show, org=True)
+    show.add_argument("key", metavar="KEY")
+    create = g.command(
+        keys,
+        "create",
+        "a new key: generated, or --key and --secret (secret printed once)",
+        run.consumer_keys_create,
+        org=True,
+    )
+    create.add_argument("--label", help="unique within the organisation (at most 255 characters)")
+    create.add_argument("--key", help="your own key: 16-255 of a-z 0-9 ! # %% & , - _ / ^ $ * + . | (with --secret)")
+    create.add_argument(
+        "--secret",
+        help="your own secret, same rules, not the key (with --key); `-` reads it from stdin's first line, "
+        "so it stays out of your shell history",
+    )
+    _secret_file(create, "secret")
+    rotate = g.command(
+        keys,
+        "rotate",
+        "a new secret (printed once); the old one works for the grace period",
+        run.consumer_keys_rotate,
+        org=True,
+    )
+    rotate.add_argument("key", metavar="KEY")
+    rotate.add_argument(
+        "--grace-period-seconds", type=int, default=0, metavar="N", help="old secret still valid for N s (0-604800)"
+    )
+    _secret_file(rotate, "secret")
+    revoke = g.command(
+        keys, "revoke", "revoke: launches with it are refused from the next one", run.consumer_keys_revoke, org=True
+    )
+    revoke.add_argument("key", metavar="KEY")
+
+
+def _base_url(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base-url", help="public base URL of launch URLs (default: the stack's ApiBaseUrl)")
+
+
+def _classes(g: _Groups) -> None:
+    classes = _actions(g.group("classes", "classes (LMS courses) and their launch URLs"))
+    _base_url(
+        g.command(classes, "list", "the organisation's classes with their launch URLs", run.classes_list, org=True)
+    )
+    create = g.command(classes, "create", "create a class (prints its launch URL)", run.classes_create, org=True)
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("--lms-url", help="the Class LMS URL (the course in the LMS)")
+    create.add_argument(
+        "--confirm-lms-url", action="store_true", help="vouch for an LMS origin no launch has come from yet (owner)"
+    )
+    create.add_argument("--app-launch-url", help="where this class's launches go (overrides the organisation's)")
+    create.add_argument(
+        "--lti-enabled", action=argparse.BooleanOptionalAction, default=None, help="accept launches (default: yes)"
+    )
+    _base_url(create)
+    show = g.command(
+        classes, "show", "a class with its launch URL and every unit's launch URL", run.classes_show, org=True
+    )
+    show.add_argument("class_id", metavar="CLASS_ID", help="cls_…")
+    _base_url(show)
+    units = _actions(g.group("units", "units (LMS assignments) of a class"))
+    listing = g.command(units, "list", "a class's units in order, with their launch URLs", run.units_list, org=True)
+    listing.add_argument("class_id", metavar="CLASS_ID", help="cls_…")
+    _base_url(listing)
+    create = g.command(units, "create", "append a unit to a class (prints its launch URL)", run.units_create, org=True)
+    create.add_argument("class_id", metavar="CLASS_ID", help="cls_…")
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("--position", type=int, help="where to insert it (default: last)")
+    create.add_argument("--app-launch-url", help="where this unit's launches go")
+    _base_url(create)
+
+
+def _platforms(g: _Groups) -> None:
+    platforms = _actions(g.group("platforms", "LTI 1.3 platform registrations"))
+    g.command(platforms, "list", "the organisation's registered platforms", run.platforms_list, org=True)
+    show = g.command(platforms, "show", "one platform registration", run.platforms_show, org=True)
+    show.add_argument("platform_id", metavar="PLATFORM_ID", help="plt_…")
+    register = g.command(
+        platforms, "register", "register a platform from a JSON file (the body of POST /api/platforms)",
+        run.platforms_register, org=True,
+    )  # fmt: skip
+    register.add_argument("--file", required=True, metavar="PATH", help="the platform JSON; - reads stdin")
+    for action, text in (("activate", "accept its launches again"), ("deactivate", "refuse its launches (kept)")):
+        p = g.command(platforms, action, text, run.platforms_activate, org=True)
+        p.add_argument("platform_id", metavar="PLATFORM_ID", help="plt_…")
+
+
+def _operations(g: _Groups) -> None:
+    exporter = g.command(
+        g._groups, "export", "export a class's (or an organisation's) LTI settings", run.export, org=False
+    )
+    exporter.add_argument("class_id", nargs="?", metavar="CLASS_ID", help="cls_…; omit (with --org) for every class")
+    exporter.add_argument(
+        "--format",
+        choices=run.export_formats(),
+        default="csv",
+        help=f"default: csv; an organisation's export (no CLASS_ID) is {' or '.join(run.org_export_formats())}",
+    )
+    exporter.add_argument("--org", metavar="ORG_ID", help="organisation id (org_…); checks the class belongs to it")
+    exporter.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    _base_url(exporter)
+
+    errors = _actions(g.group("launch-errors", "refused launches, by the reference their error page showed"))
+    show = g.command(
+        errors,
+        "show",
+        "what went wrong in the launch whose error page showed REFERENCE",
+        run.launch_errors_show,
+        org=True,
+    )
+    show.add_argument("reference", metavar="REFERENCE", help="the reference the launch error page showed")
+
+    tool_keys = _actions(g.group("tool-keys", "the tool's own LTI 1.3 RSA signing keys (one set per organisation)"))
+    rotate = g.command(
+        tool_keys, "rotate", "new current key; the old one stays published as previous", run.tool_keys_rotate, org=False
+    )
     which = rotate.add_mutually_exclusive_group(required=True)
-    which.add_argument("--org", help="rotate this organisation's key set")
+    which.add_argument("--org", metavar="ORG_ID", help="rotate this organisation's key set")
     which.add_argument(
         "--stack-wide",
         action="store_true",
@@ -325,86 +375,70 @@ def build_parser() -> argparse.ArgumentParser:
         "--due", action="store_true", help="rotate every set whose current key is older than --max-age-days"
     )
     rotate.add_argument("--max-age-days", type=int, default=90, help="with --due (default 90)")
-    target_options(rotate)
-    rotate.set_defaults(run=tool_keys_rotate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lti-gateway",
+        description="Administer an LTI Gateway stack: a deployed one (--stack) or the local gateway (--local).",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"lti-gateway {VERSION}")
+    groups = _Groups(parser)
+    for add in (_orgs, _credentials, _consumer_keys, _classes, _platforms, _operations):
+        add(groups)
     return parser
 
 
-def _print_rotation(rotated: dict[str, Any], owner: str) -> None:
-    if not rotated.get("rotated"):
-        if rotated.get("error"):
-            print(f"{owner}: not rotated ({rotated['error']})")
-        else:
-            print(f"{owner}: no key yet: created the first one, kid {rotated['current']['kid']}")
-        return
-    print(f"{owner}: tool key rotated")
-    print(f"  current kid    {rotated['current']['kid']}")
-    print(f"  previous kid   {rotated['previous']['kid']}   (still in the JWKS until the next rotation)")
-    if rotated["retired_kid"]:
-        print(f"  retired kid    {rotated['retired_kid']}   (no longer published; private key deleted)")
+# -- running one command --------------------------------------------------------------------------------
 
 
-def tool_keys_rotate(args: argparse.Namespace) -> None:
-    """Rotate an organisation's RSA key set (its JWKS keeps the previous key, so tokens in flight still
-    verify), the legacy stack-wide set, or every set that is due (the scheduled rotation's job)."""
-    from lti_gateway.lti13 import tool_keys
-
-    if args.due:
-        if args.max_age_days < 1:
-            raise CliError("--max-age-days must be at least 1")
-        outcomes = tool_keys.rotate_due(args.max_age_days)
-        if args.json:
-            print(json.dumps(outcomes, indent=2))
-            return
-        if not outcomes:
-            print(f"No key set is older than {args.max_age_days} days: nothing rotated")
-        for outcome in outcomes:
-            _print_rotation(outcome, outcome["owner"] or "stack-wide set")
-        return
-    owner = None if args.stack_wide else args.org
-    if owner is not None:
-        from lti_gateway.repositories import deps
-
-        if deps.keys_repo().get_organisation(owner) is None:
-            raise CliError(f"no organisation {owner!r} on this stack")
-    rotated = tool_keys.rotate(owner)
-    if args.json:
-        print(json.dumps(rotated, indent=2))
-        return
-    _print_rotation(rotated, owner or "stack-wide set")
+def _gateway_kind(status: int) -> str:
+    if status == 404:
+        return "not_found"
+    if status in (401, 403, 409):
+        return "refused"
+    if status in (429, 502, 503, 504):
+        return "aws"
+    if 400 <= status < 500:
+        return "invalid"
+    return "error"
 
 
-def exports_formats() -> tuple[str, ...]:
-    from lti_gateway.admin.exports import CLASS_FORMATS
-
-    return CLASS_FORMATS
+def _fail(kind: str, message: str) -> int:
+    print(f"lti-gateway: {message}", file=sys.stderr)
+    return EXIT[kind][0]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from botocore.exceptions import BotoCoreError, ClientError
+    args = build_parser().parse_args(argv)  # a usage error exits 2 here (argparse)
+    from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
     from lti_gateway.core.config import ConfigError
     from lti_gateway.core.errors import GatewayError
 
+    hint = " (is `make run` still running?)" if args.local else ""
     try:
         _target(args)
         args.run(args)
     except CliError as exc:
-        print(f"lti-gateway: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc.kind, str(exc))
     except ConfigError as exc:
-        print(f"lti-gateway: configuration: {exc} (use --stack NAME or --local)", file=sys.stderr)
-        return 2
+        return _fail("config", f"configuration: {exc} (use --stack NAME or --local)")
     except GatewayError as exc:
-        details = exc.details if isinstance(exc.details, str) else json.dumps(exc.details)
-        print(f"lti-gateway: {exc.code}: {details}", file=sys.stderr)
-        return 2
-    except (BotoCoreError, ClientError) as exc:
-        hint = " (is `make run` still running?)" if args.local else ""
-        print(f"lti-gateway: AWS: {exc}{hint}", file=sys.stderr)
-        return 2
-    return 0
+        details = exc.details if isinstance(exc.details, str) else json.dumps(exc.details, ensure_ascii=False)
+        return _fail(_gateway_kind(exc.status), f"{exc.code}: {details}")
+    except NoRegionError:
+        return _fail("config", "no AWS region: pass --region or configure one (aws configure)")
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        if error.get("Code") == "ResourceNotFoundException":
+            return _fail("config", f"AWS: {error.get('Message', exc)}: is the target an LTI Gateway stack?{hint}")
+        return _fail("aws", f"AWS: {error.get('Code')}: {error.get('Message', exc)}{hint}")
+    except BotoCoreError as exc:
+        return _fail("aws", f"AWS: {exc}{hint}")
+    return EXIT["ok"][0]
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ Role = Literal["owner", "member"]
 ROLES: tuple[str, ...] = ("owner", "member")
 MAX_AUTHORIZATION = 4096
 _CREDENTIAL_ID = re.compile(r"^ak_[0-9a-f]{16}$")
+_ORG_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # the organisation ids of URLs (lti13/oidc.py's ORG_ID_RE)
 _DUMMY_HASH = hashlib.sha256(b"no such credential").hexdigest()
 _TOUCH_EVERY_SECONDS = 3600
 _LAST_OWNER = {
@@ -354,3 +355,32 @@ def update_settings(principal: Principal, body: dict[str, Any]) -> dict[str, Any
         principal.org_id, fields, clock.iso(clock.now()), allow_origin=new_origin, seed_origins=seed
     )
     return _organisation_view(org, principal)
+
+
+# -- every organisation of the stack (the operator's CLI; appended) ---------------------------------
+
+
+def list_organisations() -> list[dict[str, Any]]:
+    """Every organisation of the stack, oldest first: ``org_id``, ``name``, ``created_at`` only.
+
+    For the operator (``lti-gateway orgs list``), who holds the stack's own AWS permissions: no route
+    calls it, since no organisation may see another. A Scan of the keys table (no index lists
+    organisations across tenants)."""
+    found = [
+        {"org_id": item["org_id"], "name": item.get("name"), "created_at": item.get("created_at")}
+        for item in deps.keys_repo().scan_organisations()
+        if item.get("org_id")
+    ]
+    return sorted(found, key=lambda org: (str(org["created_at"] or ""), org["org_id"]))
+
+
+def organisation_view(org_id: str) -> dict[str, Any]:
+    """An organisation's settings as GET /api/org answers them, without a caller's credential (the
+    operator's ``lti-gateway orgs show``); NotFound for an unknown one."""
+    known = isinstance(org_id, str) and _ORG_ID.fullmatch(org_id) is not None
+    org = deps.keys_repo().get_organisation(org_id) if known else None
+    if org is None or org.get("kind", "org") != "org":
+        raise NotFound("organisation not found")
+    view = _organisation_view(org, Principal(org_id=org_id, credential_id="", role="owner"))
+    view.pop("credential")
+    return view

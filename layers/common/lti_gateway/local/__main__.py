@@ -7,7 +7,7 @@ seeding as an owner sets one, which allows its origin; a --param AllowedAppOrigi
 restriction of a deployed stack (the demo app's origin is added to it).
 
 Ctrl-C or SIGTERM stops it. What to paste (URLs, API key, consumer key and secret) is printed and
-written to ``.local/dev-stack.json`` (``--state-dir``), which ``lti-gateway org create --local`` reads.
+written to ``.local/dev-stack.json`` (``--state-dir``), which ``lti-gateway orgs create --local`` reads.
 
 The state (every table's items and the KMS key, so organisations, API keys, platforms, classes and
 units survive) is kept in ``.local/state.json`` across restarts (``lti_gateway.local.persistence``);
@@ -122,7 +122,7 @@ def summary(stack: dict[str, Any], state_path: Path) -> str:
             "Try:",
             f"  curl -s -H {bearer} {base}/api/org",
             f"  curl -s -H {bearer} '{base}/api/classes/{stack['class_id']}/lti-settings?format=csv'",
-            "  .venv/bin/lti-gateway org create 'Another University' --local",
+            "  .venv/bin/lti-gateway orgs create 'Another University' --local",
         ]
     lines += [
         "",

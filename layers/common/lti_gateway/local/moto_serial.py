@@ -292,7 +292,7 @@ class InProcess:
     """A botocore ``before-send`` handler that answers this process's DynamoDB and KMS calls to the
     embedded moto server (``base_url``) by calling moto directly: no HTTP, no socket, no werkzeug/Flask
     round trip (about half the cost of each call; the same backends, the same lock). Other processes
-    (``lti-gateway org create --local``) still reach it over HTTP; any other URL is left alone.
+    (``lti-gateway orgs create --local``) still reach it over HTTP; any other URL is left alone.
 
     moto's own in-process path (``botocore_stubber.process_request``) matches the URL against every
     service's URL patterns on each call; the handler of each of our two services is looked up once.

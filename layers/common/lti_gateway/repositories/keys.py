@@ -8,6 +8,7 @@ taken by any organisation is a conflict, and the conditional put guarantees nobo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -469,3 +470,25 @@ class KeysRepository(TableRepository):
                 raise NotFound("organisation not found") from exc
             raise
         return out["Attributes"]
+
+    # -- every organisation (the operator's CLI; appended) ---------------------------------------------
+    def scan_organisations(self, *, page_size: int = 500) -> Iterator[dict[str, Any]]:
+        """Every organisation item of the table (``org_id``, ``name``, ``created_at``), page by page.
+
+        Organisations have no listing index (nothing the API serves lists them across tenants): this is
+        a Scan of the whole table filtered to ``kind = org``, read by the operator's ``lti-gateway orgs
+        list`` with the operator's own credentials (``dynamodb:Scan``), never by a route."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "#kind = :org AND sk = :meta",
+            "ProjectionExpression": "org_id, #name, created_at",
+            "ExpressionAttributeNames": {"#kind": "kind", "#name": "name"},
+            "ExpressionAttributeValues": {":org": "org", ":meta": META},
+            "Limit": page_size,
+        }
+        while True:
+            out = self._table.scan(**kwargs)
+            yield from out.get("Items", [])
+            start = out.get("LastEvaluatedKey")
+            if not start:
+                return
+            kwargs["ExclusiveStartKey"] = start
