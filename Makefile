@@ -12,7 +12,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 STAMP := $(VENV)/.installed-python$(PYTHON_VERSION)
 PORT ?= 3000
 
-.PHONY: run test lint format build deploy sam bench clean venv openapi fuzz browser
+.PHONY: run test lint format build deploy sam events bench clean venv openapi fuzz browser
 
 venv: $(STAMP)
 
@@ -31,14 +31,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m lti_gateway.local --port $(PORT)$(if $(filter 1 true yes,$(FRESH)), --fresh,)
 
-## Lint, template checks and the whole test suite (first: Debian's Chromium for tests/browser, see `browser`).
-test: $(STAMP) browser
+## Lint, template checks (cfn-lint, and `sam validate --lint` with the SAM CLI `make sam` installs when
+## missing) and the whole test suite (first: Debian's Chromium for tests/browser, see `browser`).
+test: $(STAMP) browser sam
 	@$(BIN)/python -c 'import platform, sys; print(f"make test: Python {platform.python_version()} ({sys.executable})")'
 	@$(BIN)/python -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else "make test: not Python 3.13, the Lambda runtime (install it, e.g. pyenv install 3.13); CI=true requires it")' \
 		|| [ "$$CI" != true ]
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
+	$(SAM_ENV) $(SAM) validate --lint
 	CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -n 2
 
 ## The browser tests (tests/browser) drive Debian's Chromium through Playwright, never a browser
@@ -78,25 +80,54 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## The deployable bundle, without Docker: `sam build` (layers/common/Makefile builds the layer from
-## aarch64 wheels for python3.13 and ships its bytecode). Needs the SAM CLI (`pip install aws-sam-cli`,
-## or `make sam` for a private copy) and python3.13: on PATH, else pyenv's 3.13 is put first on PATH.
+## The deployable bundle, without Docker: `make sam && make build`, then `make deploy` (or `sam deploy
+## --guided`). layers/common/Makefile builds the layer from aarch64 wheels for python3.13 and ships its
+## bytecode. Before anything is built, `build` checks what it needs and stops with what to do: the SAM CLI
+## (`make sam`: a private copy in .venv/sam-cli; or `sam` on PATH; SAM=/path/to/sam), Python 3.13 with pip
+## (python3.13 on PATH or pyenv's 3.13, put first on PATH for `sam build`; PY313=/path/to/python3.13) and
+## the package index the wheels come from (CHECK_INDEX=0 skips that check). It builds into
+## $(BUILD_DIR).next and replaces $(BUILD_DIR) only when `sam build` succeeded: a failed build keeps the
+## previous one. $(BUILD_DIR) is where `sam deploy`, `sam package` and `sam local` look by default.
 SAM ?= $(if $(wildcard $(VENV)/sam-cli/bin/sam),$(VENV)/sam-cli/bin/sam,sam)
-PY313_PREFIX = $(shell python3.13 -V >/dev/null 2>&1 || pyenv prefix 3.13 2>/dev/null)
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}}
+BUILD_DIR ?= .aws-sam/build
+CHECK_INDEX ?= 1
+# pyenv's 3.13 (or PY313=...) goes first on PATH for sam build; a python3.13 already on PATH is left as it is.
+PY313_BIN = $(if $(PY313),$(if $(filter $(PY313),$(shell command -v python3.13 2>/dev/null)),,$(patsubst %/,%,$(dir $(PY313)))))
+SAM_PATH = PATH="$(if $(PY313_BIN),$(PY313_BIN):)$$PATH"
 build:
-	@command -v $(SAM) >/dev/null 2>&1 || { echo "SAM CLI not found: pip install aws-sam-cli (or: make sam)" >&2; exit 1; }
-	PATH="$(if $(PY313_PREFIX),$(PY313_PREFIX)/bin:)$$PATH" $(SAM) validate --lint
-	PATH="$(if $(PY313_PREFIX),$(PY313_PREFIX)/bin:)$$PATH" $(SAM) build
+	@command -v $(SAM) >/dev/null 2>&1 || { echo "make build: the SAM CLI ($(SAM)) is not installed: run \`make sam\` first (installs it into $(VENV)/sam-cli), or set SAM=/path/to/sam" >&2; exit 1; }
+	@test -n "$(PY313)" || { echo "make build: Python 3.13 (the Lambda runtime) is not found: sam build needs python3.13 to build the layer and functions. Install it (e.g. pyenv install 3.13, or your system's python3.13 package) so that python3.13 is on PATH or pyenv has 3.13, or set PY313=/path/to/python3.13" >&2; exit 1; }
+	@$(PY313) -m pip --version >/dev/null 2>&1 || { echo "make build: $(PY313) has no pip: the layer's wheels are installed with it (python3.13 -m ensurepip, or your system's python3-pip package)" >&2; exit 1; }
+	@if [ "$(CHECK_INDEX)" != 0 ]; then index="$${PIP_INDEX_URL:-$$($(PY313) -m pip config get global.index-url 2>/dev/null || true)}"; index="$${index:-https://pypi.org/simple/}"; \
+		$(PY313) -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1].rstrip("/") + "/pip/", timeout=10)' "$$index" >/dev/null 2>&1 \
+		|| { echo "make build: the package index $$index does not answer: the layer's aarch64 wheels are downloaded from it (set PIP_INDEX_URL to a reachable index, or CHECK_INDEX=0 to skip this check)" >&2; exit 1; }; fi
+	$(SAM_PATH) $(SAM_ENV) $(SAM) validate --lint
+	rm -rf "$(BUILD_DIR).next"
+	@$(SAM_PATH) $(SAM_ENV) $(SAM) build --build-dir "$(BUILD_DIR).next" \
+		|| { rm -rf "$(BUILD_DIR).next"; echo "make build: sam build failed (see above); $(BUILD_DIR) is left as it was" >&2; exit 1; }
+	@rm -rf "$(BUILD_DIR).old"; if [ -e "$(BUILD_DIR)" ]; then mv "$(BUILD_DIR)" "$(BUILD_DIR).old"; fi; \
+		mv "$(BUILD_DIR).next" "$(BUILD_DIR)" && rm -rf "$(BUILD_DIR).old"
+	@echo "make build: built into $(BUILD_DIR) (sam deploy, sam package and sam local read it there). Next: make deploy"
 
 ## First deploy asks for stack name, region and Parameters, and saves them in samconfig.toml.
 deploy: build
 	$(SAM) deploy --guided
 
-## SAM CLI in its own venv under .venv: it pins boto3, click and aws-sam-translator exactly and caps cfn-lint.
+## SAM CLI in its own venv under .venv (it pins boto3, click and aws-sam-translator exactly and caps
+## cfn-lint: in .venv it would downgrade the project's). Installed when missing, by `make test` too.
 sam:
-	test -x $(VENV)/sam-cli/bin/sam || { $(PYTHON) -m venv $(VENV)/sam-cli && \
-		$(VENV)/sam-cli/bin/python -m pip install --quiet aws-sam-cli; }
-	$(VENV)/sam-cli/bin/sam --version
+	@if [ ! -x $(VENV)/sam-cli/bin/sam ]; then \
+		echo "make sam: installing the SAM CLI into $(VENV)/sam-cli (its own venv: pip install aws-sam-cli)"; \
+		rm -rf $(VENV)/sam-cli; $(or $(PY313),$(PYTHON)) -m venv $(VENV)/sam-cli && \
+		$(VENV)/sam-cli/bin/python -m pip install --quiet --disable-pip-version-check aws-sam-cli \
+		|| { rm -rf $(VENV)/sam-cli; echo "make sam: installing aws-sam-cli failed (see above)" >&2; exit 1; }; fi
+	@SAM_CLI_TELEMETRY=0 $(VENV)/sam-cli/bin/sam --version
+
+## Sample events for `sam local invoke -e`, live for the demo organisation of the running local gateway
+## (`make run` in another terminal): .local/events/*.json and env.json (events/README.md).
+events: $(STAMP)
+	$(BIN)/python -m lti_gateway.local.sample_events --state-dir .local
 
 ## The OpenAPI document served at GET /api/openapi.json, generated from template.yaml and the handlers
 ## (tests/infrastructure/test_openapi.py fails when it is out of date).
