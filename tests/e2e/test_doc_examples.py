@@ -170,15 +170,7 @@ def _make_world(gateway, resources: ExitStack, doc: str, home: Path, state_dir: 
     platform = _ok(
         owner.post(
             f"{api}/api/platforms",
-            json={
-                "url": lms.base,
-                "clientId": CLIENT_ID,
-                "name": "Example LMS",
-                "authenticationEndpoint": f"{lms.base}/auth",
-                "accesstokenEndpoint": lms.token_url,
-                "authConfig": {"method": "JWK_SET", "key": f"{lms.base}/jwks"},
-                "deploymentIds": ["dep-1"],
-            },
+            json=lms.registration("Example LMS"),
             timeout=10,
         ),
         201,

@@ -14,8 +14,11 @@ import importlib
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import requests
@@ -66,6 +69,24 @@ def generated(tmp_path_factory) -> ModuleType:
             del sys.modules[name]
 
 
+@contextmanager
+def _launched(gateway, name: str) -> Iterator[tuple[Any, str]]:
+    """A new organisation with an LTI 1.3 platform (a local LTI Advantage peer) and a stored launch of
+    it: ``(organisation, ltik)``, the peer serving while the block runs."""
+    from lti_gateway.admin.orgs import Principal
+    from lti_gateway.lti13 import platforms, tool_keys
+    from tests.peers.advantage_platform import AdvantagePlatform
+    from tests.support.app_api import lti13_claims, store_lti13_launch
+
+    org = gateway.create_organisation(name)
+    owner = Principal(org.org_id, org.credential_id, "owner")
+    with AdvantagePlatform(client_id=CLIENT_ID, jwks=lambda: tool_keys.public_jwks(org.org_id)) as lms:
+        platform = platforms.create_platform(owner, lms.registration(f"{name} LMS"))
+        claims = lti13_claims(issuer=lms.base, client_id=CLIENT_ID)
+        _, ltik = store_lti13_launch(org.org_id, claims, platform_id=platform["id"], client_id=CLIENT_ID)
+        yield org, ltik
+
+
 def _module(name: str) -> ModuleType:
     return importlib.import_module(f"{PACKAGE}.{name}")
 
@@ -110,31 +131,10 @@ def test_a_members_key_gets_the_typed_403(generated, gateway):
 
 
 def test_the_generated_client_reads_the_launch_with_an_ltik(generated, gateway):
-    from lti_gateway.admin.orgs import Principal
-    from lti_gateway.lti13 import platforms, tool_keys
-    from tests.peers.advantage_platform import AdvantagePlatform
-    from tests.support.app_api import lti13_claims, store_lti13_launch
-
     client_module = _module("client")
     get_id_token = _module("api.app_api.get_id_token")
     models = _module("models")
-    org = gateway.create_organisation("Generated Client University")
-    owner = Principal(org.org_id, org.credential_id, "owner")
-    with AdvantagePlatform(client_id=CLIENT_ID, jwks=lambda: tool_keys.public_jwks(org.org_id)) as lms:
-        platform = platforms.create_platform(
-            owner,
-            {
-                "url": lms.base,
-                "clientId": CLIENT_ID,
-                "name": "Generated client LMS",
-                "authenticationEndpoint": f"{lms.base}/auth",
-                "accesstokenEndpoint": lms.token_url,
-                "authConfig": {"method": "JWK_SET", "key": f"{lms.base}/jwks"},
-                "deploymentIds": ["dep-1"],
-            },
-        )
-        claims = lti13_claims(issuer=lms.base, client_id=CLIENT_ID)
-        _, ltik = store_lti13_launch(org.org_id, claims, platform_id=platform["id"], client_id=CLIENT_ID)
+    with _launched(gateway, "Generated Client University") as (org, ltik):
         session = client_module.AuthenticatedClient(
             base_url=gateway.base_url, token=f"{org.api_key}:{ltik}", prefix="LTIK-AUTH-V2"
         )
@@ -166,31 +166,10 @@ def _docs_example() -> tuple[str, str]:
 def test_the_docs_example_runs_as_written(generated, gateway):
     """The command docs/api.md gives generates this package (same generator, same options), and its
     Python example runs as written against the local gateway (its host swapped for the gateway's)."""
-    from lti_gateway.admin.orgs import Principal
-    from lti_gateway.lti13 import platforms, tool_keys
-    from tests.peers.advantage_platform import AdvantagePlatform
-    from tests.support.app_api import lti13_claims, store_lti13_launch
-
     command, example = _docs_example()
     generate = next(line for line in command.splitlines() if "openapi-python-client generate" in line)
     assert f"--meta none --output-path {PACKAGE}" in generate  # what the fixture runs, post hooks aside
-    org = gateway.create_organisation("Docs Example University")
-    owner = Principal(org.org_id, org.credential_id, "owner")
-    with AdvantagePlatform(client_id=CLIENT_ID, jwks=lambda: tool_keys.public_jwks(org.org_id)) as lms:
-        platform = platforms.create_platform(
-            owner,
-            {
-                "url": lms.base,
-                "clientId": CLIENT_ID,
-                "name": "Docs example LMS",
-                "authenticationEndpoint": f"{lms.base}/auth",
-                "accesstokenEndpoint": lms.token_url,
-                "authConfig": {"method": "JWK_SET", "key": f"{lms.base}/jwks"},
-                "deploymentIds": ["dep-1"],
-            },
-        )
-        claims = lti13_claims(issuer=lms.base, client_id=CLIENT_ID)
-        _, ltik = store_lti13_launch(org.org_id, claims, platform_id=platform["id"], client_id=CLIENT_ID)
+    with _launched(gateway, "Docs Example University") as (org, ltik):
         scope: dict[str, object] = {"API_KEY": org.api_key, "LTIK": ltik}
 
         exec(example.replace("https://lti.example.edu", gateway.base_url), scope)  # noqa: S102 -- our docs

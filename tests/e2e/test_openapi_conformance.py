@@ -96,15 +96,7 @@ def world(gateway):
     with AdvantagePlatform(client_id=CLIENT_ID, jwks=lambda: tool_keys.public_jwks(org.org_id)) as lms:
         platform = platforms.create_platform(
             owner,
-            {
-                "url": lms.base,
-                "clientId": CLIENT_ID,
-                "name": "Conformance LMS",
-                "authenticationEndpoint": f"{lms.base}/auth",
-                "accesstokenEndpoint": lms.token_url,
-                "authConfig": {"method": "JWK_SET", "key": f"{lms.base}/jwks"},
-                "deploymentIds": ["dep-1"],
-            },
+            lms.registration("Conformance LMS"),
         )
         ags = {"scope": list(SCOPES), "lineitems": lms.line_items_url, "lineitem": lms.item_url()}
         nrps = {"context_memberships_url": lms.memberships_url, "service_versions": ["2.0"]}

@@ -27,22 +27,15 @@ from typing import Any
 import pytest
 
 from lti_gateway.local.template import load_template
+from tests.functional.cli.conftest import Ran
 from tests.support import iam_policy, iam_recorder
+from tests.support.platform_bodies import MOODLE
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "lti-gateway-operator-test"
 BASE = "https://lti.example.edu"
 LMS = "https://canvas.example.edu/courses/42"
 APP = "https://app.example.org/start"
-MOODLE = {
-    "url": "https://moodle.example.edu",
-    "clientId": "x7Tq2kLrP9aBcDe",
-    "name": "Example University Moodle",
-    "authenticationEndpoint": "https://moodle.example.edu/mod/lti/auth.php",
-    "accesstokenEndpoint": "https://moodle.example.edu/mod/lti/token.php",
-    "authConfig": {"method": "JWK_SET", "key": "https://moodle.example.edu/mod/lti/certs.php"},
-    "deploymentIds": ["1"],
-}
 OWN_KEY = "canvas.example.edu.2026"
 OWN_SECRET = "a-secret-of-the-lms-admins-own-choosing"
 ENVIRONMENT = ("KEYS_TABLE", "LAUNCH_TABLE", "CLASSES_TABLE", "KMS_KEY_ID", "PUBLIC_BASE_URL")
@@ -137,21 +130,6 @@ def _cloudformation_stack(env: dict[str, str]) -> str:
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
     )
     return created["StackId"]
-
-
-@dataclass(frozen=True)
-class Ran:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    @property
-    def shown(self) -> str:
-        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
 
 
 class Operator:
@@ -374,15 +352,7 @@ def recorded(stack, capsys, tmp_path) -> tuple[Recorded, set[tuple[str, str | No
     op = Operator(capsys, names)
     with iam_recorder.recording() as calls:
         drive(op, tmp_path)
-    translator = Translator(
-        tables={
-            stack["KEYS_TABLE"]: "KeysTable",
-            stack["LAUNCH_TABLE"]: "LaunchTable",
-            stack["CLASSES_TABLE"]: "ClassesTable",
-        },
-        keys=iam_recorder.table_keys(template),
-        kms_key_id=stack["KMS_KEY_ID"],
-    )
+    translator = Translator.for_stack(template, stack)
     translator.stacks = {STACK_NAME: stack_id}
     checks = [check for call in calls for check in translator.checks(call)]
     return Recorded(checks, arns, stack_id), commands, op.driven

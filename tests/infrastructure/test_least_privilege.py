@@ -563,15 +563,7 @@ def _record(stack, org, monkeypatch, site, lti13) -> tuple[list[iam_recorder.Cal
 
 def _evaluate(template: dict[str, Any], stack: dict[str, str], calls: list[iam_recorder.Call]):
     statements = iam_policy.function_statements(template, _arns(stack))
-    translator = iam_recorder.Translator(
-        tables={
-            stack["KEYS_TABLE"]: "KeysTable",
-            stack["LAUNCH_TABLE"]: "LaunchTable",
-            stack["CLASSES_TABLE"]: "ClassesTable",
-        },
-        keys=iam_recorder.table_keys(template),
-        kms_key_id=stack["KMS_KEY_ID"],
-    )
+    translator = iam_recorder.Translator.for_stack(template, stack)
     denied: dict[str, str] = {}
     used: set[tuple[str, str, iam_policy.Combination]] = set()
     for recorded in calls:

@@ -139,6 +139,20 @@ class AdvantagePlatform:
         path = path or f"{self.line_items_path}/1"
         return f"{self.base}{path}" + (f"?{MOODLE_QUERY}" if path == MOODLE_ITEM else "")
 
+    def registration(
+        self, name: str, *, issuer: str | None = None, client_id: str | None = None, deployment_ids=("dep-1",)
+    ) -> dict[str, Any]:
+        """The body of ``POST /api/platforms`` registering this peer (its JWKS, auth and token URLs)."""
+        return {
+            "url": issuer or self.base,
+            "clientId": client_id or self.client_id,
+            "name": name,
+            "authenticationEndpoint": f"{self.base}/auth",
+            "accesstokenEndpoint": self.token_url,
+            "authConfig": {"method": "JWK_SET", "key": f"{self.base}/jwks"},
+            "deploymentIds": list(deployment_ids),
+        }
+
     def __enter__(self) -> AdvantagePlatform:
         if self.mounted_on is None:
             self._server = LoopbackServer(self.handler_class()).start()

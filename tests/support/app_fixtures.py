@@ -122,15 +122,7 @@ def lti13(stack, org, insecure_platform_urls):
     with AdvantagePlatform(client_id=CLIENT_ID, jwks=lambda: jwks) as lms:
         created = platforms.create_platform(
             principal,
-            {
-                "url": lms.base,
-                "clientId": CLIENT_ID,
-                "name": "Example LMS",
-                "authenticationEndpoint": f"{lms.base}/auth",
-                "accesstokenEndpoint": lms.token_url,
-                "authConfig": {"method": "JWK_SET", "key": f"{lms.base}/jwks"},
-                "deploymentIds": ["dep-1"],
-            },
+            lms.registration("Example LMS"),
         )
 
         def launch(**claims_kw) -> dict:

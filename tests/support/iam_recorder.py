@@ -204,6 +204,19 @@ class Translator:
     keys: Mapping[str, TableKeys]
     kms_key_id: str
 
+    @classmethod
+    def for_stack(cls, template: Mapping[str, Any], stack: Mapping[str, str]) -> Translator:
+        """The translator of a stack whose environment (``KEYS_TABLE``, … ``KMS_KEY_ID``) is ``stack``."""
+        return cls(
+            tables={
+                stack["KEYS_TABLE"]: "KeysTable",
+                stack["LAUNCH_TABLE"]: "LaunchTable",
+                stack["CLASSES_TABLE"]: "ClassesTable",
+            },
+            keys=table_keys(template),
+            kms_key_id=stack["KMS_KEY_ID"],
+        )
+
     def checks(self, call: Call) -> list[Check]:
         handler = getattr(self, f"_{call.service}", None)
         if handler is None:

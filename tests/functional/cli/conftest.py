@@ -19,6 +19,8 @@ BASE = "https://lti.example.edu"
 
 @dataclass(frozen=True)
 class Ran:
+    """One CLI run: its exit code, stdout and stderr (also used by tests/infrastructure/test_cli_permissions.py)."""
+
     code: int
     out: str
     err: str

@@ -8,17 +8,9 @@ import json
 import sys
 
 from tests.functional.cli.conftest import BASE
+from tests.support.platform_bodies import MOODLE
 
 LMS = "https://canvas.example.edu/courses/42"
-MOODLE = {
-    "url": "https://moodle.example.edu",
-    "clientId": "x7Tq2kLrP9aBcDe",
-    "name": "Example University Moodle",
-    "authenticationEndpoint": "https://moodle.example.edu/mod/lti/auth.php",
-    "accesstokenEndpoint": "https://moodle.example.edu/mod/lti/token.php",
-    "authConfig": {"method": "JWK_SET", "key": "https://moodle.example.edu/mod/lti/certs.php"},
-    "deploymentIds": ["1"],
-}
 
 
 def _class(run, org_id: str, name: str = "Physics 101") -> dict:

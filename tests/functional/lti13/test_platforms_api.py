@@ -16,17 +16,9 @@ from lti_gateway.core import config
 from lti_gateway.core.errors import GatewayError, PlatformInactive, UnknownPlatform
 from lti_gateway.lti13 import platforms, tool_keys
 from tests.support.events import vary
+from tests.support.platform_bodies import MOODLE
 
 CANVAS = "https://canvas.instructure.com"
-MOODLE = {
-    "url": "https://moodle.example.edu",
-    "clientId": "x7Tq2kLrP9aBcDe",
-    "name": "Example University Moodle",
-    "authenticationEndpoint": "https://moodle.example.edu/mod/lti/auth.php",
-    "accesstokenEndpoint": "https://moodle.example.edu/mod/lti/token.php",
-    "authConfig": {"method": "JWK_SET", "key": "https://moodle.example.edu/mod/lti/certs.php"},
-    "deploymentIds": ["1"],
-}
 
 
 def canvas(client_id: str = "10000000000001", **extra) -> dict:

@@ -477,15 +477,7 @@ def test_the_roster_theft_is_refused(stack, make_org, token_fn, monkeypatch):
             principal = orgs.Principal(org.org_id, org.credential_id, "owner")
             return platforms.create_platform(
                 principal,
-                {
-                    "url": issuer,
-                    "clientId": victim_client,
-                    "name": "LMS",
-                    "authenticationEndpoint": f"{lms.base}/auth",
-                    "accesstokenEndpoint": lms.token_url,
-                    "authConfig": {"method": "JWK_SET", "key": f"{lms.base}/jwks"},
-                    "deploymentIds": ["dep-1"],
-                },
+                lms.registration("LMS", issuer=issuer, client_id=victim_client),
             )["id"]
 
         victim_platform = register(victim, lms.base)

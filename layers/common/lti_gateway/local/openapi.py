@@ -564,73 +564,6 @@ COMPONENT_SCHEMAS: dict[str, Any] = {
         "properties": {"meta": {"type": "object"}, "data": {}},
     },
 }
-# Used only until a schema module defines them (openapi_app.py takes over the ID token and the gateway's
-# launch fields; openapi_admin.py the JWKS): dropped from the document when nothing refers to them.
-FALLBACK_SCHEMAS: dict[str, Any] = {
-    "LaunchGateway": {
-        "type": "object",
-        "description": "The gateway's own side of a launch: organisation, class, unit and launch URL.",
-        "required": ["orgId", "classId", "className", "unitId", "unitName", "target", "launchUrl"],
-        "properties": {
-            "orgId": {"type": "string"},
-            "classId": {"type": ["string", "null"]},
-            "className": {"type": ["string", "null"]},
-            "unitId": {"type": ["string", "null"]},
-            "unitName": {"type": ["string", "null"]},
-            "target": {"type": ["string", "null"], "enum": ["class", "unit", None]},
-            "launchUrl": {"type": ["string", "null"]},
-        },
-    },
-    "IdToken": {
-        "type": "object",
-        "description": "The launch in LTIAAS's ID token shape (`?raw=true`: the raw claims or parameters), "
-        "plus `gateway`.",
-        "required": ["ltiVersion", "gateway"],
-        "properties": {
-            "ltiVersion": {"type": "string", "enum": ["1.3.0", "1.2.0"]},
-            "gateway": {"$ref": "#/components/schemas/LaunchGateway"},
-        },
-    },
-}
-# Success answers no schema module describes yet (each a fallback above, or a JWKS).
-FALLBACK_RESPONSES: dict[tuple[str, str], tuple[str, Any]] = {
-    ("GET", "/api/idtoken"): ("IdToken", None),
-}
-_JWK_EXAMPLE = {
-    "keys": [
-        {
-            "kty": "RSA",
-            "kid": "rZppeiEF8gUQVSxi4E_6uGkAV9iZpfazc_74h4vh1ic",
-            "use": "sig",
-            "alg": "RS256",
-            "n": "0E2ob_6UtpNGRwr9pw_E6D8wl6ogqfbEdNorTyyZoewBLXpmAdTXrt9",
-            "e": "AQAB",
-        }
-    ]
-}
-FALLBACK_SCHEMAS["JsonWebKeySet"] = {
-    "type": "object",
-    "description": "A JSON Web Key Set (RFC 7517): public keys only.",
-    "required": ["keys"],
-    "properties": {
-        "keys": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["kty"],
-                "properties": {
-                    "kty": {"type": "string"},
-                    "kid": {"type": "string"},
-                    "use": {"type": "string"},
-                    "alg": {"type": "string"},
-                    "n": {"type": "string"},
-                    "e": {"type": "string"},
-                },
-            },
-        }
-    },
-}
-JWKS_ROUTES = (("GET", "/.well-known/jwks.json"), ("GET", "/lti/orgs/{org_id}/jwks.json"))
 
 _REASONS = {
     302: "Redirect",
@@ -926,15 +859,8 @@ def _operation(
 
 
 def schema_modules() -> list[ModuleType]:
-    """The schema modules that exist (one not written yet is skipped; one that fails to import fails)."""
-    found = []
-    for name in SCHEMA_MODULES:
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-    return found
+    """The schema modules, in the order their operations were written."""
+    return [importlib.import_module(name) for name in SCHEMA_MODULES]
 
 
 def _merged(modules: list[ModuleType]) -> tuple[dict[str, Any], dict[tuple[str, str], Any], dict[tuple[str, str], Any]]:
@@ -1030,14 +956,6 @@ def build(template_path: str | Path | None = None) -> dict[str, Any]:
             key = (route.method, path)
             summary, session = summaries[route.function_id].get(key, (SUMMARIES.get(key), None))
             content = module_responses.get(key)
-            if content is None and key in JWKS_ROUTES:
-                name = "Jwks" if "Jwks" in schemas else "JsonWebKeySet"
-                content = {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}, "example": _JWK_EXAMPLE}
-                }
-            if content is None and key in FALLBACK_RESPONSES:
-                name, example = FALLBACK_RESPONSES[key]
-                content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
             op = _operation(route, path, summary, session, copy.deepcopy(content), requests, schemas)
             paths.setdefault(path, {})[route.method.lower()] = op
 
@@ -1075,16 +993,12 @@ def build(template_path: str | Path | None = None) -> dict[str, Any]:
         "responses": dict(sorted(error_responses.items())),
         "headers": {"RetryAfter": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}},
     }
-    # The fallbacks only where no module defines them and an operation still refers to them.
-    for name, schema in FALLBACK_SCHEMAS.items():
-        schemas.setdefault(name, schema)
-    used = _reachable(paths, schemas) | _reachable(components, schemas)
-    for name, schema in FALLBACK_SCHEMAS.items():
-        if schemas[name] is schema and name not in used:
-            del schemas[name]
     missing = sorted((_refs(paths) | _refs(components) | _refs(schemas)) - set(schemas))
     if missing:
         raise tpl.TemplateError("schemas referred to but defined nowhere: " + ", ".join(missing))
+    unused = sorted(set(schemas) - _reachable(paths, schemas) - _reachable(components, schemas))
+    if unused:
+        raise tpl.TemplateError("schemas no operation uses (a route renamed, or a left-over): " + ", ".join(unused))
     components["schemas"] = dict(sorted(schemas.items()))
 
     tags = [{"name": name, "description": text} for _, name, text in TAGS]

@@ -43,6 +43,14 @@ _PAGE_LINK = {
 }
 # Paging of the LMS answers (its Link header, relations next, prev, first, last), when the LMS sent one.
 _PAGING = {"next": _PAGE_LINK, "prev": _PAGE_LINK, "first": _PAGE_LINK, "last": _PAGE_LINK}
+_SCORE_EXAMPLE = {
+    "userId": "user-2",
+    "activityProgress": "Completed",
+    "gradingProgress": "FullyGraded",
+    "scoreGiven": 18,
+    "scoreMaximum": 20,
+    "comment": "Clear argument.",
+}
 
 # -- realistic values used by the examples -------------------------------------------------------------
 
@@ -605,16 +613,7 @@ _SCORE_SCHEMAS: dict[str, dict[str, Any]] = {
             },
             "comment": {"type": ["string", "null"], "maxLength": 4096},
         },
-        "examples": [
-            {
-                "userId": "user-2",
-                "activityProgress": "Completed",
-                "gradingProgress": "FullyGraded",
-                "scoreGiven": 18,
-                "scoreMaximum": 20,
-                "comment": "Clear argument.",
-            }
-        ],
+        "examples": [_SCORE_EXAMPLE],
     },
 }
 _RESULT_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -802,17 +801,7 @@ REQUESTS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         "LineItemInput", {"label": "Essay", "scoreMaximum": 20, "resourceLinkId": "a6b1f7c8d3e2b1a0", "tag": "essay"}
     ),
     ("PUT", "/api/lineitems/{id}"): _json("LineItemInput", {"label": "Essay (final)", "scoreMaximum": 25}),
-    ("POST", "/api/lineitems/{id}/scores"): _json(
-        "Score",
-        {
-            "userId": "user-2",
-            "activityProgress": "Completed",
-            "gradingProgress": "FullyGraded",
-            "scoreGiven": 18,
-            "scoreMaximum": 20,
-            "comment": "Clear argument.",
-        },
-    ),
+    ("POST", "/api/lineitems/{id}/scores"): _json("Score", _SCORE_EXAMPLE),
     ("POST", "/api/deeplinking"): _json("DeepLinkingRequest", DEEP_LINKING_REQUEST_EXAMPLE),
     ("POST", "/api/deeplinking/form"): _json("DeepLinkingRequest", DEEP_LINKING_REQUEST_EXAMPLE),
 }

@@ -255,20 +255,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 },
             },
             "icon_url": {"type": "string"},
-            "public_jwk": {"$ref": _REF + "ToolPublicJwk"},
-        },
-    },
-    "ToolPublicJwk": {
-        "type": "object",
-        "description": "An RSA public key (JWK).",
-        "required": ["kty"],
-        "properties": {
-            "kty": {"type": "string"},
-            "kid": {"type": "string"},
-            "use": {"type": "string"},
-            "alg": {"type": "string"},
-            "n": {"type": "string"},
-            "e": {"type": "string"},
+            "public_jwk": {"$ref": _REF + "JwksKey"},  # openapi_admin.py defines it
         },
     },
     "ToolConfigurationCanvas": {
@@ -281,7 +268,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "oidc_initiation_url": {"type": "string"},
             "target_link_uri": {"type": "string"},
             "public_jwk_url": {"type": "string"},
-            "public_jwk": {"$ref": _REF + "ToolPublicJwk"},
+            "public_jwk": {"$ref": _REF + "JwksKey"},  # openapi_admin.py defines it
             "scopes": {"type": "array", "items": {"type": "string"}},
             "extensions": {"type": "array", "items": {"type": "object"}},
             "custom_fields": {"type": "object", "additionalProperties": {"type": "string"}},
