@@ -12,7 +12,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 STAMP := $(VENV)/.installed-python$(PYTHON_VERSION)
 PORT ?= 3000
 
-.PHONY: run test lint format build deploy sam events bench clean venv openapi fuzz browser
+.PHONY: run test lint format build deploy sam events bench clean venv openapi fuzz conformance browser
 
 venv: $(STAMP)
 
@@ -70,6 +70,12 @@ browser:
 ## 1,000 per in-process target. One process, one core (~80 min); reports in pytest's base temp directory.
 fuzz: $(STAMP)
 	FUZZ_API_EXAMPLES=1000 FUZZ_HOSTILE_EXAMPLES=1000 FUZZ_CONSOLE_EXAMPLES=1000 $(BIN)/python -m pytest tests/fuzz -p no:xdist -p no:cacheprovider -s -q
+
+## The OpenAPI document against the code at a larger figure (docs/api.md): schemathesis over every
+## operation against the local gateway, 100 generated requests per operation besides its examples
+## (make test: 3), each answer checked for status code, content type and schema conformance (~5 min).
+conformance: $(STAMP)
+	OPENAPI_CONFORMANCE_EXAMPLES=100 $(BIN)/python -m pytest tests/e2e/test_openapi_conformance.py -p no:xdist -p no:cacheprovider -q -s -k every_operation
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
