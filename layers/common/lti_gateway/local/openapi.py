@@ -127,6 +127,8 @@ CONFLICTS = {
     # 409 already_approved / already_rejected (found by the conformance run: approving twice).
     ("POST", "/api/platforms/{platform_id}/lti11-bindings/{binding_id}/approve"),
     ("POST", "/api/platforms/{platform_id}/lti11-bindings/{binding_id}/reject"),
+    # 409 label_taken / key_taken in the Data API envelope (found by `make conformance`: a label set twice).
+    ("POST", "/{lts_version}/consumer/keys/lti"),
 }
 # Routes that open or seal a secret with KMS (502 kms_unavailable when the key is refused).
 SEALING = {
