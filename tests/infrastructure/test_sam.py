@@ -23,6 +23,7 @@ import pytest
 
 from lti_gateway.local import template as tpl
 from lti_gateway.version import VERSION
+from tests.support import layer_package
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM_CLI = ROOT / ".venv" / "sam-cli" / "bin" / "sam"
@@ -173,6 +174,11 @@ def test_a_real_make_build_validates_and_builds_the_layer_and_every_function(rea
     assert (layer / "lti_gateway" / "version.py").is_file()
     assert not (layer / "lti_gateway" / "local").exists()
     assert not (layer / "boto3").exists()
+    # The package gate (tests/performance/test_package.py) on this build: CPython 3.13 bytecode for every
+    # module, nothing the runtime provides, at most 10 MB zipped.
+    package = layer_package.inspect(layer)
+    assert package.problems == []
+    assert package.zipped_bytes <= layer_package.MAX_ZIPPED_BYTES, package.zipped_bytes
     assert "previous good build" not in (build / "template.yaml").read_text()
     print(f"make build: {took:.0f} s")  # shown with -s; speed is not a test's business (make bench)
 

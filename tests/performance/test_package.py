@@ -2,8 +2,9 @@
 
 Offline and quick (it reads the build; it does not make one): every ``.py`` of the layer has
 CPython 3.13 bytecode compiled with unchecked-hash invalidation, the zipped layer is at most 10 MB,
-boto3/botocore and the dev server are not shipped. Without a build (CI runs no ``sam build``) the
-test is skipped; ``make bench`` builds the layer itself (layers/common/Makefile) and checks the same.
+boto3/botocore and the dev server are not shipped. Without a build in the checkout the test is skipped;
+``make test`` still applies the same gate to the real ``make build`` that tests/infrastructure/test_sam.py
+runs into a temporary directory, and ``make bench`` builds the layer itself and checks the same.
 """
 
 from __future__ import annotations
