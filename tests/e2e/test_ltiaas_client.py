@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from contextlib import redirect_stdout
 from io import StringIO
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -28,9 +27,10 @@ from ltiaas.resources.lineitems.types import LineItem
 from ltiaas.resources.scores.enums import ActivityProgress, GradingProgress
 from ltiaas.resources.scores.types import Score
 
-from tests.peers.advantage_platform import MOODLE_ITEM, AdvantagePlatform
+from tests.peers.advantage_lms import AdvantageLms
+from tests.peers.advantage_platform import MOODLE_ITEM
 from tests.peers.lms_params import CANVAS
-from tests.peers.lti13_platform import INSTRUCTOR, AutoSubmitForm, Course, Lti13Platform, PendingLaunch, User
+from tests.peers.lti13_platform import INSTRUCTOR, AutoSubmitForm, Course, PendingLaunch, User
 from tests.peers.oauth1_signer import FORM, sign_launch
 from tests.peers.outcome_service import OutcomeService
 
@@ -156,30 +156,10 @@ def test_the_client_reports_an_11_launch_without_rosters_as_a_403(gateway, lti11
 # -- LTI 1.3 -----------------------------------------------------------------------------------------------
 
 
-class AdvantageLms(Lti13Platform):
-    """lti1p3platform's platform (login, id_token, JWKS) whose server also answers its own AGS/NRPS
-    claim URLs (``{issuer}/api/contexts/{id}/…``) and token URL (``{issuer}/token``) with the peer."""
-
-    def __init__(self, jwks_url: str, **kwargs: Any):
-        super().__init__(**kwargs)
-        context = f"/api/contexts/{COURSE.id}"
-        self.services = AdvantagePlatform(
-            client_id=self.client_id,
-            jwks=lambda: requests.get(jwks_url, timeout=5).json(),
-            mounted_on=lambda: self.issuer,
-            line_items_path=f"{context}/lineitems",
-            memberships_path=f"{context}/memberships",
-            token_path="/token",
-        )
-
-    def serve_other(self, request: Any) -> None:
-        self.services.serve(request)
-
-
 @pytest.fixture(scope="module")
 def lms(gateway):
     jwks_url = f"{gateway.base_url}/lti/orgs/{gateway.org_id}/jwks.json"  # the demo organisation's keys
-    with AdvantageLms(jwks_url, deployment_id="deployment-1") as platform:
+    with AdvantageLms(jwks_url, context_id=COURSE.id, deployment_id="deployment-1") as platform:
         answer = requests.post(
             f"{gateway.base_url}/api/platforms",
             json=platform.registration_body(),

@@ -28,9 +28,9 @@ from referencing.jsonschema import DRAFT202012
 import lti_gateway
 from lti_gateway.local import openapi_app
 from lti_gateway.local.openapi_app import REQUESTS, RESPONSES, SCHEMAS
-from tests.peers.advantage_platform import AdvantagePlatform
+from tests.peers.advantage_lms import AdvantageLms
 from tests.peers.lms_params import CANVAS
-from tests.peers.lti13_platform import INSTRUCTOR, AutoSubmitForm, Course, Lti13Platform, PendingLaunch, User
+from tests.peers.lti13_platform import INSTRUCTOR, AutoSubmitForm, Course, PendingLaunch, User
 from tests.peers.oauth1_signer import FORM, sign_launch
 from tests.peers.outcome_service import OutcomeService
 
@@ -141,28 +141,9 @@ def lti11_ltik(gateway, outcome_service) -> str:
     return launch_11(gateway, outcome_service, target=gateway.stack["units"][0]["launch_url"])
 
 
-class AdvantageLms(Lti13Platform):
-    """lti1p3platform's platform whose server also answers its AGS/NRPS claim URLs and token URL."""
-
-    def __init__(self, jwks_url: str, **kwargs: Any):
-        super().__init__(**kwargs)
-        context = f"/api/contexts/{COURSE.id}"
-        self.services = AdvantagePlatform(
-            client_id=self.client_id,
-            jwks=lambda: requests.get(jwks_url, timeout=5).json(),
-            mounted_on=lambda: self.issuer,
-            line_items_path=f"{context}/lineitems",
-            memberships_path=f"{context}/memberships",
-            token_path="/token",
-        )
-
-    def serve_other(self, request: Any) -> None:
-        self.services.serve(request)
-
-
 @pytest.fixture(scope="module")
 def lms(gateway):
-    with AdvantageLms(f"{gateway.base_url}/lti/orgs/{gateway.org_id}/jwks.json") as platform:
+    with AdvantageLms(f"{gateway.base_url}/lti/orgs/{gateway.org_id}/jwks.json", context_id=COURSE.id) as platform:
         answer = requests.post(
             f"{gateway.base_url}/api/platforms",
             json=platform.registration_body(),

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import os
 import shlex
 import signal
@@ -32,6 +31,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from lti_gateway.local import persistence
 from lti_gateway.local.persistence import StateError
 from lti_gateway.local.server import LocalGateway, log
 from lti_gateway.local.template import TemplateError
@@ -68,13 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def write_state(stack: dict[str, Any], state_dir: Path) -> Path:
     """``dev-stack.json`` (local secrets only: readable by the owner alone)."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / STATE_FILE
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(stack, fh, indent=2)
-        fh.write("\n")
-    return path
+    return persistence.write_private_json(state_dir / STATE_FILE, stack)
 
 
 def summary(stack: dict[str, Any], state_path: Path) -> str:

@@ -60,6 +60,17 @@ class StateError(Exception):
     """The state file exists but cannot be used (corrupt, another format, another template)."""
 
 
+def write_private_json(path: Path, content: Any) -> Path:
+    """``content`` as indented JSON in a new file at ``path`` readable by its owner alone (it holds local
+    secrets: API keys, consumer secrets); a file already there is replaced, never written through."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(content, fh, indent=2)
+        fh.write("\n")
+    return path
+
+
 def state_path(state_dir: Path) -> Path:
     return Path(state_dir) / STATE_FILE
 

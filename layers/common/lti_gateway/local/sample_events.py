@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import secrets
 import sys
 import time
@@ -367,16 +366,12 @@ def _body_text(template: dict[str, Any]) -> str:
 
 def write(events: dict[str, dict[str, Any]], environment: dict[str, Any], out: Path) -> list[Path]:
     """Each event and env.json into ``out`` (made if missing), readable by the owner alone."""
+    from lti_gateway.local import persistence
+
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     written = []
     for name, content in {**events, ENV_FILE: environment}.items():
-        path = out / name
-        path.unlink(missing_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(content, fh, indent=2)
-            fh.write("\n")
-        written.append(path)
+        written.append(persistence.write_private_json(out / name, content))
     return written
 
 
