@@ -718,26 +718,32 @@ def test_edits_of_different_units_never_conflict_with_each_other_or_with_appends
     assert len(set(appended)) == len(appended)
 
 
-def test_two_edits_of_the_same_unit_at_one_version_one_is_refused(classes_fn, org, monkeypatch):
-    """GIVEN two PATCHes of one unit, both sent with the version they read (1), WHEN the second lands
-    while the first is between its read and its write, THEN the first is a 409 and the second's edit
-    stands (nothing lost silently)."""
+def _unit_edited_after_the_first_read(classes_fn, org, monkeypatch, body: dict) -> tuple[dict, list]:
+    """A new unit whose first read (the request under test's) is followed at once by another edit with
+    ``body`` through the domain (a handler module serves one request at a time): ``(path, raced)``,
+    ``raced[1]`` that edit's answer."""
     cls = new_class(classes_fn, org)
     [unit] = new_units(classes_fn, org, cls["class_id"], 1)
-    path = unit_path(cls["class_id"], unit["unit_id"])
     repo = deps.classes_repo()
     real_get_unit = repo.get_unit
-    raced = []
+    raced: list = []
 
     def read_then_race(class_id, unit_id, **kw):
         item = real_get_unit(class_id, unit_id, **kw)
-        if not raced:  # the domain call: a handler module serves one request at a time
+        if not raced:
             raced.append(True)
-            body = {"name": "B", "version": 1}
             raced.append(classes.update_unit(_principal(org), class_id, unit_id, body, base="https://x"))
         return item
 
     monkeypatch.setattr(repo, "get_unit", read_then_race)
+    return unit_path(cls["class_id"], unit["unit_id"]), raced
+
+
+def test_two_edits_of_the_same_unit_at_one_version_one_is_refused(classes_fn, org, monkeypatch):
+    """GIVEN two PATCHes of one unit, both sent with the version they read (1), WHEN the second lands
+    while the first is between its read and its write, THEN the first is a 409 and the second's edit
+    stands (nothing lost silently)."""
+    path, raced = _unit_edited_after_the_first_read(classes_fn, org, monkeypatch, {"name": "B", "version": 1})
 
     first = classes_fn(
         vary("units-update.json", api_key=org.api_key, path_params=path, body={"name": "A", "version": 1})
@@ -751,21 +757,7 @@ def test_two_edits_of_the_same_unit_at_one_version_one_is_refused(classes_fn, or
 
 
 def test_an_edit_without_a_version_racing_another_is_retried_and_both_stand(classes_fn, org, monkeypatch):
-    cls = new_class(classes_fn, org)
-    [unit] = new_units(classes_fn, org, cls["class_id"], 1)
-    path = unit_path(cls["class_id"], unit["unit_id"])
-    repo = deps.classes_repo()
-    real_get_unit = repo.get_unit
-    raced = []
-
-    def read_then_race(class_id, unit_id, **kw):
-        item = real_get_unit(class_id, unit_id, **kw)
-        if not raced:  # the domain call: a handler module serves one request at a time
-            raced.append(True)
-            raced.append(classes.update_unit(_principal(org), class_id, unit_id, {"position": 7}, base="https://x"))
-        return item
-
-    monkeypatch.setattr(repo, "get_unit", read_then_race)
+    path, raced = _unit_edited_after_the_first_read(classes_fn, org, monkeypatch, {"position": 7})
 
     renamed = classes_fn(vary("units-update.json", api_key=org.api_key, path_params=path, body={"name": "Renamed"}))
 
