@@ -75,6 +75,19 @@ def _emit(args: argparse.Namespace, data: Any, readable: Callable[[], None]) -> 
         readable()
 
 
+def _emit_listing(
+    args: argparse.Namespace,
+    field: str,
+    rows: list[dict[str, Any]],
+    columns: list[tuple[str, str]],
+    *,
+    empty: str,
+    **scope: str,
+) -> None:
+    """An organisation's listing: ``{"org_id", **scope, field: rows}`` with --json, else a table."""
+    _emit(args, {"org_id": args.org, **scope, field: rows}, lambda: print_table(rows, columns, empty=empty))
+
+
 def _all_pages(fetch: Callable[[str | None], dict[str, Any]], field: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     token: str | None = None
@@ -236,11 +249,7 @@ def credentials_list(args: argparse.Namespace) -> None:
 
     principal = owner(args.org)
     found = _all_pages(lambda t: orgs.list_credentials(principal, limit=PAGE, token=t), "credentials")
-    _emit(
-        args,
-        {"org_id": args.org, "credentials": found},
-        lambda: print_table(found, CREDENTIAL_COLUMNS, empty="No API credentials."),
-    )
+    _emit_listing(args, "credentials", found, CREDENTIAL_COLUMNS, empty="No API credentials.")
 
 
 def credentials_create(args: argparse.Namespace) -> None:
@@ -277,11 +286,7 @@ def consumer_keys_list(args: argparse.Namespace) -> None:
 
     principal = owner(args.org)
     found = _all_pages(lambda t: consumer_keys.list_keys(principal, limit=PAGE, token=t), "keys")
-    _emit(
-        args,
-        {"org_id": args.org, "keys": found},
-        lambda: print_table(found, KEY_COLUMNS, empty="No consumer keys."),
-    )
+    _emit_listing(args, "keys", found, KEY_COLUMNS, empty="No consumer keys.")
 
 
 def consumer_keys_show(args: argparse.Namespace) -> None:
@@ -354,11 +359,7 @@ def classes_list(args: argparse.Namespace) -> None:
 
     principal, base = owner(args.org), base_url(args)
     found = _all_pages(lambda t: classes.list_classes(principal, limit=PAGE, token=t, base=base), "classes")
-    _emit(
-        args,
-        {"org_id": args.org, "classes": found},
-        lambda: print_table(found, CLASS_COLUMNS, empty="No classes."),
-    )
+    _emit_listing(args, "classes", found, CLASS_COLUMNS, empty="No classes.")
 
 
 def _print_class(title: str, found: dict[str, Any]) -> None:
@@ -398,11 +399,7 @@ def classes_show(args: argparse.Namespace) -> None:
 def units_list(args: argparse.Namespace) -> None:
     principal, base = owner(args.org), base_url(args)
     found = _units(principal, args.class_id, base)
-    _emit(
-        args,
-        {"org_id": args.org, "class_id": args.class_id, "units": found},
-        lambda: print_table(found, UNIT_COLUMNS, empty="No units."),
-    )
+    _emit_listing(args, "units", found, UNIT_COLUMNS, empty="No units.", class_id=args.class_id)
 
 
 def units_create(args: argparse.Namespace) -> None:
@@ -439,11 +436,7 @@ def platforms_list(args: argparse.Namespace) -> None:
 
     principal = owner(args.org)
     found = _all_pages(lambda t: platforms.list_platforms(principal, limit=PAGE, token=t), "platforms")
-    _emit(
-        args,
-        {"org_id": args.org, "platforms": found},
-        lambda: print_table(found, PLATFORM_COLUMNS, empty="No platforms."),
-    )
+    _emit_listing(args, "platforms", found, PLATFORM_COLUMNS, empty="No platforms.")
 
 
 def platforms_show(args: argparse.Namespace) -> None:
