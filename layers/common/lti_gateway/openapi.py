@@ -16,33 +16,29 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+
+from lti_gateway.core import cache as memo
 
 DOCUMENT = Path(__file__).with_name("openapi.json")
 
 
 @cache
-def _document() -> dict[str, Any]:
-    return json.loads(DOCUMENT.read_text(encoding="utf-8"))
-
-
-@cache
 def _shipped_text() -> str:
+    """The shipped file, read once per container (it never changes while one runs)."""
     return DOCUMENT.read_text(encoding="utf-8")
 
 
-@cache
-def _text_for(base_url: str) -> str:
-    document = {**_document(), "servers": [{"url": base_url.rstrip("/"), "description": "This stack."}]}
+def _with_server(base_url: str) -> str:
+    document = {**json.loads(_shipped_text()), "servers": [{"url": base_url.rstrip("/"), "description": "This stack."}]}
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+# One text per base URL (a stack has one or two: its custom domain and its execute-api host); hosts come
+# from requests, so the memo is bounded like every per-container memo (core/cache.py).
+_TEXTS: memo.Memo[str] = memo.Memo(_with_server, max_entries=8, max_key_length=512)
 
 
 def document_text(base_url: str | None = None) -> str:
     """The document as JSON text: naming ``base_url`` (the stack's public base URL) as its server, or as
-    shipped when there is none. One text per base URL, built once per container (a stack has one or two:
-    its custom domain and its execute-api host)."""
-    if not base_url:
-        return _shipped_text()
-    if _text_for.cache_info().currsize >= 8:  # hosts come from requests: never an unbounded cache
-        _text_for.cache_clear()
-    return _text_for(base_url)
+    shipped when there is none."""
+    return _TEXTS.get(base_url) if base_url else _shipped_text()
