@@ -10,9 +10,9 @@ whether it takes a body or path parameters) plus the status codes docs/api.md do
 What a success answers and what a body holds come from the schema modules beside this one
 (``openapi_org.py``, ``openapi_admin.py``, ``openapi_app.py``): each exports ``SCHEMAS`` (merged into
 components/schemas; a name two modules define fails the build), ``RESPONSES`` ((METHOD, path) -> the
-success answer's media types) and ``REQUESTS`` ((METHOD, path) -> the request body's media types,
-replacing :data:`BODIES`). A module not written yet is skipped. Each operation gets a stable
-``operationId`` (:data:`OPERATION_IDS`: a new route without one fails the build) and a tag
+success answer's media types) and ``REQUESTS`` ((METHOD, path) -> the request body's media types).
+Each operation gets a stable ``operationId`` (:data:`OPERATION_IDS`: a new route without one fails the
+build) and a tag
 (:data:`TAGS`), and the greedy line item route of the template (``/api/lineitems/{id+}``) is described
 as the operations clients see: ``/api/lineitems/{id}`` (GET, PUT, DELETE) and
 ``/api/lineitems/{id}/scores`` (GET, POST).
@@ -194,133 +194,11 @@ HEADERS: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {
     ("POST", "/api/keys"): [("Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255})],
 }
 
-_URL_OR_NULL = {"type": ["string", "null"], "maxLength": 2048}
-_TEXT = {"type": "string", "maxLength": 255}
-_CLASS = {
-    "name": {"type": "string", "minLength": 1, "maxLength": 200},
-    "lti_enabled": {"type": "boolean"},
-    "class_lms_url": _URL_OR_NULL,
-    "class_lms_url_confirmed": {"type": "boolean"},
-    "app_launch_url": _URL_OR_NULL,
-}
-_UNIT = {
-    "name": {"type": "string", "minLength": 1, "maxLength": 200},
-    "position": {"type": "integer", "minimum": 0},
-    "app_launch_url": _URL_OR_NULL,
-}
-_VERSION = {"version": {"type": "integer", "minimum": 1}}
-_PLATFORM = {
-    "url": {"type": "string", "format": "uri"},
-    "clientId": _TEXT,
-    "name": {"type": "string", "maxLength": 200},
-    "authenticationEndpoint": {"type": "string", "format": "uri"},
-    "accesstokenEndpoint": {"type": "string", "format": "uri"},
-    "authorizationServer": {"type": ["string", "null"]},
-    "authConfig": {
-        "type": "object",
-        "required": ["method", "key"],
-        "properties": {"method": {"type": "string", "enum": ["JWK_SET", "JWK_KEY", "RSA_KEY"]}, "key": {}},
-    },
-    "deploymentIds": {"type": "array", "maxItems": 100, "items": {"type": "string", "minLength": 1, "maxLength": 255}},
-    "allowAnonymous": {"type": "boolean"},
-    "active": {"type": "boolean"},
-}
-_LINE_ITEM = {
-    "label": {"type": "string"},
-    "scoreMaximum": {"type": "number", "exclusiveMinimum": 0},
-    "resourceLinkId": {"type": "string"},
-    "resourceId": {"type": "string"},
-    "tag": {"type": "string"},
-    "startDateTime": {"type": "string"},
-    "endDateTime": {"type": "string"},
-}
-_SCORE = {
-    "userId": {"type": "string"},
-    "activityProgress": {"type": "string", "enum": ["Initialized", "Started", "InProgress", "Submitted", "Completed"]},
-    "gradingProgress": {"type": "string", "enum": ["FullyGraded", "Pending", "PendingManual", "Failed", "NotReady"]},
-    "scoreGiven": {"type": "number", "minimum": 0},
-    "scoreMaximum": {"type": "number", "exclusiveMinimum": 0},
-    "comment": {"type": ["string", "null"]},
-}
-_DEEP_LINKING = {
-    "contentItems": {"type": "array", "items": {"type": "object"}},
-    "options": {"type": "object", "properties": {"message": _STRING, "log": _STRING, "errMessage": _STRING}},
-}
-
-
-def _object(properties: dict[str, Any], required: tuple[str, ...] = (), *, closed: bool = True) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = list(required)
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
-
-
-BODIES: dict[tuple[str, str], dict[str, Any]] = {
-    ("POST", "/api/classes"): _object(_CLASS, ("name",)),
-    ("PATCH", "/api/classes/{class_id}"): _object(_CLASS | _VERSION),
-    ("POST", "/api/classes/{class_id}/units"): _object(_UNIT, ("name",)),
-    ("PATCH", "/api/classes/{class_id}/units/{unit_id}"): _object(_UNIT | _VERSION),
-    ("POST", "/api/classes/{class_id}/units/reorder"): _object(
-        {"unit_ids": {"type": "array", "items": _STRING}}, ("unit_ids",)
-    ),
-    ("POST", "/api/platforms"): _object(
-        _PLATFORM,
-        ("url", "clientId", "name", "authenticationEndpoint", "accesstokenEndpoint", "authConfig"),
-        closed=False,
-    ),
-    ("PUT", "/api/platforms/{platform_id}"): _object(_PLATFORM | _VERSION, closed=False),
-    ("POST", "/api/platforms/registration-url"): _object(
-        {"expires_in_seconds": {"type": "integer", "minimum": 300, "maximum": 2592000}, "reusable": {"type": "boolean"}}
-    ),
-    ("POST", "/api/lineitems"): _object(_LINE_ITEM, ("label", "scoreMaximum"), closed=False),
-    ("PUT", "/api/lineitems/{id}"): _object(_LINE_ITEM, ("label", "scoreMaximum"), closed=False),
-    ("POST", "/api/lineitems/{id}/scores"): _object(
-        _SCORE, ("userId", "activityProgress", "gradingProgress"), closed=False
-    ),
-    ("POST", "/api/deeplinking"): _object(_DEEP_LINKING, closed=False),
-    ("POST", "/api/deeplinking/form"): _object(_DEEP_LINKING, closed=False),
-}
-
 # Routes that answer 401 although they need no credential (the console's session routes).
 SESSION_REFUSALS = {("POST", "/console/session"), ("GET", "/console/session"), ("DELETE", "/console/session")}
 LAUNCH_FORM = {"type": "object", "additionalProperties": {"type": "string"}}
 
 
-# A request body example for each route of BODIES no schema module describes (a module's REQUESTS
-# entry replaces the BODIES schema and this example together).
-BODY_EXAMPLES: dict[tuple[str, str], Any] = {
-    ("POST", "/api/classes"): {"name": "Physics 101", "app_launch_url": "https://app.example.edu/physics"},
-    ("PATCH", "/api/classes/{class_id}"): {"name": "Physics 101 (autumn)", "version": 1},
-    ("POST", "/api/classes/{class_id}/units"): {"name": "Unit 1: Waves"},
-    ("PATCH", "/api/classes/{class_id}/units/{unit_id}"): {"name": "Unit 1: Waves and sound", "version": 1},
-    ("POST", "/api/classes/{class_id}/units/reorder"): {"unit_ids": ["unt_0123456789abcdef", "unt_89abcdef01234567"]},
-    ("POST", "/api/platforms"): {
-        "url": "https://canvas.example.edu",
-        "clientId": "10000000000042",
-        "name": "Canvas",
-        "authenticationEndpoint": "https://canvas.example.edu/api/lti/authorize_redirect",
-        "accesstokenEndpoint": "https://canvas.example.edu/login/oauth2/token",
-        "authConfig": {"method": "JWK_SET", "key": "https://canvas.example.edu/api/lti/security/jwks"},
-        "deploymentIds": ["1:abc"],
-    },
-    ("PUT", "/api/platforms/{platform_id}"): {"name": "Canvas (production)", "version": 1},
-    ("POST", "/api/platforms/registration-url"): {"expires_in_seconds": 86400, "reusable": False},
-    ("POST", "/api/lineitems"): {"label": "Essay", "scoreMaximum": 20},
-    ("PUT", "/api/lineitems/{id}"): {"label": "Essay", "scoreMaximum": 20},
-    ("POST", "/api/lineitems/{id}/scores"): {
-        "userId": "user-2",
-        "activityProgress": "Completed",
-        "gradingProgress": "FullyGraded",
-        "scoreGiven": 18,
-        "scoreMaximum": 20,
-    },
-    ("POST", "/api/deeplinking"): {"contentItems": [{"type": "ltiResourceLink", "url": "https://app.example.edu"}]},
-    ("POST", "/api/deeplinking/form"): {
-        "contentItems": [{"type": "ltiResourceLink", "url": "https://app.example.edu"}]
-    },
-}
 # The launch and login forms (what an LMS posts): an LTI 1.3 id_token and state, or LTI 1.1 parameters
 # signed with OAuth 1.0a; a login initiation.
 LAUNCH_FORM_EXAMPLE = {"id_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJpc3MiOiIuLi4ifQ.c2ln", "state": "st_0123"}
@@ -731,7 +609,7 @@ def _security(key: tuple[str, str], family: str, session: str | None) -> list[di
 def _request_body(
     key: tuple[str, str], family: str, path: str, requests: dict[tuple[str, str], Any], schemas: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """The body: a schema module's, else :data:`BODIES`' (with its example), else a launch or login form.
+    """The body: a schema module's, else a launch or login form.
     Required when its schema requires a field or it is a form (an empty JSON body reads as ``{}``)."""
     method = key[0]
     if key in requests:
@@ -742,11 +620,6 @@ def _request_body(
                 schema = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
             required = required or bool(schema.get("required")) or kind == "application/x-www-form-urlencoded"
         return {"required": required, "content": copy.deepcopy(requests[key])}
-    if key in BODIES:
-        media = {"schema": BODIES[key]}
-        if key in BODY_EXAMPLES:
-            media["example"] = BODY_EXAMPLES[key]
-        return {"required": bool(BODIES[key].get("required")), "content": {"application/json": media}}
     if method in ("POST", "PUT", "PATCH") and family == "html":
         login = path.endswith("/login")
         example = LOGIN_FORM_EXAMPLE if login else LAUNCH_FORM_EXAMPLE
